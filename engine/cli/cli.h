@@ -1,0 +1,30 @@
+/* Shared pieces of the tessera command's subcommands. */
+#ifndef TSR_CLI_H
+#define TSR_CLI_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "tessera/common.h"
+
+enum { TSR_CLI_OK = 0, TSR_CLI_FAIL = 1, TSR_CLI_USAGE = 2 };
+
+typedef struct tsr__cli_common {
+  int threads; /* 0 = default */
+  int quiet;
+} tsr__cli_common;
+
+/* Prints "tessera CMD: error: ..." and a hint; returns TSR_CLI_USAGE. */
+int tsr__cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the error detail; returns TSR_CLI_FAIL. */
+int tsr__cli_fail(const tsr_error *err, int rc);
+int tsr__cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+/* Handles --threads/--quiet at argv[*i]; *handled says whether it did. */
+int tsr__cli_common_opt(const char *cmd, int argc, char **argv, int *i, tsr__cli_common *c, int *handled);
+const char *tsr__cli_value(const char *cmd, int argc, char **argv, int *i, const char *name);
+int tsr__cli_is_opt(const char *a, const char *name);
+
+int tsr__cli_generate(int argc, char **argv);
+void tsr__cli_generate_help(void);
+
+#endif

@@ -1,0 +1,123 @@
+/* The tessera command: a thin layer over libtessera. Parses GNU-style long
+ * options, runs one subcommand, prints errors as "tessera: error: ..." with
+ * file:line:col where known, and exits 0 (success), 1 (the work failed) or
+ * 2 (the command line was wrong). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "tessera/common.h"
+
+int tsr__cli_usage_error(const char *cmd, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "tessera%s%s: error: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+  fprintf(stderr, "Try 'tessera help%s%s'.\n", cmd ? " " : "", cmd ? cmd : "");
+  return TSR_CLI_USAGE;
+}
+
+int tsr__cli_fail(const tsr_error *err, int rc) {
+  char buf[1600];
+  if (err && err->msg[0])
+    tsr_error_format(err, buf, sizeof buf);
+  else
+    snprintf(buf, sizeof buf, "%s", tsr_strerror(rc));
+  fprintf(stderr, "tessera: error: %s\n", buf);
+  return TSR_CLI_FAIL;
+}
+
+int tsr__cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+  if (!s || !*s) return tsr__cli_usage_error(cmd, "%s needs a value", opt);
+  if (s[0] == '-')
+    return tsr__cli_usage_error(cmd, "%s: expected a whole number from %llu to %llu, got '%s'", opt,
+                                (unsigned long long)lo, (unsigned long long)hi, s);
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || end == s || v < lo || v > hi)
+    return tsr__cli_usage_error(cmd, "%s: expected a whole number from %llu to %llu, got '%s'", opt,
+                                (unsigned long long)lo, (unsigned long long)hi, s);
+  *out = v;
+  return 0;
+}
+
+int tsr__cli_common_opt(const char *cmd, int argc, char **argv, int *i, tsr__cli_common *c, int *handled) {
+  const char *a = argv[*i];
+  *handled = 1;
+  if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+    c->quiet = 1;
+    tsr_log_set_level(TSR_LOG_WARN);
+    return 0;
+  }
+  if (strcmp(a, "--threads") == 0 || strncmp(a, "--threads=", 10) == 0) {
+    const char *v = a[9] == '=' ? a + 10 : (*i + 1 < argc ? argv[++*i] : NULL);
+    uint64_t t;
+    int rc = tsr__cli_parse_u64(cmd, "--threads", v, 1, 4096, &t);
+    if (rc) return rc;
+    c->threads = (int)t;
+    return 0;
+  }
+  *handled = 0;
+  return 0;
+}
+
+/* Value of "--name VALUE" or "--name=VALUE"; NULL (and a usage error
+ * printed) when it is missing. */
+const char *tsr__cli_value(const char *cmd, int argc, char **argv, int *i, const char *name) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (a[n] == '=') return a + n + 1;
+  if (*i + 1 >= argc) {
+    tsr__cli_usage_error(cmd, "%s needs a value", name);
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+int tsr__cli_is_opt(const char *a, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+}
+
+static void print_help(void) {
+  printf("tessera %s - high-throughput record linkage for GP and hospital data\n\n"
+         "Usage: tessera <command> [options]\n\n"
+         "Commands:\n"
+         "  generate   write a synthetic GP + hospital data set with ground truth\n"
+         "  help       show help for a command: tessera help generate\n\n"
+         "Options for every command:\n"
+         "  --threads N   worker threads (default: all cores)\n"
+         "  --quiet, -q   only warnings and errors on stderr; no progress bar\n"
+         "  --help, -h    help for the command\n"
+         "  --version     print the version\n",
+         tsr_version());
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_help();
+    return TSR_CLI_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("tessera %s\n", tsr_version());
+    return 0;
+  }
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    if (argc >= 3 && strcmp(argv[2], "generate") == 0) {
+      tsr__cli_generate_help();
+      return 0;
+    }
+    if (argc >= 3) return tsr__cli_usage_error(NULL, "no help for unknown command '%s'", argv[2]);
+    print_help();
+    return 0;
+  }
+  if (strcmp(cmd, "generate") == 0) return tsr__cli_generate(argc - 1, argv + 1);
+  return tsr__cli_usage_error(NULL, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,56 @@
+/* Growable byte buffer with fast, printf-free appends for hot output paths
+ * (CSV writers format tens of millions of rows). One buffer per thread. */
+#ifndef TSR_BUF_H
+#define TSR_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct tsr__buf {
+  char *p;
+  size_t len;
+  size_t cap;
+  int oom; /* sticky: set when a grow failed; appends then do nothing */
+} tsr__buf;
+
+void tsr__buf_init(tsr__buf *b, size_t cap);
+void tsr__buf_free(tsr__buf *b);
+/* Makes room for n more bytes; 0 or -1 (and b->oom set). */
+int tsr__buf_grow(tsr__buf *b, size_t n);
+
+static inline int tsr__buf_reserve(tsr__buf *b, size_t n) {
+  return b->len + n <= b->cap ? 0 : tsr__buf_grow(b, n);
+}
+static inline void tsr__buf_put(tsr__buf *b, const void *s, size_t n) {
+  if (tsr__buf_reserve(b, n)) return;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+static inline void tsr__buf_putc(tsr__buf *b, char c) {
+  if (tsr__buf_reserve(b, 1)) return;
+  b->p[b->len++] = c;
+}
+static inline void tsr__buf_puts(tsr__buf *b, const char *s) { tsr__buf_put(b, s, strlen(s)); }
+
+/* Decimal unsigned. */
+static inline void tsr__buf_u64(tsr__buf *b, uint64_t v) {
+  char t[24];
+  int i = 24;
+  do {
+    t[--i] = (char)('0' + v % 10u);
+    v /= 10u;
+  } while (v);
+  tsr__buf_put(b, t + i, (size_t)(24 - i));
+}
+/* Zero-padded to `width` digits (v must fit). */
+static inline void tsr__buf_u64w(tsr__buf *b, uint64_t v, int width) {
+  char t[24];
+  for (int i = width - 1; i >= 0; i--) {
+    t[i] = (char)('0' + v % 10u);
+    v /= 10u;
+  }
+  tsr__buf_put(b, t, (size_t)width);
+}
+
+#endif

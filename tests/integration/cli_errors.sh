@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Bad command lines get a clear error on stderr and a non-zero exit:
+# 2 for usage errors, 1 when the work itself fails (e.g. unwritable folder).
+set -u
+bin="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() { # expected_rc stderr_pattern args...
+  local want="$1" pat="$2"; shift 2
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" "$tmp/err"; then
+    pass=$((pass+1))
+  else
+    fail=$((fail+1))
+    echo "FAIL: tessera $* -> rc=$rc (want $want), stderr:"; sed 's/^/  /' "$tmp/err"
+    echo "  (wanted pattern: $pat)"
+  fi
+}
+touch "$tmp/afile"
+check 2 "unknown command 'frobnicate'" frobnicate
+check 2 "unknown option '--bogus'" generate --patients 10 --out "$tmp/o" --bogus
+check 2 "--patients: expected a whole number from 1" generate --patients 0 --out "$tmp/o"
+check 2 "--patients: expected a whole number from 1" generate --patients -5 --out "$tmp/o"
+check 2 "--patients: expected a whole number from 1" generate --patients 12abc --out "$tmp/o"
+check 2 "--patients needs a value" generate --out "$tmp/o" --patients
+check 2 "--patients N is required" generate --out "$tmp/o"
+check 2 "--out DIR is required" generate --patients 10
+check 2 "unknown scenario 'nightmare'" generate --patients 10 --out "$tmp/o" --scenario nightmare
+check 2 "unknown generator parameter 'err.nope'" generate --patients 10 --out "$tmp/o" --set err.nope=0.1
+check 2 "expected a share in \[0, 1\]" generate --patients 10 --out "$tmp/o" --set err.dob_swap=2
+check 2 "--set expects KEY=VALUE" generate --patients 10 --out "$tmp/o" --set err.dob_swap
+check 2 "--threads: expected a whole number" generate --patients 10 --out "$tmp/o" --threads 0
+check 1 "afile.*(cannot create folder|not a folder)" generate --patients 10 --out "$tmp/afile/sub" --quiet
+check 2 "no help for unknown command" help nothing
+# and the good paths
+"$bin" --version | grep -qE '^tessera [0-9]+\.[0-9]+\.[0-9]+$' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --version"; }
+"$bin" help generate | grep -q -- '--patients' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: help generate"; }
+"$bin" generate --list-params | grep -q 'err.hes.nhs_missing' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --list-params"; }
+"$bin" generate --patients 10 --out "$tmp/ok" --quiet && [ -s "$tmp/ok/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: tiny generate"; }
+echo "cli_errors: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
