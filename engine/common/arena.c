@@ -24,7 +24,9 @@ void *tsr__arena_alloc(tsr__arena *a, size_t n, size_t align) {
   if (align == 0) align = 1;
   tsr__arena_block *b = a->head;
   if (b) {
-    size_t off = (b->used + align - 1) & ~(align - 1);
+    /* align the address, not the offset: the payload is only malloc-aligned */
+    uintptr_t base = (uintptr_t)((char *)b + TSR__BLOCK_HDR);
+    size_t off = (size_t)(((base + b->used + align - 1) & ~(uintptr_t)(align - 1)) - base);
     if (off <= b->cap && n <= b->cap - off) {
       b->used = off + n;
       return (char *)b + TSR__BLOCK_HDR + off;

@@ -73,12 +73,16 @@ static inline int64_t tsr__rng_range(tsr__rng *r, int64_t lo, int64_t hi) {
   return lo + (int64_t)tsr__rng_below(r, (uint64_t)(hi - lo) + 1u);
 }
 
-/* Standard normal (Box-Muller; one value per call keeps the state simple). */
+/* Standard normal (Marsaglia's polar method: no trigonometry; the second
+ * value is dropped so the state stays a single counter). */
 static inline double tsr__rng_normal(tsr__rng *r) {
-  double u1 = tsr__rng_unit(r);
-  double u2 = tsr__rng_unit(r);
-  if (u1 < 1e-300) u1 = 1e-300;
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+  double u, v, s;
+  do {
+    u = 2.0 * tsr__rng_unit(r) - 1.0;
+    v = 2.0 * tsr__rng_unit(r) - 1.0;
+    s = u * u + v * v;
+  } while (s >= 1.0 || s == 0.0);
+  return u * sqrt(-2.0 * log(s) / s);
 }
 
 /* Gamma(shape k, scale 1), Marsaglia-Tsang; k < 1 via the boost k+1, U^(1/k). */

@@ -101,7 +101,7 @@ typedef struct {
   double age_cdf[19];
   double adult_cdf[19]; /* bands 18+ only (band 3 partially) */
   double hh_cdf[6];
-  double p_communal_start;
+  uint32_t n_establishments; /* communal establishment pool size */
   double cips_lambda; /* mean CIPS per patient before the age factor */
   double p_multi;     /* chance an ordinary (classpat 1) spell has several episodes */
   /* formatted dates for every day in [date_lo, date_hi]: formatting is the
@@ -271,98 +271,110 @@ static void distinct_given(const gen_ctx *g, worker_t *w, uint32_t first, tsr__r
   }
 }
 
+/* Communal establishments form a pool shared by the whole run: establishment
+ * e's kind and address come from its own counter, so residents placed in it
+ * from different chunks share one postcode and address line, and a large
+ * care home or prison builds up the way it does in real data. */
+static uint8_t establishment_kind(const gen_ctx *g, uint32_t e, addr_t *a) {
+  tsr__rng r;
+  tsr__rng_init(&r, g->o->seed, TSR__S_TABLES, ((uint64_t)1 << 40) + e);
+  double u = tsr__rng_unit(&r);
+  uint8_t kind = u < 0.6 ? K_CARE_HOME : u < 0.85 ? K_HALL : K_PRISON;
+  if (a) {
+    draw_addr_in_area(g, &r, a, (uint16_t)tsr__alias_draw(&g->t->a_area, &r));
+    a->communal = kind;
+    a->flat = 0;
+    a->communal_idx = (uint16_t)tsr__rng_below(&r, kind == K_CARE_HOME ? g->t->n_care_homes
+                                                   : kind == K_HALL    ? g->t->n_halls
+                                                                       : g->t->n_prisons);
+  }
+  return kind;
+}
+
+static void make_communal_group(const gen_ctx *g, worker_t *w, uint64_t first_pid, uint32_t size, tsr__rng *r) {
+  uint16_t hh = (uint16_t)w->n_hh++;
+  uint32_t e = (uint32_t)tsr__rng_below(r, g->n_establishments);
+  addr_t home;
+  uint8_t kind = establishment_kind(g, e, &home);
+  for (uint32_t i = 0; i < size; i++) {
+    uint8_t sex;
+    int age;
+    if (kind == K_CARE_HOME) {
+      sex = tsr__rng_chance(r, 0.3) ? 1 : 2;
+      age = (int)tsr__rng_range(r, 72, 101);
+    } else if (kind == K_PRISON) {
+      sex = tsr__rng_chance(r, 0.95) ? 1 : 2;
+      age = (int)tsr__rng_range(r, 18, 65);
+    } else {
+      sex = tsr__rng_chance(r, 0.5) ? 1 : 2;
+      age = (int)tsr__rng_range(r, 18, 23);
+    }
+    new_patient(g, w, first_pid + i, hh, sex, dob_for_age(g, age, r), tsr__alias_draw(&g->t->a_surname, r), kind, r);
+  }
+  w->n_communal += size;
+  build_history(g, r, &w->hh[hh], &home);
+}
+
 static void make_household(const gen_ctx *g, worker_t *w, uint64_t first_pid, uint32_t room, tsr__rng *r) {
   uint16_t hh = (uint16_t)w->n_hh++;
   uint32_t first = w->n_pat;
   addr_t home;
   draw_addr_in_area(g, r, &home, (uint16_t)tsr__alias_draw(&g->t->a_area, r));
   w->n_households++;
-
-  if (tsr__rng_chance(r, g->p_communal_start)) {
-    double u = tsr__rng_unit(r);
-    uint8_t kind = u < 0.6 ? K_CARE_HOME : u < 0.85 ? K_HALL : K_PRISON;
-    uint32_t size = kind == K_CARE_HOME ? (uint32_t)tsr__rng_range(r, 15, 80)
-                    : kind == K_HALL    ? (uint32_t)tsr__rng_range(r, 40, 200)
-                                        : (uint32_t)tsr__rng_range(r, 100, 400);
-    if (size > room) size = room;
-    home.communal = kind;
-    home.flat = 0;
-    home.communal_idx = (uint16_t)tsr__rng_below(r, kind == K_CARE_HOME ? g->t->n_care_homes
-                                                    : kind == K_HALL    ? g->t->n_halls
-                                                                        : g->t->n_prisons);
-    for (uint32_t i = 0; i < size; i++) {
-      uint8_t sex;
-      int age;
-      if (kind == K_CARE_HOME) {
-        sex = tsr__rng_chance(r, 0.3) ? 1 : 2;
-        age = (int)tsr__rng_range(r, 72, 101);
-      } else if (kind == K_PRISON) {
-        sex = tsr__rng_chance(r, 0.95) ? 1 : 2;
-        age = (int)tsr__rng_range(r, 18, 65);
+  uint32_t size = draw_cdf(g->hh_cdf, 6, r) + 1;
+  if (size > room) size = room;
+  uint32_t family = tsr__alias_draw(&g->t->a_surname, r);
+  uint8_t head_sex = tsr__rng_chance(r, P(g, POP_MALE)) ? 1 : 2;
+  double kind_u = tsr__rng_unit(r);
+  int couple = size >= 2 && (size == 2 ? kind_u < 0.55 : kind_u < 0.8);
+  int flatmates = size == 2 && kind_u >= 0.85;
+  int nkids = (int)size - 1 - couple;
+  int head_age = nkids > 0 && !flatmates ? (int)tsr__rng_range(r, 22, 55) : draw_adult_age(g, r);
+  new_patient(g, w, first_pid, hh, head_sex, dob_for_age(g, head_age, r), family, K_ORDINARY, r);
+  if (couple) {
+    uint8_t sex = tsr__rng_chance(r, 0.96) ? (uint8_t)(3 - head_sex) : head_sex;
+    int age = head_age + (int)lround(tsr__rng_normal(r) * 3.0);
+    if (age < 18) age = 18;
+    int same_name = tsr__rng_chance(r, 0.75);
+    uint32_t sn = same_name ? family : tsr__alias_draw(&g->t->a_surname, r);
+    new_patient(g, w, first_pid + 1, hh, sex, dob_for_age(g, age, r), sn, K_ORDINARY, r);
+    pat_t *p = &w->pat[w->n_pat - 1];
+    int age_end = age_at(p->dob, g->o->period_end);
+    /* a partner who shares the family name may have taken it during the
+     * period: earlier records then carry the birth surname */
+    if (same_name && sex == 2 && age_end >= 20 && age_end <= 45 && tsr__rng_chance(r, P(g, POP_SURNAME_CHANGE))) {
+      p->maiden = tsr__alias_draw(&g->t->a_surname, r);
+      if (p->maiden != family) {
+        int32_t lo = g->o->period_start, adult = p->dob + 18 * 365;
+        if (adult > lo) lo = adult;
+        p->surname_change = lo < g->o->period_end ? (int32_t)tsr__rng_range(r, lo, g->o->period_end) : lo;
       } else {
-        sex = tsr__rng_chance(r, 0.5) ? 1 : 2;
-        age = (int)tsr__rng_range(r, 18, 23);
+        p->maiden = family;
       }
-      new_patient(g, w, first_pid + i, hh, sex, dob_for_age(g, age, r), tsr__alias_draw(&g->t->a_surname, r), kind,
-                  r);
     }
-    w->n_communal += size;
-  } else {
-    uint32_t size = draw_cdf(g->hh_cdf, 6, r) + 1;
-    if (size > room) size = room;
-    uint32_t family = tsr__alias_draw(&g->t->a_surname, r);
-    uint8_t head_sex = tsr__rng_chance(r, P(g, POP_MALE)) ? 1 : 2;
-    double kind_u = tsr__rng_unit(r);
-    int couple = size >= 2 && (size == 2 ? kind_u < 0.55 : kind_u < 0.8);
-    int flatmates = size == 2 && kind_u >= 0.85;
-    int nkids = (int)size - 1 - couple;
-    int head_age = nkids > 0 && !flatmates ? (int)tsr__rng_range(r, 22, 55) : draw_adult_age(g, r);
-    new_patient(g, w, first_pid, hh, head_sex, dob_for_age(g, head_age, r), family, K_ORDINARY, r);
-    if (couple) {
-      uint8_t sex = tsr__rng_chance(r, 0.96) ? (uint8_t)(3 - head_sex) : head_sex;
-      int age = head_age + (int)lround(tsr__rng_normal(r) * 3.0);
-      if (age < 18) age = 18;
-      int same_name = tsr__rng_chance(r, 0.75);
-      uint32_t sn = same_name ? family : tsr__alias_draw(&g->t->a_surname, r);
-      new_patient(g, w, first_pid + 1, hh, sex, dob_for_age(g, age, r), sn, K_ORDINARY, r);
-      pat_t *p = &w->pat[w->n_pat - 1];
-      int age_end = age_at(p->dob, g->o->period_end);
-      /* a partner who shares the family name may have taken it during the
-       * period: earlier records then carry the birth surname */
-      if (same_name && sex == 2 && age_end >= 20 && age_end <= 45 && tsr__rng_chance(r, P(g, POP_SURNAME_CHANGE))) {
-        p->maiden = tsr__alias_draw(&g->t->a_surname, r);
-        if (p->maiden != family) {
-          int32_t lo = g->o->period_start, adult = p->dob + 18 * 365;
-          if (adult > lo) lo = adult;
-          p->surname_change = lo < g->o->period_end ? (int32_t)tsr__rng_range(r, lo, g->o->period_end) : lo;
-        } else {
-          p->maiden = family;
-        }
-      }
-    } else if (flatmates) {
-      new_patient(g, w, first_pid + 1, hh, tsr__rng_chance(r, P(g, POP_MALE)) ? 1 : 2,
-                  dob_for_age(g, draw_adult_age(g, r), r), tsr__alias_draw(&g->t->a_surname, r), K_ORDINARY, r);
-      nkids = 0;
-    }
-    int max_child = head_age - 18 < 24 ? head_age - 18 : 24;
-    if (max_child < 0) max_child = 0;
-    for (int k = 0; k < nkids; k++) {
-      uint64_t pid = first_pid + (w->n_pat - first);
-      int age = (int)tsr__rng_range(r, 0, max_child);
-      uint8_t sex = tsr__rng_chance(r, P(g, POP_MALE)) ? 1 : 2;
-      int32_t dob = dob_for_age(g, age, r);
-      new_patient(g, w, pid, hh, sex, dob, family, K_ORDINARY, r);
+  } else if (flatmates) {
+    new_patient(g, w, first_pid + 1, hh, tsr__rng_chance(r, P(g, POP_MALE)) ? 1 : 2,
+                dob_for_age(g, draw_adult_age(g, r), r), tsr__alias_draw(&g->t->a_surname, r), K_ORDINARY, r);
+    nkids = 0;
+  }
+  int max_child = head_age - 18 < 24 ? head_age - 18 : 24;
+  if (max_child < 0) max_child = 0;
+  for (int k = 0; k < nkids; k++) {
+    uint64_t pid = first_pid + (w->n_pat - first);
+    int age = (int)tsr__rng_range(r, 0, max_child);
+    uint8_t sex = tsr__rng_chance(r, P(g, POP_MALE)) ? 1 : 2;
+    int32_t dob = dob_for_age(g, age, r);
+    new_patient(g, w, pid, hh, sex, dob, family, K_ORDINARY, r);
+    distinct_given(g, w, first, r);
+    if (k + 1 < nkids && tsr__rng_chance(r, P(g, POP_TWIN))) {
+      /* twins: same birthday, surname and address; often the same sex */
+      w->pat[w->n_pat - 1].twin = 1;
+      uint8_t sex2 = tsr__rng_chance(r, 0.65) ? sex : (uint8_t)(3 - sex);
+      new_patient(g, w, pid + 1, hh, sex2, dob, family, K_ORDINARY, r);
       distinct_given(g, w, first, r);
-      if (k + 1 < nkids && tsr__rng_chance(r, P(g, POP_TWIN))) {
-        /* twins: same birthday, surname and address; often the same sex */
-        w->pat[w->n_pat - 1].twin = 1;
-        uint8_t sex2 = tsr__rng_chance(r, 0.65) ? sex : (uint8_t)(3 - sex);
-        new_patient(g, w, pid + 1, hh, sex2, dob, family, K_ORDINARY, r);
-        distinct_given(g, w, first, r);
-        w->pat[w->n_pat - 1].twin = 1;
-        w->n_twins += 2;
-        k++;
-      }
+      w->pat[w->n_pat - 1].twin = 1;
+      w->n_twins += 2;
+      k++;
     }
   }
   build_history(g, r, &w->hh[hh], &home);
@@ -473,8 +485,7 @@ typedef struct {
 
 enum { SRC_GP = 0, SRC_HES = 1 };
 
-static void name_copy(char *dst, uint32_t *len, const char *s) {
-  size_t n = strlen(s);
+static void name_copy(char *dst, uint32_t *len, const char *s, size_t n) {
   if (n > NAME_CAP - 2) n = NAME_CAP - 2;
   memcpy(dst, s, n);
   dst[n] = '\0';
@@ -505,7 +516,7 @@ static void observe(const gen_ctx *g, worker_t *w, const pat_t *p, int32_t when,
       const char *s = gn->s;
       if (gn->nick_count > 0 && corrupt(w, g, r, TSR__GP_E_NICKNAME))
         s = t->nicks[gn->nick_first + (int)tsr__rng_below(r, gn->nick_count)];
-      name_copy(o->given, &o->given_len, s);
+      name_copy(o->given, &o->given_len, s, s == gn->s ? gn->len : strlen(s));
       if (corrupt(w, g, r, src == SRC_GP ? TSR__GP_E_GP_TYPO : TSR__GP_E_HES_TYPO))
         tsr__typo_any(o->given, &o->given_len, NAME_CAP, r);
       if (src == SRC_HES) upper_ascii_if_ascii(o->given, o->given_len);
@@ -519,7 +530,7 @@ static void observe(const gen_ctx *g, worker_t *w, const pat_t *p, int32_t when,
         else if (corrupt(w, g, r, TSR__GP_E_STALE_SURNAME))
           sn = p->maiden;
       }
-      name_copy(o->family, &o->family_len, t->surnames[sn].s);
+      name_copy(o->family, &o->family_len, t->surnames[sn].s, t->surnames[sn].len);
       if (corrupt(w, g, r, src == SRC_GP ? TSR__GP_E_GP_TYPO : TSR__GP_E_HES_TYPO))
         tsr__typo_any(o->family, &o->family_len, NAME_CAP, r);
       if (src == SRC_HES) upper_ascii_if_ascii(o->family, o->family_len);
@@ -973,6 +984,18 @@ static void put_truth_patient(const gen_ctx *g, worker_t *w, const pat_t *p, uin
   tsr__buf_putc(b, '\n');
 }
 
+/* Decimal digits of v into out (no NUL); returns the count. */
+static size_t fmt_u64(char *out, uint64_t v) {
+  char t[24];
+  int i = 24;
+  do {
+    t[--i] = (char)('0' + v % 10u);
+    v /= 10u;
+  } while (v);
+  memcpy(out, t + i, (size_t)(24 - i));
+  return (size_t)(24 - i);
+}
+
 /* Writes the staged rows of s in a shuffled order with ids in front; returns
  * the position of each staged row in w->pos. */
 static void emit_shuffled(const gen_ctx *g, worker_t *w, stage_t *s, uint64_t chunk, uint64_t stream_tag,
@@ -997,18 +1020,34 @@ static void emit_shuffled(const gen_ctx *g, worker_t *w, stage_t *s, uint64_t ch
     w->perm[i - 1] = w->perm[j];
     w->perm[j] = x;
   }
+  /* one reservation, then unchecked copies: this loop touches every row */
+  size_t src_len = strlen(src);
+  if (tsr__buf_reserve(out, s->text.len + (size_t)s->n * 24u) ||
+      tsr__buf_reserve(&w->out_truth, (size_t)s->n * (src_len + 48u))) {
+    w->oom = 1;
+    return;
+  }
+  char *op = out->p + out->len, *tp = w->out_truth.p + w->out_truth.len;
   for (uint32_t k = 0; k < s->n; k++) {
     uint32_t i = w->perm[k];
     w->pos[i] = k;
-    uint64_t id = chunk * ID_STRIDE + k + 1;
-    tsr__buf_u64(out, id);
-    tsr__buf_put(out, s->text.p + s->off[i], s->off[i + 1] - s->off[i]);
-    tsr__buf_puts(&w->out_truth, src);
-    tsr__buf_u64(&w->out_truth, id);
-    tsr__buf_putc(&w->out_truth, ',');
-    tsr__buf_u64(&w->out_truth, w->pat[s->pat[i]].pid + 1);
-    tsr__buf_putc(&w->out_truth, '\n');
+    char id[24];
+    size_t idn = fmt_u64(id, chunk * ID_STRIDE + k + 1);
+    memcpy(op, id, idn);
+    op += idn;
+    uint32_t rl = s->off[i + 1] - s->off[i];
+    memcpy(op, s->text.p + s->off[i], rl);
+    op += rl;
+    memcpy(tp, src, src_len);
+    tp += src_len;
+    memcpy(tp, id, idn);
+    tp += idn;
+    *tp++ = ',';
+    tp += fmt_u64(tp, w->pat[s->pat[i]].pid + 1);
+    *tp++ = '\n';
   }
+  out->len = (size_t)(op - out->p);
+  w->out_truth.len = (size_t)(tp - w->out_truth.p);
 }
 
 static void gen_chunk(const gen_ctx *g, worker_t *w, uint64_t c) {
@@ -1022,6 +1061,15 @@ static void gen_chunk(const gen_ctx *g, worker_t *w, uint64_t c) {
 
   tsr__rng r;
   tsr__rng_init(&r, g->o->seed, TSR__S_CHUNK, c);
+  /* the chunk's quota of communal residents (randomised rounding keeps the
+   * share exact on average), in groups placed in pool establishments */
+  double want = P(g, POP_COMMUNAL) * (double)(end - first);
+  uint32_t quota = (uint32_t)want + (tsr__rng_unit(&r) < want - floor(want) ? 1u : 0u);
+  while (w->n_pat < quota) {
+    uint32_t size = (uint32_t)tsr__rng_range(&r, 5, 40);
+    if (size > quota - w->n_pat) size = quota - w->n_pat;
+    make_communal_group(g, w, first + w->n_pat, size, &r);
+  }
   while (first + w->n_pat < end) make_household(g, w, first + w->n_pat, (uint32_t)(end - first - w->n_pat), &r);
   for (uint32_t i = 0; i < w->n_pat; i++) {
     pat_t *p = &w->pat[i];
@@ -1161,21 +1209,17 @@ static void ctx_init(gen_ctx *g, const tsr_gen_opts *o, const tsr__gen_tables *t
     acc += i >= 3 ? k_age_band[i] / sa : 0.0;
     g->adult_cdf[i] = acc;
   }
-  double hs = 0, mean_hh = 0;
-  for (int i = 0; i < 6; i++) {
-    hs += k_hh_size[i];
-    mean_hh += (i + 1) * k_hh_size[i];
-  }
-  mean_hh /= hs;
+  double hs = 0;
+  for (int i = 0; i < 6; i++) hs += k_hh_size[i];
   acc = 0;
   for (int i = 0; i < 6; i++) {
     acc += k_hh_size[i] / hs;
     g->hh_cdf[i] = acc;
   }
-  /* a communal establishment holds ~96 residents on average (0.6*47.5 +
-   * 0.25*120 + 0.15*250); pick the start probability that gives the share */
-  double share = P(g, POP_COMMUNAL), avg_c = 0.6 * 47.5 + 0.25 * 120.0 + 0.15 * 250.0;
-  g->p_communal_start = share >= 1.0 ? 1.0 : share * mean_hh / (avg_c - share * avg_c + share * mean_hh);
+  /* about 60 residents per establishment (care homes average ~30-40,
+   * halls and prisons hold hundreds) */
+  double residents = P(g, POP_COMMUNAL) * (double)o->patients;
+  g->n_establishments = residents / 60.0 < 1.0 ? 1u : (uint32_t)(residents / 60.0);
   /* only ordinary admissions (classpat 1) hold several episodes, so the
    * per-ordinary-spell chance is scaled up to give the configured share */
   double ordinary = P(g, HES_EMERGENCY) + (1.0 - P(g, HES_EMERGENCY)) * (1.0 - P(g, HES_DAYCASE));
