@@ -38,7 +38,7 @@ enum { TSR__PK_P = 0, TSR__PK_E = 1, TSR__PK_F = 2 };
   X(HES_TRANSFER, "hes.transfer", P, 0.03, 0.05, "share of spells ending in a transfer to another provider") \
   X(HES_NAMED, "hes.named_providers", P, 0.5, 0.3, "share of providers whose feed carries patient names")   \
   X(HES_OOA, "hes.out_of_area", P, 0.08, 0.15, "share of admissions to a provider outside the home area")   \
-  X(HES_DAYCASE, "hes.day_case", P, 0.35, 0.35, "share of elective spells that are day cases")              \
+  X(HES_DAYCASE, "hes.day_case", P, 0.7, 0.7, "share of elective spells that are day cases")              \
   X(HES_EMERGENCY, "hes.emergency", P, 0.4, 0.4, "share of spells that are emergency admissions")           \
   X(OPT_TYPE1, "optout.type1", P, 0.03, 0.03, "share of patients with a type 1 objection")                  \
   X(OPT_NDOO, "optout.ndoo", P, 0.05, 0.05, "share of patients with a national data opt-out")               \

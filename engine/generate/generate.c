@@ -902,6 +902,9 @@ static void hes_rows(const gen_ctx *g, worker_t *w, uint32_t pi) {
     sp.transfer_out = (uint8_t)(sp.classpat == 1 && tsr__rng_chance(&r, P(g, HES_TRANSFER)) && g->t->n_providers > 1);
     sp.died = (uint8_t)(!sp.transfer_out && emergency && age >= 75 && tsr__rng_chance(&r, 0.04));
     if (sp.transfer_out) {
+      /* a transferred patient stays at least a night first, so the two spells
+       * never tie on dates and the CIPS order is unambiguous */
+      if (sp.disch == sp.admi) sp.disch++;
       static const uint8_t tdest[] = {51, 51, 51, 51, 49, 50, 52, 53};
       sp.disdest = tdest[tsr__rng_below(&r, sizeof tdest)];
     }
