@@ -26,5 +26,7 @@ int tsr__cli_is_opt(const char *a, const char *name);
 
 int tsr__cli_generate(int argc, char **argv);
 void tsr__cli_generate_help(void);
+int tsr__cli_inspect(int argc, char **argv);
+void tsr__cli_inspect_help(void);
 
 #endif

@@ -23,7 +23,7 @@ static inline int tsr__buf_reserve(tsr__buf *b, size_t n) {
   return b->len + n <= b->cap ? 0 : tsr__buf_grow(b, n);
 }
 static inline void tsr__buf_put(tsr__buf *b, const void *s, size_t n) {
-  if (tsr__buf_reserve(b, n)) return;
+  if (n == 0 || tsr__buf_reserve(b, n)) return;
   memcpy(b->p + b->len, s, n);
   b->len += n;
 }

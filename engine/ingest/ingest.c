@@ -1,0 +1,752 @@
+/* Ingest of one source: reading (plain, gzip, zstd), parallel parsing of
+ * large batches, per-field standardisation, rejects, and the merge into the
+ * columnar store.
+ *
+ * DESIGN
+ *   file ─► reader ─► batch buffer [carry | new bytes .................... ]
+ *                         │ cut into segments; csv.h's three passes find
+ *                         │ true record starts; each segment parses its
+ *                         │ records in parallel into its own column buffers
+ *                         ▼
+ *                     seam check ─(mismatch: a stray quote)─► sequential re-parse
+ *                         ▼
+ *                     merge segments in file order into the store, rejects
+ *                     into rejects.csv; the unfinished last record is
+ *                     carried into the next batch
+ *   Sink / Combine / Finalize: segments are the per-thread sinks, the ordered
+ *   merge the combine, tsr__col_finalize the single-threaded finish. The
+ *   store is identical for any thread count (tested with its digest). */
+#include <errno.h>
+#include <fcntl.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common/date.h"
+#include "ingest/csv.h"
+#include "ingest/fields.h"
+#include "ingest/names.h"
+#include "ingest/store_internal.h"
+
+#define MAX_COLUMNS 4096
+#define NAME_CAP 256
+#define RAW_MAX 200
+
+static const char *const k_reject_names[TSR_REJECT_COUNT] = {
+#define TSR__RJ_NAME(id, name, desc) name,
+    TSR_REJECT_LIST(TSR__RJ_NAME)
+#undef TSR__RJ_NAME
+};
+
+const char *tsr_reject_name(tsr_reject_reason r) {
+  return (unsigned)r < TSR_REJECT_COUNT ? k_reject_names[r] : "unknown";
+}
+
+void tsr_ingest_opts_init(tsr_ingest_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->segment_bytes = (size_t)4 << 20;
+  o->max_record_bytes = (size_t)1 << 20;
+  o->enforce_reject_limit = 1;
+}
+
+/* --- rejects sink ------------------------------------------------------------ */
+struct tsr_rejects {
+  tsr__outfile f;
+  uint64_t count;
+};
+
+int tsr_rejects_open(const char *dir, tsr_rejects **out, tsr_error *err) {
+  *out = NULL;
+  tsr_rejects *rj = tsr__calloc(1, sizeof *rj);
+  if (!rj) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  int rc = tsr__mkdirs(dir, err);
+  if (!rc) rc = tsr__outfile_open(&rj->f, dir, "rejects.csv", err);
+  static const char hdr[] = "source,line,column,reason,detail,raw\n";
+  if (!rc) rc = tsr__outfile_write(&rj->f, hdr, sizeof hdr - 1, err);
+  if (rc) {
+    tsr__outfile_abort(&rj->f);
+    tsr__free(rj);
+    return rc;
+  }
+  *out = rj;
+  return 0;
+}
+
+int tsr_rejects_close(tsr_rejects *rj, tsr_error *err) {
+  if (!rj) return 0;
+  int rc = tsr__outfile_commit(&rj->f, err);
+  tsr__free(rj);
+  return rc;
+}
+
+uint64_t tsr_rejects_count(const tsr_rejects *rj) { return rj ? rj->count : 0; }
+
+/* CSV field with quotes doubled; control bytes and invalid UTF-8 shown as
+ * \xNN so rejects.csv is always clean UTF-8 text. */
+static void put_csv_escaped(tsr__buf *b, const char *s, size_t n) {
+  tsr__buf_putc(b, '"');
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    size_t clen = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (c >= 0x80 && (i + clen > n || !tsr__utf8_valid(s + i, clen))) clen = 0;
+    if (c == '"') {
+      tsr__buf_put(b, "\"\"", 2);
+      i++;
+    } else if ((c < 0x20 && c != '\t') || c == 0x7F || clen == 0) {
+      static const char hex[] = "0123456789ABCDEF";
+      char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+      tsr__buf_put(b, e, 4);
+      i++;
+    } else {
+      tsr__buf_put(b, s + i, clen);
+      i += clen;
+    }
+  }
+  tsr__buf_putc(b, '"');
+}
+
+/* --- reader ---------------------------------------------------------------------- */
+enum { R_PLAIN, R_GZIP, R_ZSTD };
+typedef struct {
+  int kind, fd;
+  gzFile gz;
+  ZSTD_DCtx *zd;
+  char *zin;
+  size_t zin_len, zin_pos, zin_cap;
+  int zeof;
+  uint64_t file_bytes;
+  const char *path;
+} reader_t;
+
+static int ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), m = strlen(suf);
+  return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static int reader_open(reader_t *r, const char *path, tsr_error *err) {
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
+  r->path = path;
+  r->kind = ends_with(path, ".gz") ? R_GZIP : (ends_with(path, ".zst") || ends_with(path, ".zstd")) ? R_ZSTD : R_PLAIN;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tsr_error_set(err, TSR_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      close(fd);
+      return tsr_error_set(err, TSR_EIO, path, 0, 0, "is a folder, expected a CSV file");
+    }
+    r->file_bytes = (uint64_t)st.st_size;
+  }
+  if (r->kind == R_GZIP) {
+    r->gz = gzdopen(fd, "rb");
+    if (!r->gz) {
+      close(fd);
+      return tsr_error_set(err, TSR_ENOMEM, path, 0, 0, "cannot start gzip decoder");
+    }
+    gzbuffer(r->gz, 1u << 20);
+    return 0;
+  }
+  r->fd = fd;
+  if (r->kind == R_ZSTD) {
+    r->zd = ZSTD_createDCtx();
+    r->zin_cap = ZSTD_DStreamInSize() * 16;
+    r->zin = tsr__malloc(r->zin_cap);
+    if (!r->zd || !r->zin) return tsr_error_set(err, TSR_ENOMEM, path, 0, 0, "cannot start zstd decoder");
+  }
+  return 0;
+}
+
+static void reader_close(reader_t *r) {
+  if (r->gz) gzclose(r->gz);
+  if (r->fd >= 0) close(r->fd);
+  if (r->zd) ZSTD_freeDCtx(r->zd);
+  tsr__free(r->zin);
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
+}
+
+/* Reads up to n bytes; returns the count (0 = end) or a negative error. */
+static int64_t reader_read(reader_t *r, char *dst, size_t n, tsr_error *err) {
+  if (r->kind == R_PLAIN) {
+    for (;;) {
+      ssize_t got = read(r->fd, dst, n);
+      if (got >= 0) return got;
+      if (errno != EINTR) return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "read failed: %s", strerror(errno));
+    }
+  }
+  if (r->kind == R_GZIP) {
+    unsigned want = n > (1u << 30) ? (1u << 30) : (unsigned)n;
+    int got = gzread(r->gz, dst, want);
+    if (got < 0) {
+      int e;
+      const char *m = gzerror(r->gz, &e);
+      return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "gzip data is corrupt: %s", m);
+    }
+    return got;
+  }
+  ZSTD_outBuffer out = {dst, n, 0};
+  while (out.pos < out.size) {
+    if (r->zin_pos == r->zin_len) {
+      if (r->zeof) break;
+      ssize_t got = read(r->fd, r->zin, r->zin_cap);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "read failed: %s", strerror(errno));
+      }
+      if (got == 0) {
+        r->zeof = 1;
+        break;
+      }
+      r->zin_len = (size_t)got;
+      r->zin_pos = 0;
+    }
+    ZSTD_inBuffer in = {r->zin, r->zin_len, r->zin_pos};
+    size_t rc = ZSTD_decompressStream(r->zd, &out, &in);
+    r->zin_pos = in.pos;
+    if (ZSTD_isError(rc))
+      return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "zstd data is corrupt: %s", ZSTD_getErrorName(rc));
+  }
+  return (int64_t)out.pos;
+}
+
+/* --- per-segment state --------------------------------------------------------------- */
+typedef struct {
+  tsr__col *cols;
+  tsr__buf rejects; /* ready-made rejects.csv lines */
+  uint64_t rej[TSR_REJECT_COUNT];
+  uint64_t rows_read, rows_stored;
+  size_t start, stop;
+  uint64_t line0;     /* line number of the segment's first record */
+  uint64_t lines;     /* newlines consumed */
+  int need_more;      /* stopped at an unfinished record */
+  char *scratch;
+  size_t scratch_cap;
+  tsr__csv_field *fields;
+  char *names; /* NAME_CAP per column */
+  tsr__val *vals;
+  int oom;
+} seg_t;
+
+typedef struct {
+  const tsr_source_cfg *src;
+  tsr__csv_dialect d;
+  uint32_t nfields;  /* fields per row, from the header (or first row) */
+  int32_t *map;      /* config column -> file field index */
+  uint32_t ncols;
+} ictx_t;
+
+static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
+  memset(s, 0, sizeof *s);
+  s->cols = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *s->cols);
+  s->fields = tsr__malloc(sizeof(tsr__csv_field) * (x->d.max_fields + 1));
+  s->names = tsr__malloc((size_t)NAME_CAP * (x->ncols ? x->ncols : 1));
+  s->vals = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *s->vals);
+  s->scratch = tsr__malloc(scratch_cap);
+  s->scratch_cap = scratch_cap;
+  tsr__buf_init(&s->rejects, 0);
+  if (!s->cols || !s->fields || !s->names || !s->vals || !s->scratch) return TSR_ENOMEM;
+  for (uint32_t i = 0; i < x->ncols; i++) tsr__col_init(&s->cols[i], x->src->columns[i].kind);
+  return 0;
+}
+
+static void seg_free(seg_t *s, uint32_t ncols) {
+  if (s->cols)
+    for (uint32_t i = 0; i < ncols; i++) tsr__col_free(&s->cols[i]);
+  tsr__free(s->cols);
+  tsr__free(s->fields);
+  tsr__free(s->names);
+  tsr__free(s->vals);
+  tsr__free(s->scratch);
+  tsr__buf_free(&s->rejects);
+}
+
+static void seg_reset(seg_t *s, uint32_t ncols) {
+  for (uint32_t i = 0; i < ncols; i++) tsr__col_clear(&s->cols[i]);
+  s->rejects.len = 0;
+  memset(s->rej, 0, sizeof s->rej);
+  s->rows_read = s->rows_stored = s->lines = 0;
+  s->need_more = 0;
+}
+
+static void add_reject(const ictx_t *x, seg_t *s, uint64_t line, uint32_t column, tsr_reject_reason why,
+                       const char *detail, const char *raw, size_t rawlen) {
+  s->rej[why]++;
+  tsr__buf *b = &s->rejects;
+  tsr__buf_puts(b, x->src->name);
+  tsr__buf_putc(b, ',');
+  tsr__buf_u64(b, line);
+  tsr__buf_putc(b, ',');
+  tsr__buf_u64(b, column);
+  tsr__buf_putc(b, ',');
+  tsr__buf_puts(b, k_reject_names[why]);
+  tsr__buf_putc(b, ',');
+  put_csv_escaped(b, detail, strlen(detail));
+  tsr__buf_putc(b, ',');
+  /* the raw row without its line terminator, truncated */
+  while (rawlen && (raw[rawlen - 1] == '\n' || raw[rawlen - 1] == '\r')) rawlen--;
+  put_csv_escaped(b, raw, rawlen > RAW_MAX ? RAW_MAX : rawlen);
+  tsr__buf_putc(b, '\n');
+  if (b->oom) s->oom = 1;
+}
+
+static int is_null_token(const tsr_source_cfg *src, const char *p, uint32_t n) {
+  for (uint32_t i = 0; i < src->n_null_tokens; i++) {
+    const char *t = src->null_tokens[i];
+    if (strlen(t) == n && memcmp(t, p, n) == 0) return 1;
+  }
+  return 0;
+}
+
+static uint64_t hash_str(const char *s, size_t n) {
+  uint64_t h = XXH3_64bits(s, n);
+  return h ? h : 1; /* 0 means missing */
+}
+
+/* Standardises one field into v. Returns TSR__V_*. */
+static int standardise(const tsr_column_cfg *cc, const char *p, uint32_t n, char *namebuf, tsr__val *v) {
+  memset(v, 0, sizeof *v);
+  switch (cc->kind) {
+  case TSR_KIND_NHS_NUMBER:
+    return tsr__std_nhs(p, n, &v->u64);
+  case TSR_KIND_DATE:
+    return tsr__std_date(p, n, cc->formats, cc->n_formats, cc->min_date, cc->max_date, &v->i32);
+  case TSR_KIND_SEX:
+    return tsr__std_sex(p, n, &v->u8);
+  case TSR_KIND_POSTCODE:
+    return tsr__std_postcode(p, n, &v->u64);
+  case TSR_KIND_INTEGER: {
+    int r = tsr__std_integer(p, n, &v->i64);
+    if (r != TSR__V_OK) v->i64 = TSR_INT_NONE;
+    return r;
+  }
+  case TSR_KIND_GIVEN_NAME:
+  case TSR_KIND_FAMILY_NAME: {
+    if (n == 0) return TSR__V_MISSING;
+    int len = tsr__name_standardise(p, n, namebuf, NAME_CAP);
+    if (len <= 0) return TSR__V_INVALID; /* nothing left of a non-empty value */
+    v->s = namebuf;
+    v->len = (uint32_t)len;
+    v->hash = hash_str(namebuf, (size_t)len);
+    v->soundex = tsr__soundex(namebuf, (size_t)len);
+    v->nysiis = tsr__nysiis(namebuf, (size_t)len);
+    return TSR__V_OK;
+  }
+  case TSR_KIND_LOCAL_ID:
+  case TSR_KIND_CODE:
+    if (n == 0) return TSR__V_MISSING;
+    v->s = p;
+    v->len = n;
+    v->hash = hash_str(p, n);
+    return TSR__V_OK;
+  default: /* text */
+    if (n == 0) return TSR__V_MISSING;
+    v->s = p;
+    v->len = n;
+    return TSR__V_OK;
+  }
+}
+
+static void missing_value(tsr_field_kind k, tsr__val *v) {
+  memset(v, 0, sizeof *v);
+  if (k == TSR_KIND_DATE) v->i32 = TSR_DATE_NONE;
+  if (k == TSR_KIND_INTEGER) v->i64 = TSR_INT_NONE;
+}
+
+static void process_record(const ictx_t *x, seg_t *s, const char *buf, tsr__csv_status st, tsr__csv_record *rec,
+                           uint64_t line) {
+  s->rows_read++;
+  const char *raw = buf + rec->start;
+  size_t rawlen = rec->end - rec->start;
+  char detail[256];
+  if (st != TSR__CSV_OK) {
+    tsr_reject_reason why = st == TSR__CSV_UNTERMINATED ? TSR_REJECT_UNTERMINATED_QUOTE
+                            : st == TSR__CSV_STRAY_QUOTE ? TSR_REJECT_STRAY_QUOTE
+                            : st == TSR__CSV_NUL         ? TSR_REJECT_NUL_BYTE
+                                                         : TSR_REJECT_OVERLONG;
+    if (why == TSR_REJECT_OVERLONG)
+      snprintf(detail, sizeof detail, "record longer than %zu bytes (or an unterminated quote)", x->d.max_record);
+    else
+      snprintf(detail, sizeof detail, "%s in field %u", tsr_reject_name(why), rec->bad_field);
+    add_reject(x, s, line, rec->bad_field, why, detail, raw, rawlen);
+    return;
+  }
+  if (!tsr__utf8_valid(raw, rawlen)) {
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < rec->nf && i < x->d.max_fields && !bad; i++)
+      if (!tsr__utf8_valid(rec->f[i].p, rec->f[i].len)) bad = i + 1;
+    snprintf(detail, sizeof detail, "field %u is not valid UTF-8", bad);
+    add_reject(x, s, line, bad, TSR_REJECT_INVALID_UTF8, detail, raw, rawlen);
+    return;
+  }
+  if (rec->nf != x->nfields) {
+    snprintf(detail, sizeof detail, "expected %u fields, found %u", x->nfields, rec->nf);
+    add_reject(x, s, line, 0, TSR_REJECT_FIELD_COUNT, detail, raw, rawlen);
+    return;
+  }
+  const tsr_source_cfg *src = x->src;
+  for (uint32_t c = 0; c < x->ncols; c++) {
+    const tsr_column_cfg *cc = &src->columns[c];
+    const tsr__csv_field *f = &rec->f[x->map[c]];
+    tsr__val *v = &s->vals[c];
+    int r = is_null_token(src, f->p, f->len) ? TSR__V_MISSING
+                                             : standardise(cc, f->p, f->len, s->names + (size_t)c * NAME_CAP, v);
+    if (r != TSR__V_OK) {
+      if (cc->required) {
+        tsr_reject_reason why = r == TSR__V_MISSING ? TSR_REJECT_REQUIRED_MISSING : TSR_REJECT_REQUIRED_INVALID;
+        snprintf(detail, sizeof detail, "%s: required %s is %s", cc->column, tsr_field_kind_name(cc->kind),
+                 r == TSR__V_MISSING ? "missing" : r == TSR__V_PSEUDO ? "a pseudo-postcode" : "invalid");
+        add_reject(x, s, line, (uint32_t)x->map[c] + 1, why, detail, raw, rawlen);
+        return;
+      }
+      missing_value(cc->kind, v);
+      v->invalid = (uint8_t)(r == TSR__V_INVALID);
+      v->u8 = 0;
+      /* the count of each outcome goes with the column */
+      if (r == TSR__V_INVALID) s->cols[c].n_invalid++;
+      else if (r == TSR__V_PSEUDO) s->cols[c].n_pseudo++;
+      s->cols[c].n_missing++;
+    }
+  }
+  for (uint32_t c = 0; c < x->ncols; c++) {
+    if (tsr__col_reserve(&s->cols[c], 1) || tsr__col_push(&s->cols[c], &s->vals[c])) {
+      s->oom = 1;
+      return;
+    }
+  }
+  s->rows_stored++;
+}
+
+/* Parses records starting at s->start while they start before `end`. */
+static void parse_segment(const ictx_t *x, seg_t *s, const char *buf, size_t len, size_t end, int eof) {
+  size_t pos = s->start;
+  uint64_t line = s->line0;
+  tsr__csv_record rec;
+  rec.f = s->fields;
+  while (pos < end && !s->oom) {
+    tsr__csv_status st = tsr__csv_next(&x->d, buf, len, pos, eof, s->scratch, &rec);
+    if (st == TSR__CSV_NEED_MORE) {
+      s->need_more = 1;
+      break;
+    }
+    /* a blank line is not a record */
+    if (!(st == TSR__CSV_OK && rec.nf == 1 && rec.f[0].len == 0 && !rec.f[0].quoted))
+      process_record(x, s, buf, st, &rec, line);
+    line += rec.lines;
+    s->lines += rec.lines;
+    pos = rec.end;
+  }
+  s->stop = pos;
+}
+
+/* --- header ------------------------------------------------------------------------------ */
+static int read_header(ictx_t *x, const char *buf, size_t len, size_t pos, int eof, size_t *end, uint32_t *lines,
+                       char *scratch, tsr_error *err) {
+  const tsr_source_cfg *src = x->src;
+  tsr__csv_field *f = tsr__malloc(sizeof(tsr__csv_field) * (MAX_COLUMNS + 1));
+  if (!f) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  tsr__csv_dialect d = x->d;
+  d.max_fields = MAX_COLUMNS;
+  tsr__csv_record rec;
+  rec.f = f;
+  tsr__csv_status st = tsr__csv_next(&d, buf, len, pos, eof, scratch, &rec);
+  int rc = 0;
+  if (st == TSR__CSV_NEED_MORE)
+    rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0, "the first line is longer than the read buffer");
+  else if (st != TSR__CSV_OK)
+    rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, rec.bad_field, "cannot parse the %s: %s",
+                       src->header ? "header" : "first row",
+                       st == TSR__CSV_STRAY_QUOTE ? "stray quote" : st == TSR__CSV_NUL ? "NUL byte"
+                       : st == TSR__CSV_UNTERMINATED ? "unterminated quote" : "line too long");
+  else if (rec.nf > MAX_COLUMNS)
+    rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0, "more than %d columns", MAX_COLUMNS);
+  if (rc) {
+    tsr__free(f);
+    return rc;
+  }
+  x->nfields = rec.nf;
+  for (uint32_t c = 0; c < x->ncols && !rc; c++) {
+    const char *want = src->columns[c].column;
+    x->map[c] = -1;
+    if (!src->header) {
+      long p = strtol(want, NULL, 10);
+      if (p >= 1 && (uint32_t)p <= rec.nf) x->map[c] = (int32_t)(p - 1);
+      if (x->map[c] < 0)
+        rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0,
+                           "column %s is configured, but the first row has only %u fields", want, rec.nf);
+      continue;
+    }
+    for (uint32_t i = 0; i < rec.nf; i++) {
+      const char *h = f[i].p;
+      uint32_t hl = f[i].len;
+      if (i == 0 && hl >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0) {
+        h += 3;
+        hl -= 3;
+      }
+      if (hl == strlen(want) && memcmp(h, want, hl) == 0) {
+        if (x->map[c] >= 0) {
+          rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, i + 1, "column \"%s\" appears twice in the header", want);
+          break;
+        }
+        x->map[c] = (int32_t)i;
+      }
+    }
+    if (!rc && x->map[c] < 0) {
+      char have[512] = "";
+      for (uint32_t i = 0; i < rec.nf && strlen(have) < 400; i++) {
+        strncat(have, f[i].p, f[i].len < 60 ? f[i].len : 60);
+        if (i + 1 < rec.nf) strcat(have, ", ");
+      }
+      rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0,
+                         "configured column \"%s\" is not in the header (the header has: %s)", want, have);
+    }
+  }
+  tsr__free(f);
+  if (rc) return rc;
+  *end = src->header ? rec.end : pos; /* without a header the first row is data */
+  *lines = src->header ? rec.lines : 0;
+  return 0;
+}
+
+/* --- the driver ---------------------------------------------------------------------------- */
+int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in, tsr_store **out,
+                      tsr_ingest_stats *stats_out, tsr_error *err) {
+  *out = NULL;
+  tsr_error_clear(err);
+  tsr_ingest_opts opts;
+  if (opts_in)
+    opts = *opts_in;
+  else
+    tsr_ingest_opts_init(&opts);
+  if (opts.segment_bytes < 4096) opts.segment_bytes = 4096;
+  if (opts.max_record_bytes < 1024) opts.max_record_bytes = 1024;
+  int threads = opts.threads > 0 ? opts.threads : omp_get_max_threads();
+  double t0 = tsr__now();
+  tsr_ingest_stats st;
+  memset(&st, 0, sizeof st);
+
+  ictx_t x;
+  memset(&x, 0, sizeof x);
+  x.src = src;
+  x.ncols = src->n_columns;
+  x.d.delim = src->delimiter;
+  x.d.quote = src->quote;
+  x.d.trim = src->trim;
+  x.d.max_record = opts.max_record_bytes;
+  x.map = tsr__calloc(x.ncols ? x.ncols : 1, sizeof *x.map);
+
+  uint32_t nseg_max = (uint32_t)(threads < 2 ? 4 : threads * 2);
+  size_t batch_cap = opts.segment_bytes * nseg_max;
+  if (batch_cap < 4 * opts.max_record_bytes) batch_cap = 4 * opts.max_record_bytes;
+  char *buf = tsr__malloc(batch_cap + 1);
+  seg_t *segs = tsr__calloc(nseg_max + 1, sizeof *segs);
+  uint8_t *parity = tsr__calloc(nseg_max + 1, 1);
+  uint64_t *nl = tsr__calloc(nseg_max + 1, sizeof *nl);
+  size_t *bnd = tsr__calloc(nseg_max + 2, sizeof *bnd);
+  tsr_store *store = tsr__store_new(src);
+  reader_t rd;
+  memset(&rd, 0, sizeof rd);
+  rd.fd = -1;
+  int rc = 0, reader_open_ok = 0;
+  if (!x.map || !buf || !segs || !parity || !nl || !bnd || !store)
+    rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  if (!rc) {
+    rc = reader_open(&rd, src->path, err);
+    reader_open_ok = rc == 0;
+  }
+  size_t len = 0;
+  int eof = 0, first = 1, segs_ready = 0;
+  uint64_t line_base = 1;
+  char *hdr_scratch = NULL;
+
+  while (!rc) {
+    /* fill the batch */
+    double tr = tsr__now();
+    while (len < batch_cap && !eof) {
+      int64_t got = reader_read(&rd, buf + len, batch_cap - len, err);
+      if (got < 0) {
+        rc = (int)got;
+        break;
+      }
+      if (got == 0) eof = 1;
+      len += (size_t)got;
+      st.bytes_read += (uint64_t)got;
+    }
+    st.seconds_read += tsr__now() - tr;
+    if (rc) break;
+    size_t pos0 = 0;
+    if (first) {
+      first = 0;
+      if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) pos0 = 3; /* UTF-8 byte order mark */
+      size_t k = pos0;
+      while (k < len && (buf[k] == '\n' || buf[k] == '\r' || buf[k] == ' ' || buf[k] == '\t')) k++;
+      if (k == len) {
+        rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 1, "the file is empty: expected %s",
+                           src->header ? "a header line naming the columns" : "data rows");
+        break;
+      }
+      hdr_scratch = tsr__malloc(len + 1);
+      if (!hdr_scratch) {
+        rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+        break;
+      }
+      size_t hend;
+      uint32_t hlines;
+      rc = read_header(&x, buf, len, pos0, eof, &hend, &hlines, hdr_scratch, err);
+      tsr__free(hdr_scratch);
+      hdr_scratch = NULL;
+      if (rc) break;
+      pos0 = hend;
+      line_base += hlines;
+      x.d.max_fields = x.nfields + 1;
+      for (uint32_t k2 = 0; k2 <= nseg_max && !rc; k2++)
+        if (seg_init(&segs[k2], &x, opts.max_record_bytes + 16))
+          rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+      segs_ready = 1;
+      if (rc) break;
+    }
+    if (pos0 >= len && eof) break;
+
+    /* cut into segments and find true record starts */
+    double tp = tsr__now();
+    size_t span = len - pos0;
+    uint32_t nseg = (uint32_t)(span / opts.segment_bytes);
+    if (nseg < 1) nseg = 1;
+    if (nseg > nseg_max) nseg = nseg_max;
+    for (uint32_t k = 0; k <= nseg; k++) bnd[k] = pos0 + (size_t)((double)span * k / nseg);
+    bnd[nseg] = len;
+#pragma omp parallel for num_threads(threads) schedule(static) if (nseg > 1)
+    for (uint32_t k = 0; k < nseg; k++) tsr__csv_scan(&x.d, buf, bnd[k], bnd[k + 1], &parity[k], &nl[k]);
+    uint8_t inq = 0;
+    uint64_t lines_before = 0;
+    for (uint32_t k = 0; k < nseg; k++) {
+      seg_t *s = &segs[k];
+      seg_reset(s, x.ncols);
+      s->start = bnd[k];
+      s->line0 = line_base + lines_before; /* at the nominal start; fixed below */
+      s->need_more = inq;                  /* borrowed to carry the quote state */
+      inq ^= parity[k];
+      lines_before += nl[k];
+    }
+#pragma omp parallel for num_threads(threads) schedule(static) if (nseg > 1)
+    for (uint32_t k = 1; k < nseg; k++) {
+      seg_t *s = &segs[k];
+      uint64_t skipped;
+      s->start = tsr__csv_first_record(&x.d, buf, bnd[k], len, (uint8_t)s->need_more, &skipped);
+      s->line0 += skipped;
+    }
+    segs[0].start = pos0;
+    /* starts must not go backwards; if they do, speculation already failed */
+    uint32_t used = nseg;
+    for (uint32_t k = 1; k < nseg; k++)
+      if (segs[k].start < segs[k - 1].start) {
+        used = k;
+        break;
+      }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (used > 1)
+    for (uint32_t k = 0; k < used; k++) {
+      seg_t *s = &segs[k];
+      s->need_more = 0;
+      size_t end = k + 1 < used ? segs[k + 1].start : len;
+      parse_segment(&x, s, buf, len, end, eof);
+    }
+    /* seams: segment k must have stopped where k+1 began */
+    uint32_t good = used;
+    for (uint32_t k = 0; k + 1 < used; k++)
+      if (segs[k].stop != segs[k + 1].start || segs[k].need_more) {
+        good = k + 1;
+        break;
+      }
+    if (good < nseg) {
+      /* re-parse the rest sequentially from the last trusted stop */
+      seg_t *s = &segs[good];
+      seg_t *prev = &segs[good - 1];
+      seg_reset(s, x.ncols);
+      s->start = prev->stop;
+      s->line0 = prev->line0 + prev->lines;
+      parse_segment(&x, s, buf, len, len, eof);
+      used = good + 1;
+    }
+    st.seconds_parse += tsr__now() - tp;
+
+    /* merge in file order */
+    double tm = tsr__now();
+    for (uint32_t k = 0; k < used && !rc; k++) {
+      seg_t *s = &segs[k];
+      if (s->oom) {
+        rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory while parsing");
+        break;
+      }
+      for (uint32_t c = 0; c < x.ncols && !rc; c++) {
+        int r = tsr__col_append(&store->cols[c], &s->cols[c]);
+        if (r == TSR_ELIMIT)
+          rc = tsr_error_set(err, TSR_ELIMIT, src->path, 0, 0, "column %s holds more than 4 GiB of text",
+                             src->columns[c].column);
+        else if (r)
+          rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory building the store");
+      }
+      if (!rc && opts.rejects && s->rejects.len) {
+        rc = tsr__outfile_write(&opts.rejects->f, s->rejects.p, s->rejects.len, err);
+      }
+      uint64_t nrej = 0;
+      for (int r = 0; r < TSR_REJECT_COUNT; r++) {
+        st.rejects[r] += s->rej[r];
+        nrej += s->rej[r];
+      }
+      if (opts.rejects) opts.rejects->count += nrej;
+      st.rows_read += s->rows_read;
+      st.rows_stored += s->rows_stored;
+      st.rows_rejected += nrej;
+    }
+    st.seconds_merge += tsr__now() - tm;
+    if (rc) break;
+    seg_t *last = &segs[used - 1];
+    size_t stop = last->stop;
+    line_base = last->line0 + last->lines;
+    if (eof) break; /* at EOF the tokenizer never asks for more: everything parsed */
+    memmove(buf, buf + stop, len - stop);
+    len -= stop;
+  }
+  if (reader_open_ok) reader_close(&rd);
+  if (segs_ready)
+    for (uint32_t k = 0; k <= nseg_max; k++) seg_free(&segs[k], x.ncols);
+  tsr__free(segs);
+  tsr__free(buf);
+  tsr__free(parity);
+  tsr__free(nl);
+  tsr__free(bnd);
+  tsr__free(x.map);
+  tsr__free(hdr_scratch);
+  st.bytes_file = rd.file_bytes;
+
+  if (!rc) {
+    double tf = tsr__now();
+    for (uint32_t c = 0; c < store->ncols && !rc; c++)
+      if (tsr__col_finalize(&store->cols[c])) rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+    store->n = st.rows_stored;
+    st.seconds_merge += tsr__now() - tf;
+  }
+  if (!rc && opts.enforce_reject_limit && st.rows_read > 0 &&
+      (double)st.rows_rejected > src->max_reject_share * (double)st.rows_read) {
+    rc = tsr_error_set(err, TSR_EREJECTS, src->path, 0, 0,
+                       "%llu of %llu rows rejected (%.2f%%), more than max_reject_share allows (%.2f%%); the rows "
+                       "and reasons are in rejects.csv",
+                       (unsigned long long)st.rows_rejected, (unsigned long long)st.rows_read,
+                       100.0 * (double)st.rows_rejected / (double)st.rows_read, 100.0 * src->max_reject_share);
+  }
+  st.seconds_total = tsr__now() - t0;
+  if (stats_out) *stats_out = st;
+  if (rc) {
+    tsr_store_free(store);
+    return rc;
+  }
+  *out = store;
+  return 0;
+}

@@ -1,0 +1,193 @@
+/* Per-source profile of a store, for `tessera inspect`: completeness and
+ * invalid counts per field, the most frequent values (to spot skew such as
+ * communal postcodes or placeholder dates), rejects, memory and time. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/store_internal.h"
+
+/* value key -> (count, first row), open addressing */
+typedef struct {
+  uint64_t key, count, row;
+} cnt_t;
+
+typedef struct {
+  cnt_t *t;
+  uint64_t mask, n;
+} cmap;
+
+static int cmap_add(cmap *m, uint64_t key, uint64_t row) {
+  if ((m->n + 1) * 2 > m->mask + 1) {
+    uint64_t size = m->mask ? (m->mask + 1) * 2 : 1024;
+    cnt_t *t = tsr__calloc((size_t)size, sizeof *t);
+    if (!t) return -1;
+    for (uint64_t i = 0; m->t && i <= m->mask; i++) {
+      if (!m->t[i].count) continue;
+      uint64_t j = (m->t[i].key * 0x9E3779B97F4A7C15ull) & (size - 1);
+      while (t[j].count) j = (j + 1) & (size - 1);
+      t[j] = m->t[i];
+    }
+    tsr__free(m->t);
+    m->t = t;
+    m->mask = size - 1;
+  }
+  uint64_t j = (key * 0x9E3779B97F4A7C15ull) & m->mask;
+  while (m->t[j].count && m->t[j].key != key) j = (j + 1) & m->mask;
+  if (!m->t[j].count) {
+    m->t[j].key = key;
+    m->t[j].row = row;
+    m->n++;
+  }
+  m->t[j].count++;
+  return 0;
+}
+
+static int cnt_cmp(const void *a, const void *b) {
+  const cnt_t *x = a, *y = b;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row; /* ties: first seen first, so output is stable */
+}
+
+static int is_missing(const tsr_column *c, uint64_t r) {
+  switch (c->kind) {
+  case TSR_KIND_NHS_NUMBER:
+  case TSR_KIND_POSTCODE:
+    return c->u64[r] == 0;
+  case TSR_KIND_DATE:
+    return c->i32[r] == TSR_DATE_NONE;
+  case TSR_KIND_INTEGER:
+    return c->i64[r] == TSR_INT_NONE;
+  case TSR_KIND_SEX:
+    return 0;
+  case TSR_KIND_CODE:
+    return (c->code16 ? c->code16[r] : c->code32[r]) == 0;
+  default:
+    return c->str_off[r + 1] == c->str_off[r];
+  }
+}
+
+static uint64_t value_key(const tsr_column *c, uint64_t r) {
+  switch (c->kind) {
+  case TSR_KIND_NHS_NUMBER:
+  case TSR_KIND_POSTCODE:
+    return c->u64[r];
+  case TSR_KIND_DATE:
+    return (uint64_t)(uint32_t)c->i32[r];
+  case TSR_KIND_INTEGER:
+    return (uint64_t)c->i64[r];
+  case TSR_KIND_SEX:
+    return c->u8[r];
+  case TSR_KIND_CODE:
+    return c->code16 ? c->code16[r] : c->code32[r];
+  default:
+    if (c->hash) return c->hash[r];
+    /* text has no stored hash: a cheap one for counting */
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = c->str_off[r]; i < c->str_off[r + 1]; i++) h = (h ^ (uint8_t)c->str[i]) * 1099511628211ull;
+    return h;
+  }
+}
+
+/* Top n values of column c into out (caller frees); returns the count. */
+static size_t top_values(const tsr_store *s, const tsr_column *c, size_t n, cnt_t **out) {
+  cmap m = {0};
+  *out = NULL;
+  for (uint64_t r = 0; r < s->n; r++)
+    if (!is_missing(c, r) && cmap_add(&m, value_key(c, r), r)) {
+      tsr__free(m.t);
+      return 0;
+    }
+  size_t k = 0;
+  for (uint64_t i = 0; m.t && i <= m.mask; i++)
+    if (m.t[i].count) m.t[k++] = m.t[i];
+  qsort(m.t, k, sizeof *m.t, cnt_cmp);
+  *out = m.t;
+  return k < n ? k : n;
+}
+
+int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, int top_n, FILE *f) {
+  if (top_n < 0) top_n = 0;
+  json_t *root = json ? json_object() : NULL;
+  json_t *fields = json ? json_array() : NULL;
+  if (json) {
+    json_object_set_new(root, "source", json_string(s->source));
+    json_object_set_new(root, "rows_read", json_integer((json_int_t)st->rows_read));
+    json_object_set_new(root, "rows_stored", json_integer((json_int_t)st->rows_stored));
+    json_object_set_new(root, "rows_rejected", json_integer((json_int_t)st->rows_rejected));
+    json_t *rj = json_object();
+    for (int r = 0; r < TSR_REJECT_COUNT; r++)
+      json_object_set_new(rj, tsr_reject_name((tsr_reject_reason)r), json_integer((json_int_t)st->rejects[r]));
+    json_object_set_new(root, "rejects", rj);
+    json_object_set_new(root, "bytes_file", json_integer((json_int_t)st->bytes_file));
+    json_object_set_new(root, "bytes_csv", json_integer((json_int_t)st->bytes_read));
+    json_object_set_new(root, "store_bytes", json_integer((json_int_t)tsr_store_bytes(s)));
+    json_object_set_new(root, "fixed_bytes_per_row", json_real(tsr_store_fixed_bytes_per_row(s)));
+    json_t *sec = json_object();
+    json_object_set_new(sec, "read", json_real(st->seconds_read));
+    json_object_set_new(sec, "parse", json_real(st->seconds_parse));
+    json_object_set_new(sec, "merge", json_real(st->seconds_merge));
+    json_object_set_new(sec, "total", json_real(st->seconds_total));
+    json_object_set_new(root, "seconds", sec);
+  } else {
+    fprintf(f, "source %s: %llu rows read, %llu stored, %llu rejected\n", s->source,
+            (unsigned long long)st->rows_read, (unsigned long long)st->rows_stored,
+            (unsigned long long)st->rows_rejected);
+    for (int r = 0; r < TSR_REJECT_COUNT; r++)
+      if (st->rejects[r])
+        fprintf(f, "  rejected %-20s %llu\n", tsr_reject_name((tsr_reject_reason)r),
+                (unsigned long long)st->rejects[r]);
+    fprintf(f, "  file %.1f MB (%.1f MB of CSV); time %.2fs: read %.2fs, parse %.2fs, merge %.2fs\n",
+            (double)st->bytes_file / 1e6, (double)st->bytes_read / 1e6, st->seconds_total, st->seconds_read,
+            st->seconds_parse, st->seconds_merge);
+    fprintf(f, "  store %.1f MB, %.1f bytes/row in fixed-width columns\n", (double)tsr_store_bytes(s) / 1e6,
+            tsr_store_fixed_bytes_per_row(s));
+    fprintf(f, "  %-22s %-12s %9s %9s %9s  top values\n", "field", "kind", "complete", "missing", "invalid");
+  }
+  for (uint32_t i = 0; i < s->ncols; i++) {
+    const tsr_column *c = &s->cols[i].pub;
+    double complete = s->n ? 1.0 - (double)c->n_missing / (double)s->n : 0.0;
+    cnt_t *top = NULL;
+    size_t nt = top_values(s, c, (size_t)top_n, &top);
+    if (json) {
+      json_t *o = json_object();
+      json_object_set_new(o, "column", json_string(c->column));
+      json_object_set_new(o, "field", json_string(c->field));
+      json_object_set_new(o, "kind", json_string(tsr_field_kind_name(c->kind)));
+      json_object_set_new(o, "complete", json_real(complete));
+      json_object_set_new(o, "missing", json_integer((json_int_t)c->n_missing));
+      json_object_set_new(o, "invalid", json_integer((json_int_t)c->n_invalid));
+      json_object_set_new(o, "pseudo", json_integer((json_int_t)c->n_pseudo));
+      json_t *arr = json_array();
+      for (size_t k = 0; k < nt; k++) {
+        char v[128];
+        tsr_column_text(c, top[k].row, v, sizeof v);
+        json_t *e = json_object();
+        json_object_set_new(e, "value", json_string(v));
+        json_object_set_new(e, "count", json_integer((json_int_t)top[k].count));
+        json_array_append_new(arr, e);
+      }
+      json_object_set_new(o, "top", arr);
+      json_array_append_new(fields, o);
+    } else {
+      fprintf(f, "  %-22s %-12s %8.2f%% %9llu %9llu  ", c->field, tsr_field_kind_name(c->kind), complete * 100.0,
+              (unsigned long long)c->n_missing, (unsigned long long)c->n_invalid);
+      for (size_t k = 0; k < nt; k++) {
+        char v[64];
+        tsr_column_text(c, top[k].row, v, sizeof v);
+        fprintf(f, "%s%s (%llu)", k ? ", " : "", v, (unsigned long long)top[k].count);
+      }
+      if (c->n_pseudo) fprintf(f, "%s[%llu pseudo-postcodes]", nt ? "; " : "", (unsigned long long)c->n_pseudo);
+      fputc('\n', f);
+    }
+    tsr__free(top);
+  }
+  if (json) {
+    json_object_set_new(root, "fields", fields);
+    json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', f);
+    json_decref(root);
+  }
+  return ferror(f) ? TSR_EIO : 0;
+}

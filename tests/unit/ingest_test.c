@@ -1,0 +1,515 @@
+/* Unit tests for ingest: the malformed-input table (each case with its
+ * expected error or reject reason and line), field standardisation through
+ * the whole pipeline, config errors naming their key path, compressed input,
+ * and identical stores for 1 and 2 threads (also when a stray quote forces
+ * the sequential fallback). */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common/date.h"
+#include "ingest/csv.h"
+#include "ingest/fields.h"
+#include "tessera/config.h"
+#include "tessera/generate.h"
+#include "tessera/ingest.h"
+
+static char *mktmp(void) {
+  char *d = strdup("/tmp/tsr_ingest_XXXXXX");
+  cr_assert_not_null(mkdtemp(d));
+  return d;
+}
+
+static void write_file(const char *dir, const char *name, const char *data, size_t n) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "wb");
+  cr_assert_not_null(f);
+  fwrite(data, 1, n, f);
+  fclose(f);
+}
+
+static char *slurp(const char *dir, const char *name) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = calloc(1, (size_t)n + 1);
+  size_t got = fread(b, 1, (size_t)n, f);
+  b[got] = '\0';
+  fclose(f);
+  return b;
+}
+
+/* A two-column source: id (local_id) and name (family_name), plus extras. */
+static const char *k_cfg_basic =
+    "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"id\": \"id\", \"columns\": {"
+    "\"id\": {\"kind\": \"local_id\"}, \"name\": {\"kind\": \"family_name\"}}}]}";
+
+/* Criterion runs each parameter in a re-executed child, so the table holds
+ * its text inline: pointers into static data would not survive. */
+typedef struct {
+  char label[48];
+  char csv[96];
+  size_t csv_len;
+  size_t max_record;
+  int want_rc;        /* 0 or a TSR_E* code */
+  char want_msg[48];  /* substring of the error, for want_rc != 0 */
+  uint64_t stored, rejected;
+  char reason[24];    /* expected reason of the reject ("" for none) */
+  uint64_t line;      /* its line */
+} bad_case;
+
+#define S(x) x, sizeof(x) - 1
+
+ParameterizedTestParameters(ingest, malformed) {
+  static bad_case cases[] = {
+      {"unterminated quote at EOF", S("id,name\n1,smith\n2,\"jones\n"), 0, 0, "", 1, 1, "unterminated_quote", 3},
+      {"stray quote in unquoted field", S("id,name\n1,sm\"ith\n2,jones\n"), 0, 0, "", 1, 1, "stray_quote", 2},
+      {"text after a closing quote", S("id,name\n1,\"smith\"x\n2,jones\n"), 0, 0, "", 1, 1, "stray_quote", 2},
+      {"ragged: too many fields", S("id,name\n1,smith,extra\n2,jones\n"), 0, 0, "", 1, 1, "field_count", 2},
+      {"ragged: too few fields", S("id,name\n1,smith\n2\n"), 0, 0, "", 1, 1, "field_count", 3},
+      {"empty file", S(""), 0, TSR_EPARSE, "empty", 0, 0, "", 0},
+      {"only blank lines", S("\n\r\n  \n"), 0, TSR_EPARSE, "empty", 0, 0, "", 0},
+      {"header only", S("id,name\n"), 0, 0, "", 0, 0, "", 0},
+      {"header only without newline", S("id,name"), 0, 0, "", 0, 0, "", 0},
+      {"BOM and CRLF", S("\xEF\xBB\xBFid,name\r\n1,smith\r\n2,\"jo\r\nnes\"\r\n"), 0, 0, "", 2, 0, "", 0},
+      {"NUL byte", S("id,name\n1,sm\0ith\n2,jones\n"), 0, 0, "", 1, 1, "nul_byte", 2},
+      {"NUL byte in a quoted field", S("id,name\n1,\"sm\0ith\"\n2,jones\n"), 0, 0, "", 1, 1, "nul_byte", 2},
+      {"invalid UTF-8", S("id,name\n1,sm\xff\xfeith\n2,jones\n"), 0, 0, "", 1, 1, "invalid_utf8", 2},
+      {"overlong UTF-8 encoding", S("id,name\n1,\xc0\xaf\n2,jones\n"), 0, 0, "", 1, 1, "invalid_utf8", 2},
+      {"missing required id", S("id,name\n,smith\n2,jones\n"), 0, 0, "", 1, 1, "required_missing", 2},
+      {"quoted newline keeps line numbers", S("id,name\n1,\"a\nb\nc\"\n2,x,y\n"), 0, 0, "", 1, 1, "field_count", 5},
+      {"missing header column", S("id,surname\n1,smith\n"), 0, TSR_EPARSE, "\"name\" is not in the header", 0, 0,
+       "", 0},
+      {"duplicate header column", S("id,name,name\n1,a,b\n"), 0, TSR_EPARSE, "appears twice", 0, 0, "", 0},
+      {"blank lines are not rows", S("id,name\n\n1,smith\n\n2,jones\n"), 0, 0, "", 2, 0, "", 0},
+      {"escaped quotes and delimiters", S("id,name\n1,\"o\"\"brien, jr\"\n"), 0, 0, "", 1, 0, "", 0},
+      {"last row without newline", S("id,name\n1,smith\n2,jones"), 0, 0, "", 2, 0, "", 0},
+  };
+  return cr_make_param_array(bad_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+static int ingest_text(const char *cfg_json, const char *csv, size_t n, size_t max_record, int threads,
+                       tsr_store **store, tsr_ingest_stats *st, char **rejects, tsr_error *err) {
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, n);
+  tsr_config *cfg = NULL;
+  int rc = tsr_config_parse(cfg_json, strlen(cfg_json), "test.json", dir, &cfg, err);
+  cr_assert_eq(rc, 0, "config: %s", err->msg);
+  tsr_rejects *rj;
+  cr_assert_eq(tsr_rejects_open(dir, &rj, err), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = threads;
+  o.rejects = rj;
+  o.enforce_reject_limit = 0;
+  if (max_record) o.max_record_bytes = max_record;
+  *store = NULL;
+  rc = tsr_ingest_source(&cfg->sources[0], &o, store, st, err);
+  tsr_error e2;
+  cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
+  *rejects = slurp(dir, "rejects.csv");
+  tsr_config_free(cfg);
+  free(dir);
+  return rc;
+}
+
+ParameterizedTest(bad_case *c, ingest, malformed) {
+  size_t n = c->csv_len;
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  int rc = ingest_text(k_cfg_basic, c->csv, n, c->max_record, 1, &s, &st, &rej, &err);
+  cr_assert_eq(rc, c->want_rc, "%s: rc %d (%s)", c->label, rc, err.msg);
+  if (rc) {
+    cr_expect(strstr(err.msg, c->want_msg), "%s: message '%s' lacks '%s'", c->label, err.msg, c->want_msg);
+    cr_expect(strstr(err.file, "in.csv"), "%s: the error names the file", c->label);
+    free(rej);
+    return;
+  }
+  cr_expect_eq(st.rows_stored, c->stored, "%s: stored %llu", c->label, (unsigned long long)st.rows_stored);
+  cr_expect_eq(st.rows_rejected, c->rejected, "%s: rejected %llu", c->label, (unsigned long long)st.rows_rejected);
+  cr_expect_eq(st.rows_read, st.rows_stored + st.rows_rejected, "%s: counts reconcile", c->label);
+  cr_expect_eq(tsr_store_rows(s), c->stored);
+  if (c->reason[0]) {
+    char want[128];
+    snprintf(want, sizeof want, "\ns,%llu,", (unsigned long long)c->line);
+    char *hit = strstr(rej, want);
+    cr_expect_not_null(hit, "%s: no reject at line %llu in:\n%s", c->label, (unsigned long long)c->line, rej);
+    if (hit) cr_expect(strstr(hit, c->reason) != NULL, "%s: reason should be %s:\n%s", c->label, c->reason, rej);
+  }
+  tsr_store_free(s);
+  free(rej);
+}
+
+Test(ingest, overlong_record) {
+  char *csv = malloc(10000);
+  strcpy(csv, "id,name\n1,");
+  memset(csv + strlen(csv), 'a', 5000);
+  strcpy(csv + 10 + 5000, "\n2,jones\n");
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 1024, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 1);
+  cr_expect_eq(st.rejects[TSR_REJECT_OVERLONG], 1);
+  cr_expect(strstr(rej, "s,2,") && strstr(rej, "overlong_record"), "%s", rej);
+  tsr_store_free(s);
+  free(rej);
+  free(csv);
+}
+
+Test(ingest, names_survive_quoting_and_crlf) {
+  const char *csv = "\xEF\xBB\xBFid,name\r\n1,\"o'brien, \"\"jr\"\"\"\r\n2,\"jo\r\nnes\"\r\n3,Zo\xc3\xab\r\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_store_rows(s), 3);
+  const tsr_column *name = tsr_store_field(s, "name");
+  char v[64];
+  tsr_column_text(name, 0, v, sizeof v);
+  cr_expect_str_eq(v, "OBRIEN JR");
+  tsr_column_text(name, 1, v, sizeof v);
+  cr_expect_str_eq(v, "JO NES");
+  tsr_column_text(name, 2, v, sizeof v);
+  cr_expect_str_eq(v, "ZOE");
+  tsr_view id = tsr_store_id(s, 0);
+  cr_expect(id.len == 1 && id.ptr[0] == '1', "the BOM does not hide the first column");
+  tsr_store_free(s);
+  free(rej);
+}
+
+/* --- field kinds through the whole pipeline -------------------------------------- */
+static const char *k_cfg_kinds =
+    "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"id\": \"id\", \"columns\": {"
+    "\"id\": {\"kind\": \"local_id\"},"
+    "\"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"},"
+    "\"dob\": {\"kind\": \"date\", \"format\": [\"DD/MM/YYYY\", \"YYYY-MM-DD\"], \"max\": \"2025-03-31\"},"
+    "\"sex\": {\"kind\": \"sex\"},"
+    "\"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"},"
+    "\"n\": {\"kind\": \"integer\"},"
+    "\"code\": {\"kind\": \"code\"}}}]}";
+
+Test(ingest, field_kinds) {
+  const char *csv = "id,nhs,dob,sex,pc,n,code\n"
+                    "1,4010232137,31/01/2000,M,ls14ap,7,A\n"       /* valid; lowercase postcode, no space */
+                    "2,401 023 2137,2000-01-31,f,SW1A 1AA,-3,B\n"  /* spaced NHS, second date format */
+                    "3,4010232138,31/02/2020,Q,ZZ99 3VZ,x,A\n"     /* bad check digit, 31 Feb, ZZ99, bad int */
+                    "4,1111111111,01/01/1890,9,LS1,,\n"            /* all same digit, before 1895, bad postcode */
+                    "5,123456789,01/01/2030,2,GIR 0AA,99999999999,C\n"; /* 9 digits, after max */
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_kinds, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_store_rows(s), 5, "invalid values are kept as missing, not rejected");
+  const tsr_column *nhs = tsr_store_field(s, "nhs_number"), *dob = tsr_store_field(s, "dob"),
+                   *sex = tsr_store_field(s, "sex"), *pc = tsr_store_field(s, "postcode"),
+                   *n = tsr_store_field(s, "n"), *code = tsr_store_field(s, "code");
+  cr_expect_eq(nhs->u64[0], 4010232137ull);
+  cr_expect_eq(nhs->u64[1], 4010232137ull);
+  for (int r = 2; r < 5; r++) cr_expect_eq(nhs->u64[r], 0u, "row %d NHS is missing", r + 1);
+  cr_expect_eq(nhs->n_invalid, 3u);
+  cr_expect(nhs->invalid[0] & (1u << 2), "bad check digit is flagged");
+  cr_expect_eq(dob->i32[0], tsr__days_from_ymd(2000, 1, 31));
+  cr_expect_eq(dob->i32[1], dob->i32[0]);
+  cr_expect_eq(dob->i32[2], TSR_DATE_NONE, "31 February is not a date");
+  cr_expect_eq(dob->i32[3], TSR_DATE_NONE, "before 1895");
+  cr_expect_eq(dob->i32[4], TSR_DATE_NONE, "after the window");
+  cr_expect_eq(dob->n_invalid, 3u);
+  cr_expect_eq(sex->u8[0], 1);
+  cr_expect_eq(sex->u8[1], 2);
+  cr_expect_eq(sex->u8[3], 9);
+  cr_expect_eq(sex->n_invalid, 1u);
+  char t[16];
+  tsr_column_text(pc, 0, t, sizeof t);
+  cr_expect_str_eq(t, "LS1 4AP");
+  tsr_column_text(pc, 1, t, sizeof t);
+  cr_expect_str_eq(t, "SW1A 1AA");
+  cr_expect_eq(pc->u64[2], 0u, "ZZ99 is missing for matching");
+  cr_expect_eq(pc->n_pseudo, 1u);
+  cr_expect_eq(pc->u64[3], 0u);
+  tsr_column_text(pc, 4, t, sizeof t);
+  cr_expect_str_eq(t, "GIR 0AA");
+  cr_expect_eq(n->i64[0], 7);
+  cr_expect_eq(n->i64[1], -3);
+  cr_expect_eq(n->i64[2], TSR_INT_NONE);
+  cr_expect_eq(n->i64[4], 99999999999ll);
+  cr_expect_eq(code->dict_n, 3u, "codes A, B, C");
+  cr_expect_eq(code->code16[0], code->code16[2], "same code, same id");
+  cr_expect_eq(code->code16[3], 0u, "empty code is missing");
+  tsr_store_free(s);
+  free(rej);
+}
+
+Test(fields, postcode_parts) {
+  uint64_t p;
+  cr_assert_eq(tsr__std_postcode("sw1a1aa", 7, &p), 0);
+  char t[9];
+  tsr__postcode_text(tsr__postcode_sector(p), t);
+  uint64_t sector = tsr__postcode_sector(p), district = tsr__postcode_district(p);
+  cr_expect_neq(sector, district);
+  uint64_t q;
+  cr_assert_eq(tsr__std_postcode("SW1A 1BB", 8, &q), 0);
+  cr_expect_eq(tsr__postcode_sector(q), sector, "same sector");
+  cr_assert_eq(tsr__std_postcode("SW1A 2AA", 8, &q), 0);
+  cr_expect_neq(tsr__postcode_sector(q), sector);
+  cr_expect_eq(tsr__postcode_district(q), district);
+  cr_expect_eq(tsr__std_postcode("1AB 2CD", 7, &q), TSR__V_INVALID);
+  cr_expect_eq(tsr__std_postcode("LS1 4A", 6, &q), TSR__V_INVALID);
+}
+
+/* --- config errors name their key path ----------------------------------------------- */
+typedef struct {
+  char json[240];
+  char want[64];
+} cfg_case;
+
+ParameterizedTestParameters(config, errors) {
+  static cfg_case cases[] = {
+      {"{\"sources\": [], \"blockin\": {}}", "blockin: unknown key"},
+      {"{\"sources\": []}", "sources: expected a non-empty list"},
+      {"{\"version\": 2, \"sources\": [1]}", "version: expected 1"},
+      {"{\"sources\": [{\"name\": \"a\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"text\"}}}]}",
+       "sources[0].path: required key is missing"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"x\", \"colums\": {}}]}",
+       "sources[0].colums: unknown key"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"txt\"}}}]}",
+       "sources[0].columns.x.kind: unknown kind \"txt\""},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"text\"}, "
+       "\"dob\": {\"kind\": \"date\", \"format\": \"DD/MM/YYY\"}}}]}",
+       "sources[0].columns.dob.format"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"text\", "
+       "\"format\": \"YYYY\"}}}]}",
+       "sources[0].columns.x: \"format\" applies to dates only"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"y\", \"columns\": {\"x\": {\"kind\": \"text\"}}}]}",
+       "sources[0].id: id column \"y\" is not listed"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"delimiter\": \"ab\", \"id\": \"x\", \"columns\": {\"x\": "
+       "{\"kind\": \"text\"}}}]}",
+       "sources[0].delimiter: expected a single ASCII character"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"max_reject_share\": 2, \"id\": \"x\", \"columns\": {\"x\": "
+       "{\"kind\": \"text\"}}}]}",
+       "sources[0].max_reject_share: expected a number in [0, 1]"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"text\"}}},"
+       "{\"name\": \"a\", \"path\": \"q\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"text\"}}}]}",
+       "sources[1]: source name \"a\" is used twice"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"text\"}, "
+       "\"y\": {\"field\": \"x\", \"kind\": \"code\"}}}]}",
+       "sources[0].columns.y: field \"x\" is already mapped"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"header\": \"yes\", \"id\": \"x\", \"columns\": {\"x\": "
+       "{\"kind\": \"text\"}}}]}",
+       "sources[0].header: expected true or false"},
+      {"{\"sources\": [{\"name\": \"a\", \"path\": \"p\", \"id\": \"x\", \"columns\": {\"x\": {\"kind\": \"date\", "
+       "\"min\": \"2020-02-30\"}}}]}",
+       "sources[0].columns.x.min: expected a date"},
+      {"{\"sources\": [\n  {\"name\": \"a\",,}\n]}", "invalid JSON"},
+      {"{\"sources\": [{\"name\": \"a\", \"name\": \"b\"}]}", "invalid JSON"},
+  };
+  return cr_make_param_array(cfg_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(cfg_case *c, config, errors) {
+  tsr_config *cfg = NULL;
+  tsr_error err;
+  int rc = tsr_config_parse(c->json, strlen(c->json), "run.json", "/tmp", &cfg, &err);
+  cr_assert_eq(rc, TSR_ECONFIG, "expected a config error for %s", c->json);
+  cr_expect(strstr(err.msg, c->want), "message '%s' lacks '%s'", err.msg, c->want);
+  cr_expect_str_eq(err.file, "run.json");
+  cr_assert_null(cfg);
+}
+
+Test(config, syntax_error_has_line_and_column) {
+  const char *j = "{\"sources\": [\n  {\"name\": \"a\",,}\n]}";
+  tsr_config *cfg;
+  tsr_error err;
+  cr_assert_eq(tsr_config_parse(j, strlen(j), "run.json", "/tmp", &cfg, &err), TSR_ECONFIG);
+  cr_expect_eq(err.line, 2u);
+  cr_expect_gt(err.column, 0u);
+}
+
+Test(config, paths_resolve_against_the_config_folder) {
+  const char *j = "{\"sources\": [{\"name\": \"a\", \"path\": \"data/x.csv\", \"id\": \"x\", \"columns\": {\"x\": "
+                  "{\"kind\": \"text\"}}}, {\"name\": \"b\", \"path\": \"/abs/y.csv\", \"id\": \"x\", \"columns\": "
+                  "{\"x\": {\"kind\": \"text\"}}}]}";
+  tsr_config *cfg;
+  tsr_error err;
+  cr_assert_eq(tsr_config_parse(j, strlen(j), "run.json", "/srv/run", &cfg, &err), 0, "%s", err.msg);
+  cr_expect_str_eq(cfg->sources[0].path, "/srv/run/data/x.csv");
+  cr_expect_str_eq(cfg->sources[1].path, "/abs/y.csv");
+  cr_expect_eq(cfg->sources[0].delimiter, ',');
+  cr_expect_eq(cfg->sources[0].max_reject_share, 0.01);
+  cr_expect_eq(tsr_config_source_index(cfg, "b"), 1);
+  tsr_config_free(cfg);
+}
+
+/* --- compressed input, determinism ---------------------------------------------------- */
+static char *g_gen_dir;
+
+static void gen_data(void) {
+  g_gen_dir = mktmp();
+  tsr_gen_opts o;
+  tsr_gen_opts_init(&o);
+  o.patients = 6000;
+  o.seed = 5;
+  o.threads = 1;
+  o.out_dir = g_gen_dir;
+  tsr_error err;
+  cr_assert_eq(tsr_generate(&o, NULL, &err), 0, "%s", err.msg);
+}
+
+static uint64_t ingest_digest(const char *cfg_path, int src, int threads, size_t seg, uint64_t *rows,
+                              uint64_t *rejected) {
+  tsr_config *cfg;
+  tsr_error err;
+  cr_assert_eq(tsr_config_load(cfg_path, &cfg, &err), 0, "%s", err.msg);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = threads;
+  o.segment_bytes = seg;
+  o.enforce_reject_limit = 0;
+  tsr_store *s;
+  tsr_ingest_stats st;
+  cr_assert_eq(tsr_ingest_source(&cfg->sources[src], &o, &s, &st, &err), 0, "%s", err.msg);
+  uint64_t d = tsr_store_digest(s);
+  *rows = tsr_store_rows(s);
+  if (rejected) *rejected = st.rows_rejected;
+  tsr_store_free(s);
+  tsr_config_free(cfg);
+  return d;
+}
+
+Test(ingest, same_store_for_1_and_2_threads, .timeout = 120) {
+  gen_data();
+  char cfg[512];
+  snprintf(cfg, sizeof cfg, "%s/link.json", g_gen_dir);
+  for (int src = 0; src < 2; src++) {
+    uint64_t r1, r2, r3;
+    uint64_t d1 = ingest_digest(cfg, src, 1, 1 << 20, &r1, NULL);
+    uint64_t d2 = ingest_digest(cfg, src, 2, 64 << 10, &r2, NULL); /* many segments */
+    uint64_t d3 = ingest_digest(cfg, src, 2, 4096, &r3, NULL);     /* tiny segments */
+    cr_expect_gt(r1, 5000u);
+    cr_expect_eq(r1, r2);
+    cr_expect_eq(r1, r3);
+    cr_expect_eq(d1, d2, "source %d: 1 vs 2 threads", src);
+    cr_expect_eq(d1, d3, "source %d: tiny segments", src);
+  }
+}
+
+Test(ingest, stray_quote_forces_sequential_fallback_with_same_result, .timeout = 60) {
+  /* a stray quote early on flips the quote parity of everything after it:
+   * the seam check must catch it and the result must equal 1 thread's */
+  char *dir = mktmp();
+  size_t cap = 4 << 20, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)sprintf(csv + n, "id,name\n1,o\"brien\n");
+  for (int i = 2; i < 60000; i++) n += (size_t)sprintf(csv + n, "%d,\"name %d, x\"\n", i, i % 97);
+  write_file(dir, "in.csv", csv, n);
+  char cfgp[512];
+  snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+  write_file(dir, "c.json", k_cfg_basic, strlen(k_cfg_basic));
+  uint64_t r1, r2, j1, j2;
+  uint64_t d1 = ingest_digest(cfgp, 0, 1, 1 << 20, &r1, &j1);
+  uint64_t d2 = ingest_digest(cfgp, 0, 2, 8192, &r2, &j2);
+  cr_expect_eq(j1, 1u, "one stray-quote reject");
+  cr_expect_eq(r1, 59998u - 0u);
+  cr_expect_eq(r1, r2);
+  cr_expect_eq(j1, j2);
+  cr_expect_eq(d1, d2);
+  free(csv);
+  free(dir);
+}
+
+static void compress_copy(const char *dir, const char *name, int zstd) {
+  char *data = slurp(dir, name);
+  size_t n = strlen(data);
+  char out[600];
+  snprintf(out, sizeof out, "%s/%s%s", dir, name, zstd ? ".zst" : ".gz");
+  if (zstd) {
+    size_t cap = ZSTD_compressBound(n);
+    void *z = malloc(cap);
+    size_t zn = ZSTD_compress(z, cap, data, n, 3);
+    cr_assert(!ZSTD_isError(zn));
+    FILE *f = fopen(out, "wb");
+    fwrite(z, 1, zn, f);
+    fclose(f);
+    free(z);
+  } else {
+    gzFile g = gzopen(out, "wb");
+    gzwrite(g, data, (unsigned)n);
+    gzclose(g);
+  }
+  free(data);
+}
+
+Test(ingest, gzip_and_zstd_match_plain, .timeout = 120) {
+  gen_data();
+  compress_copy(g_gen_dir, "gp.csv", 0);
+  compress_copy(g_gen_dir, "gp.csv", 1);
+  const char *variants[3] = {"gp.csv", "gp.csv.gz", "gp.csv.zst"};
+  uint64_t digest[3], rows[3];
+  for (int v = 0; v < 3; v++) {
+    char cfg[4096], path[600];
+    snprintf(cfg, sizeof cfg,
+             "{\"sources\": [{\"name\": \"gp\", \"path\": \"%s\", \"id\": \"record_id\", \"columns\": {"
+             "\"record_id\": {\"kind\": \"local_id\"}, \"nhs_number\": {\"kind\": \"nhs_number\"},"
+             "\"family_name\": {\"kind\": \"family_name\"}, \"date_of_birth\": {\"kind\": \"date\", \"format\": "
+             "\"DD/MM/YYYY\"}, \"postcode\": {\"kind\": \"postcode\"}, \"address_line1\": {\"kind\": \"text\"}}}]}",
+             variants[v]);
+    snprintf(path, sizeof path, "c%d.json", v);
+    write_file(g_gen_dir, path, cfg, strlen(cfg));
+    char full[700];
+    snprintf(full, sizeof full, "%s/%s", g_gen_dir, path);
+    digest[v] = ingest_digest(full, 0, 2, 64 << 10, &rows[v], NULL);
+  }
+  cr_expect_gt(rows[0], 6000u);
+  cr_expect_eq(rows[0], rows[1]);
+  cr_expect_eq(rows[0], rows[2]);
+  cr_expect_eq(digest[0], digest[1], "gzip");
+  cr_expect_eq(digest[0], digest[2], "zstd");
+}
+
+Test(ingest, generated_data_has_no_rejects_and_reconciles, .timeout = 120) {
+  gen_data();
+  char cfg[512];
+  snprintf(cfg, sizeof cfg, "%s/link.json", g_gen_dir);
+  for (int src = 0; src < 2; src++) {
+    uint64_t rows, rej;
+    ingest_digest(cfg, src, 2, 1 << 20, &rows, &rej);
+    cr_expect_eq(rej, 0u, "source %d: generated rows are all usable", src);
+  }
+}
+
+Test(ingest, reject_limit_stops_the_run) {
+  const char *csv = "id,name\n1,a\n2,b,c\n3,c\n";
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, strlen(csv));
+  tsr_config *cfg;
+  tsr_error err;
+  cr_assert_eq(tsr_config_parse(k_cfg_basic, strlen(k_cfg_basic), "t.json", dir, &cfg, &err), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = 1;
+  tsr_store *s = NULL;
+  tsr_ingest_stats st;
+  cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), TSR_EREJECTS);
+  cr_expect(strstr(err.msg, "1 of 3 rows rejected"), "%s", err.msg);
+  cr_expect_null(s);
+  cfg->sources[0].max_reject_share = 0.5;
+  cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0);
+  tsr_store_free(s);
+  tsr_config_free(cfg);
+  free(dir);
+}
