@@ -9,19 +9,28 @@
 
 int tsr__std_nhs(const char *s, size_t n, uint64_t *out) {
   uint64_t v = 0;
-  int digits = 0;
+  unsigned digits = 0, sum = 0, same = 1;
+  uint8_t d[10];
   *out = 0;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     if (c >= '0' && c <= '9') {
-      if (++digits > 10) return TSR__V_INVALID;
-      v = v * 10u + (uint64_t)(c - '0');
+      if (digits == 10) return TSR__V_INVALID;
+      d[digits] = (uint8_t)(c - '0');
+      v = v * 10u + d[digits];
+      if (digits < 9) sum += d[digits] * (10u - digits);
+      same &= d[digits] == d[0];
+      digits++;
     } else if (c != ' ' && c != '-') {
       return TSR__V_INVALID;
     }
   }
   if (digits == 0) return TSR__V_MISSING;
-  if (digits != 10 || !tsr_nhs_valid(v)) return TSR__V_INVALID;
+  if (digits != 10 || same) return TSR__V_INVALID;
+  /* modulus 11 from the digits already in hand (same rule as tsr_nhs_valid) */
+  unsigned check = 11u - sum % 11u;
+  if (check == 11u) check = 0;
+  if (check == 10u || check != d[9]) return TSR__V_INVALID;
   *out = v;
   return TSR__V_OK;
 }
@@ -52,13 +61,44 @@ static int parse_with(const char *s, size_t n, const tsr_date_format *f, int *y,
   return i == n ? 0 : -1;
 }
 
+static inline int dig2(const char *p) {
+  unsigned a = (unsigned)(p[0] - '0'), b = (unsigned)(p[1] - '0');
+  return a < 10 && b < 10 ? (int)(a * 10 + b) : -1;
+}
+
+/* The two layouts nearly every feed uses, without the general loop. */
+static int parse_fixed(const char *s, size_t n, const tsr_date_format *f, int *y, int *m, int *d) {
+  if (n != 10 || f->n != 5) return 1; /* not applicable: use the general parser */
+  if (f->part[0] == 'Y' && f->part[2] == 'M' && f->part[4] == 'D') { /* YYYY?MM?DD */
+    if ((uint8_t)s[4] != f->part[1] || (uint8_t)s[7] != f->part[3]) return -1;
+    int hi = dig2(s), lo = dig2(s + 2);
+    *m = dig2(s + 5);
+    *d = dig2(s + 8);
+    if (hi < 0 || lo < 0) return -1;
+    *y = hi * 100 + lo;
+    return *m < 0 || *d < 0 ? -1 : 0;
+  }
+  if (f->part[0] == 'D' && f->part[2] == 'M' && f->part[4] == 'Y') { /* DD?MM?YYYY */
+    if ((uint8_t)s[2] != f->part[1] || (uint8_t)s[5] != f->part[3]) return -1;
+    *d = dig2(s);
+    *m = dig2(s + 3);
+    int hi = dig2(s + 6), lo = dig2(s + 8);
+    if (hi < 0 || lo < 0) return -1;
+    *y = hi * 100 + lo;
+    return *m < 0 || *d < 0 ? -1 : 0;
+  }
+  return 1;
+}
+
 int tsr__std_date(const char *s, size_t n, const tsr_date_format *f, uint32_t nf, int32_t min, int32_t max,
                   int32_t *out) {
   *out = TSR_DATE_MISSING;
   if (n == 0) return TSR__V_MISSING;
   for (uint32_t k = 0; k < nf; k++) {
     int y = 0, m = 0, d = 0;
-    if (parse_with(s, n, &f[k], &y, &m, &d)) continue;
+    int fx = parse_fixed(s, n, &f[k], &y, &m, &d);
+    if (fx < 0) continue;
+    if (fx > 0 && parse_with(s, n, &f[k], &y, &m, &d)) continue;
     int two_digit = 0;
     for (uint8_t p = 0; p < f[k].n; p++) two_digit |= f[k].part[p] == 'y';
     if (two_digit) {

@@ -218,6 +218,16 @@ static int64_t reader_read(reader_t *r, char *dst, size_t n, tsr_error *err) {
 }
 
 /* --- per-segment state --------------------------------------------------------------- */
+#define VEC 1024
+
+typedef struct {
+  uint64_t line;
+  uint32_t column;
+  tsr_reject_reason why;
+  size_t raw_start, raw_end;
+  char detail[200];
+} pend_t;
+
 typedef struct {
   tsr__col *cols;
   tsr__buf rejects; /* ready-made rejects.csv lines */
@@ -232,6 +242,15 @@ typedef struct {
   tsr__csv_field *fields;
   char *names; /* NAME_CAP per column */
   tsr__val *vals;
+  size_t scratch_used;
+  /* the current vector */
+  tsr__csv_field *mat; /* VEC x nfields */
+  uint64_t *vline;
+  size_t *vspan; /* raw start, end per row */
+  uint32_t *alive;
+  uint32_t vn, nalive;
+  pend_t *pend; /* rejects waiting to be written in line order */
+  uint32_t npend;
   int oom;
 } seg_t;
 
@@ -249,10 +268,18 @@ static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
   s->fields = tsr__malloc(sizeof(tsr__csv_field) * (x->d.max_fields + 1));
   s->names = tsr__malloc((size_t)NAME_CAP * (x->ncols ? x->ncols : 1));
   s->vals = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *s->vals);
-  s->scratch = tsr__malloc(scratch_cap);
-  s->scratch_cap = scratch_cap;
+  /* room for a vector's worth of unescaped quoted text plus one record */
+  s->scratch_cap = scratch_cap * 2;
+  s->scratch = tsr__malloc(s->scratch_cap);
+  s->mat = tsr__malloc(sizeof(tsr__csv_field) * VEC * x->d.max_fields);
+  s->vline = tsr__malloc(sizeof(uint64_t) * VEC);
+  s->vspan = tsr__malloc(sizeof(size_t) * 2 * VEC);
+  s->alive = tsr__malloc(sizeof(uint32_t) * VEC);
+  s->pend = tsr__malloc(sizeof(pend_t) * (2 * VEC + 2)); /* tokenizer rejects + required-field rejects */
   tsr__buf_init(&s->rejects, 0);
-  if (!s->cols || !s->fields || !s->names || !s->vals || !s->scratch) return TSR_ENOMEM;
+  if (!s->cols || !s->fields || !s->names || !s->vals || !s->scratch || !s->mat || !s->vline || !s->vspan ||
+      !s->alive || !s->pend)
+    return TSR_ENOMEM;
   for (uint32_t i = 0; i < x->ncols; i++) tsr__col_init(&s->cols[i], x->src->columns[i].kind);
   return 0;
 }
@@ -265,6 +292,11 @@ static void seg_free(seg_t *s, uint32_t ncols) {
   tsr__free(s->names);
   tsr__free(s->vals);
   tsr__free(s->scratch);
+  tsr__free(s->mat);
+  tsr__free(s->vline);
+  tsr__free(s->vspan);
+  tsr__free(s->alive);
+  tsr__free(s->pend);
   tsr__buf_free(&s->rejects);
 }
 
@@ -300,7 +332,7 @@ static void add_reject(const ictx_t *x, seg_t *s, uint64_t line, uint32_t column
 static int is_null_token(const tsr_source_cfg *src, const char *p, uint32_t n) {
   for (uint32_t i = 0; i < src->n_null_tokens; i++) {
     const char *t = src->null_tokens[i];
-    if (strlen(t) == n && memcmp(t, p, n) == 0) return 1;
+    if (t[0] == '\0' ? n == 0 : (strncmp(t, p, n) == 0 && t[n] == '\0')) return 1;
   }
   return 0;
 }
@@ -354,18 +386,150 @@ static int standardise(const tsr_column_cfg *cc, const char *p, uint32_t n, char
   }
 }
 
-static void missing_value(tsr_field_kind k, tsr__val *v) {
-  memset(v, 0, sizeof *v);
-  if (k == TSR_KIND_DATE) v->i32 = TSR_DATE_NONE;
-  if (k == TSR_KIND_INTEGER) v->i64 = TSR_INT_NONE;
+/* --- vectors: tokenize a batch of rows, then standardise column by column ---
+ * A vector holds up to VEC rows as a field matrix (row-major views into the
+ * buffer). Required columns are checked first, rejected rows dropped, then
+ * every column is standardised in one tight loop per kind: no per-value
+ * dispatch, and each loop touches one output column. Rejects of a vector are
+ * written in line order. */
+static void pend_reject(seg_t *s, uint64_t line, uint32_t column, tsr_reject_reason why, const char *detail,
+                        size_t raw_start, size_t raw_end) {
+  pend_t *p = &s->pend[s->npend++];
+  p->line = line;
+  p->column = column;
+  p->why = why;
+  p->raw_start = raw_start;
+  p->raw_end = raw_end;
+  snprintf(p->detail, sizeof p->detail, "%s", detail);
 }
 
-static void process_record(const ictx_t *x, seg_t *s, const char *buf, tsr__csv_status st, tsr__csv_record *rec,
-                           uint64_t line) {
+static int pend_cmp(const void *a, const void *b) {
+  const pend_t *x = a, *y = b;
+  return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static void flush_rejects(const ictx_t *x, seg_t *s, const char *buf) {
+  if (s->npend > 1) qsort(s->pend, s->npend, sizeof *s->pend, pend_cmp);
+  for (uint32_t i = 0; i < s->npend; i++) {
+    pend_t *p = &s->pend[i];
+    add_reject(x, s, p->line, p->column, p->why, p->detail, buf + p->raw_start, p->raw_end - p->raw_start);
+  }
+  s->npend = 0;
+}
+
+/* rows of the matrix are max_fields wide: the tokenizer writes into them directly */
+#define FIELD(s, x, r, c) (&(s)->mat[(size_t)(r) * (x)->d.max_fields + (uint32_t)(x)->map[c]])
+
+static void note_bad(tsr__col *col, tsr__val *v, int r, tsr_field_kind kind) {
+  memset(v, 0, sizeof *v);
+  if (kind == TSR_KIND_DATE) v->i32 = TSR_DATE_NONE;
+  if (kind == TSR_KIND_INTEGER) v->i64 = TSR_INT_NONE;
+  v->invalid = (uint8_t)(r == TSR__V_INVALID);
+  if (r == TSR__V_INVALID) col->n_invalid++;
+  else if (r == TSR__V_PSEUDO) col->n_pseudo++;
+  col->n_missing++;
+}
+
+/* Standardises column c for the vector's surviving rows into its buffer. */
+static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
+  const tsr_source_cfg *src = x->src;
+  const tsr_column_cfg *cc = &src->columns[c];
+  tsr__col *col = &s->cols[c];
+  uint32_t n = s->nalive;
+  if (tsr__col_reserve(col, n)) return TSR_ENOMEM;
+  const int only_empty_null = src->n_null_tokens == 1 && src->null_tokens[0][0] == '\0';
+  uint64_t base = col->n;
+  switch (cc->kind) {
+  case TSR_KIND_NHS_NUMBER:
+  case TSR_KIND_POSTCODE:
+  case TSR_KIND_DATE:
+  case TSR_KIND_SEX:
+  case TSR_KIND_INTEGER:
+    for (uint32_t k = 0; k < n; k++) {
+      const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
+      uint64_t i = base + k;
+      int r;
+      if (f->len == 0 || (!only_empty_null && is_null_token(src, f->p, f->len))) r = TSR__V_MISSING;
+      else if (cc->kind == TSR_KIND_NHS_NUMBER) r = tsr__std_nhs(f->p, f->len, &col->u64[i]);
+      else if (cc->kind == TSR_KIND_POSTCODE) r = tsr__std_postcode(f->p, f->len, &col->u64[i]);
+      else if (cc->kind == TSR_KIND_DATE)
+        r = tsr__std_date(f->p, f->len, cc->formats, cc->n_formats, cc->min_date, cc->max_date, &col->i32[i]);
+      else if (cc->kind == TSR_KIND_SEX) r = tsr__std_sex(f->p, f->len, &col->u8[i]);
+      else r = tsr__std_integer(f->p, f->len, &col->i64[i]);
+      col->invalid[i] = 0;
+      if (r != TSR__V_OK) {
+        tsr__val v;
+        note_bad(col, &v, r, cc->kind);
+        col->invalid[i] = v.invalid;
+        if (col->u64 && (cc->kind == TSR_KIND_NHS_NUMBER || cc->kind == TSR_KIND_POSTCODE)) col->u64[i] = 0;
+        if (cc->kind == TSR_KIND_DATE) col->i32[i] = TSR_DATE_NONE;
+        if (cc->kind == TSR_KIND_SEX) col->u8[i] = 0;
+        if (cc->kind == TSR_KIND_INTEGER) col->i64[i] = TSR_INT_NONE;
+      }
+    }
+    col->n = base + n;
+    return 0;
+  default:
+    break;
+  }
+  /* strings and codes: push one by one (they append variable-length data) */
+  char *nb = s->names + (size_t)c * NAME_CAP;
+  for (uint32_t k = 0; k < n; k++) {
+    const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
+    tsr__val v;
+    int r = (f->len == 0 || (!only_empty_null && is_null_token(src, f->p, f->len))) ? TSR__V_MISSING
+                                                                                 : standardise(cc, f->p, f->len, nb, &v);
+    if (r != TSR__V_OK) note_bad(col, &v, r, cc->kind);
+    int rc = tsr__col_push(col, &v);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static void flush_vector(const ictx_t *x, seg_t *s, const char *buf) {
+  const tsr_source_cfg *src = x->src;
+  uint32_t n = s->vn;
+  s->nalive = 0;
+  for (uint32_t r = 0; r < n; r++) s->alive[s->nalive++] = r;
+  /* required columns first: a row failing one is rejected before any
+   * column stores anything for it */
+  for (uint32_t c = 0; c < x->ncols && s->nalive; c++) {
+    const tsr_column_cfg *cc = &src->columns[c];
+    if (!cc->required) continue;
+    uint32_t keep = 0;
+    for (uint32_t k = 0; k < s->nalive; k++) {
+      uint32_t r = s->alive[k];
+      const tsr__csv_field *f = FIELD(s, x, r, c);
+      tsr__val v;
+      int st = is_null_token(src, f->p, f->len) ? TSR__V_MISSING
+                                                : standardise(cc, f->p, f->len, s->names + (size_t)c * NAME_CAP, &v);
+      if (st == TSR__V_OK) {
+        s->alive[keep++] = r;
+        continue;
+      }
+      char detail[200];
+      snprintf(detail, sizeof detail, "%s: required %s is %s", cc->column, tsr_field_kind_name(cc->kind),
+               st == TSR__V_MISSING ? "missing" : st == TSR__V_PSEUDO ? "a pseudo-postcode" : "invalid");
+      pend_reject(s, s->vline[r], (uint32_t)x->map[c] + 1,
+                  st == TSR__V_MISSING ? TSR_REJECT_REQUIRED_MISSING : TSR_REJECT_REQUIRED_INVALID, detail,
+                  s->vspan[2 * r], s->vspan[2 * r + 1]);
+    }
+    s->nalive = keep;
+  }
+  for (uint32_t c = 0; c < x->ncols && !s->oom; c++)
+    if (column_pass(x, s, c)) s->oom = 1;
+  s->rows_stored += s->nalive;
+  s->vn = 0;
+  flush_rejects(x, s, buf);
+}
+
+/* Tokenizes one record into the vector, or queues its reject. */
+static void take_record(const ictx_t *x, seg_t *s, const char *buf, tsr__csv_status st, tsr__csv_record *rec,
+                        uint64_t line) {
   s->rows_read++;
   const char *raw = buf + rec->start;
   size_t rawlen = rec->end - rec->start;
-  char detail[256];
+  char detail[160];
   if (st != TSR__CSV_OK) {
     tsr_reject_reason why = st == TSR__CSV_UNTERMINATED ? TSR_REJECT_UNTERMINATED_QUOTE
                             : st == TSR__CSV_STRAY_QUOTE ? TSR_REJECT_STRAY_QUOTE
@@ -375,7 +539,7 @@ static void process_record(const ictx_t *x, seg_t *s, const char *buf, tsr__csv_
       snprintf(detail, sizeof detail, "record longer than %zu bytes (or an unterminated quote)", x->d.max_record);
     else
       snprintf(detail, sizeof detail, "%s in field %u", tsr_reject_name(why), rec->bad_field);
-    add_reject(x, s, line, rec->bad_field, why, detail, raw, rawlen);
+    pend_reject(s, line, rec->bad_field, why, detail, rec->start, rec->end);
     return;
   }
   if (!tsr__utf8_valid(raw, rawlen)) {
@@ -383,45 +547,18 @@ static void process_record(const ictx_t *x, seg_t *s, const char *buf, tsr__csv_
     for (uint32_t i = 0; i < rec->nf && i < x->d.max_fields && !bad; i++)
       if (!tsr__utf8_valid(rec->f[i].p, rec->f[i].len)) bad = i + 1;
     snprintf(detail, sizeof detail, "field %u is not valid UTF-8", bad);
-    add_reject(x, s, line, bad, TSR_REJECT_INVALID_UTF8, detail, raw, rawlen);
+    pend_reject(s, line, bad, TSR_REJECT_INVALID_UTF8, detail, rec->start, rec->end);
     return;
   }
   if (rec->nf != x->nfields) {
     snprintf(detail, sizeof detail, "expected %u fields, found %u", x->nfields, rec->nf);
-    add_reject(x, s, line, 0, TSR_REJECT_FIELD_COUNT, detail, raw, rawlen);
+    pend_reject(s, line, 0, TSR_REJECT_FIELD_COUNT, detail, rec->start, rec->end);
     return;
   }
-  const tsr_source_cfg *src = x->src;
-  for (uint32_t c = 0; c < x->ncols; c++) {
-    const tsr_column_cfg *cc = &src->columns[c];
-    const tsr__csv_field *f = &rec->f[x->map[c]];
-    tsr__val *v = &s->vals[c];
-    int r = is_null_token(src, f->p, f->len) ? TSR__V_MISSING
-                                             : standardise(cc, f->p, f->len, s->names + (size_t)c * NAME_CAP, v);
-    if (r != TSR__V_OK) {
-      if (cc->required) {
-        tsr_reject_reason why = r == TSR__V_MISSING ? TSR_REJECT_REQUIRED_MISSING : TSR_REJECT_REQUIRED_INVALID;
-        snprintf(detail, sizeof detail, "%s: required %s is %s", cc->column, tsr_field_kind_name(cc->kind),
-                 r == TSR__V_MISSING ? "missing" : r == TSR__V_PSEUDO ? "a pseudo-postcode" : "invalid");
-        add_reject(x, s, line, (uint32_t)x->map[c] + 1, why, detail, raw, rawlen);
-        return;
-      }
-      missing_value(cc->kind, v);
-      v->invalid = (uint8_t)(r == TSR__V_INVALID);
-      v->u8 = 0;
-      /* the count of each outcome goes with the column */
-      if (r == TSR__V_INVALID) s->cols[c].n_invalid++;
-      else if (r == TSR__V_PSEUDO) s->cols[c].n_pseudo++;
-      s->cols[c].n_missing++;
-    }
-  }
-  for (uint32_t c = 0; c < x->ncols; c++) {
-    if (tsr__col_reserve(&s->cols[c], 1) || tsr__col_push(&s->cols[c], &s->vals[c])) {
-      s->oom = 1;
-      return;
-    }
-  }
-  s->rows_stored++;
+  uint32_t r = s->vn++; /* the fields are already in row r of the matrix */
+  s->vline[r] = line;
+  s->vspan[2 * r] = rec->start;
+  s->vspan[2 * r + 1] = rec->end;
 }
 
 /* Parses records starting at s->start while they start before `end`. */
@@ -430,19 +567,37 @@ static void parse_segment(const ictx_t *x, seg_t *s, const char *buf, size_t len
   uint64_t line = s->line0;
   tsr__csv_record rec;
   rec.f = s->fields;
+  s->vn = 0;
+  s->npend = 0;
   while (pos < end && !s->oom) {
-    tsr__csv_status st = tsr__csv_next(&x->d, buf, len, pos, eof, s->scratch, &rec);
+    /* quoted fields may be unescaped into scratch: the vector must not
+     * outlive the scratch space it points into */
+    if (s->vn == VEC || s->scratch_used + x->d.max_record > s->scratch_cap || s->npend >= VEC)
+      flush_vector(x, s, buf), s->scratch_used = 0;
+    rec.f = &s->mat[(size_t)s->vn * x->d.max_fields];
+    tsr__csv_status st = tsr__csv_next(&x->d, buf, len, pos, eof, s->scratch + s->scratch_used, &rec);
     if (st == TSR__CSV_NEED_MORE) {
       s->need_more = 1;
       break;
     }
     /* a blank line is not a record */
-    if (!(st == TSR__CSV_OK && rec.nf == 1 && rec.f[0].len == 0 && !rec.f[0].quoted))
-      process_record(x, s, buf, st, &rec, line);
+    if (!(st == TSR__CSV_OK && rec.nf == 1 && rec.f[0].len == 0 && !rec.f[0].quoted)) {
+      take_record(x, s, buf, st, &rec, line);
+      /* keep unescaped text: advance past what this record used */
+      for (uint32_t i = 0; st == TSR__CSV_OK && i < rec.nf && i < x->d.max_fields; i++) {
+        const char *p = rec.f[i].p;
+        if (p >= s->scratch && p < s->scratch + s->scratch_cap) {
+          size_t e = (size_t)(p - s->scratch) + rec.f[i].len;
+          if (e > s->scratch_used) s->scratch_used = e;
+        }
+      }
+    }
     line += rec.lines;
     s->lines += rec.lines;
     pos = rec.end;
   }
+  if (!s->oom) flush_vector(x, s, buf);
+  s->scratch_used = 0;
   s->stop = pos;
 }
 
@@ -562,7 +717,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
     reader_open_ok = rc == 0;
   }
   size_t len = 0;
-  int eof = 0, first = 1, segs_ready = 0;
+  int eof = 0, first = 1, segs_ready = 0, presized = 0;
   uint64_t line_base = 1;
   char *hdr_scratch = NULL;
 
@@ -597,8 +752,8 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
         rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
         break;
       }
-      size_t hend;
-      uint32_t hlines;
+      size_t hend = 0;
+      uint32_t hlines = 0;
       rc = read_header(&x, buf, len, pos0, eof, &hend, &hlines, hdr_scratch, err);
       tsr__free(hdr_scratch);
       hdr_scratch = NULL;
@@ -676,25 +831,33 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
     }
     st.seconds_parse += tsr__now() - tp;
 
-    /* merge in file order */
+    /* merge in file order: columns are independent, so they merge in
+     * parallel, each taking the segments in order */
     double tm = tsr__now();
+    for (uint32_t k = 0; k < used && !rc; k++)
+      if (segs[k].oom) rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory while parsing");
+    int merge_rc = 0;
+    if (!rc) {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+      for (uint32_t c = 0; c < x.ncols; c++) {
+        for (uint32_t k = 0; k < used; k++) {
+          int r = tsr__col_append(&store->cols[c], &segs[k].cols[c]);
+          if (r) {
+#pragma omp critical(tsr_ingest_merge)
+            if (!merge_rc) merge_rc = r == TSR_ELIMIT ? -(int)c - 1000 : r;
+            break;
+          }
+        }
+      }
+    }
+    if (merge_rc <= -1000)
+      rc = tsr_error_set(err, TSR_ELIMIT, src->path, 0, 0, "column %s holds more than 4 GiB of text",
+                         src->columns[-merge_rc - 1000].column);
+    else if (merge_rc)
+      rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory building the store");
     for (uint32_t k = 0; k < used && !rc; k++) {
       seg_t *s = &segs[k];
-      if (s->oom) {
-        rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory while parsing");
-        break;
-      }
-      for (uint32_t c = 0; c < x.ncols && !rc; c++) {
-        int r = tsr__col_append(&store->cols[c], &s->cols[c]);
-        if (r == TSR_ELIMIT)
-          rc = tsr_error_set(err, TSR_ELIMIT, src->path, 0, 0, "column %s holds more than 4 GiB of text",
-                             src->columns[c].column);
-        else if (r)
-          rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory building the store");
-      }
-      if (!rc && opts.rejects && s->rejects.len) {
-        rc = tsr__outfile_write(&opts.rejects->f, s->rejects.p, s->rejects.len, err);
-      }
+      if (opts.rejects && s->rejects.len) rc = tsr__outfile_write(&opts.rejects->f, s->rejects.p, s->rejects.len, err);
       uint64_t nrej = 0;
       for (int r = 0; r < TSR_REJECT_COUNT; r++) {
         st.rejects[r] += s->rej[r];
@@ -705,6 +868,18 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
       st.rows_stored += s->rows_stored;
       st.rows_rejected += nrej;
     }
+    /* after the first batch of a plain file, size the store for the whole
+     * file: one allocation instead of repeated growth and copies */
+    if (!rc && !presized && rd.kind == R_PLAIN && rd.file_bytes > st.bytes_read && st.rows_read > 0) {
+      presized = 1;
+      double ratio = (double)rd.file_bytes / (double)(st.bytes_read - (len - segs[used - 1].stop));
+      for (uint32_t c = 0; c < x.ncols; c++) {
+        tsr__col *col = &store->cols[c];
+        uint64_t want = (uint64_t)((double)col->n * ratio * 1.02) + 1024;
+        if (want > col->n && tsr__col_reserve(col, want - col->n) == 0 && col->str_off)
+          tsr__buf_reserve(&col->str, (size_t)((double)col->str.len * ratio * 1.02) - col->str.len + 4096);
+      }
+    }
     st.seconds_merge += tsr__now() - tm;
     if (rc) break;
     seg_t *last = &segs[used - 1];
@@ -714,6 +889,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
     memmove(buf, buf + stop, len - stop);
     len -= stop;
   }
+  st.bytes_file = rd.file_bytes;
   if (reader_open_ok) reader_close(&rd);
   if (segs_ready)
     for (uint32_t k = 0; k <= nseg_max; k++) seg_free(&segs[k], x.ncols);
@@ -724,7 +900,6 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   tsr__free(bnd);
   tsr__free(x.map);
   tsr__free(hdr_scratch);
-  st.bytes_file = rd.file_bytes;
 
   if (!rc) {
     double tf = tsr__now();

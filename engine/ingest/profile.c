@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/rng.h"
 #include "ingest/store_internal.h"
 
 /* value key -> (count, first row), open addressing */
@@ -25,7 +26,7 @@ static int cmap_add(cmap *m, uint64_t key, uint64_t row) {
     if (!t) return -1;
     for (uint64_t i = 0; m->t && i <= m->mask; i++) {
       if (!m->t[i].count) continue;
-      uint64_t j = (m->t[i].key * 0x9E3779B97F4A7C15ull) & (size - 1);
+      uint64_t j = tsr__mix64(m->t[i].key) & (size - 1);
       while (t[j].count) j = (j + 1) & (size - 1);
       t[j] = m->t[i];
     }
@@ -33,7 +34,8 @@ static int cmap_add(cmap *m, uint64_t key, uint64_t row) {
     m->t = t;
     m->mask = size - 1;
   }
-  uint64_t j = (key * 0x9E3779B97F4A7C15ull) & m->mask;
+  /* mix all bits: packed postcodes have zero low bytes */
+  uint64_t j = tsr__mix64(key) & m->mask;
   while (m->t[j].count && m->t[j].key != key) j = (j + 1) & m->mask;
   if (!m->t[j].count) {
     m->t[j].key = key;
@@ -149,7 +151,7 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
     const tsr_column *c = &s->cols[i].pub;
     double complete = s->n ? 1.0 - (double)c->n_missing / (double)s->n : 0.0;
     cnt_t *top = NULL;
-    size_t nt = top_values(s, c, (size_t)top_n, &top);
+    size_t nt = top_n ? top_values(s, c, (size_t)top_n, &top) : 0;
     if (json) {
       json_t *o = json_object();
       json_object_set_new(o, "column", json_string(c->column));

@@ -124,7 +124,7 @@ void tsr__col_clear(tsr__col *c) {
     c->field = np_;                                                        \
   } while (0)
 
-int tsr__col_reserve(tsr__col *c, uint64_t more) {
+int tsr__col_grow(tsr__col *c, uint64_t more) {
   if (c->n + more <= c->cap) return 0;
   uint64_t cap = c->cap ? c->cap : 1024;
   while (cap < c->n + more) cap *= 2;

@@ -69,7 +69,10 @@ void tsr__col_free(tsr__col *c);
 /* Forgets all rows, keeps the memory (for reuse by the next batch). */
 void tsr__col_clear(tsr__col *c);
 /* Room for `more` rows; 0 or TSR_ENOMEM. */
-int tsr__col_reserve(tsr__col *c, uint64_t more);
+int tsr__col_grow(tsr__col *c, uint64_t more);
+static inline int tsr__col_reserve(tsr__col *c, uint64_t more) {
+  return c->n + more <= c->cap ? 0 : tsr__col_grow(c, more);
+}
 /* Appends one value (room must be reserved; strings are copied). 0 or
  * TSR_ENOMEM (string growth or dictionary). */
 int tsr__col_push(tsr__col *c, const tsr__val *v);
