@@ -3,13 +3,15 @@
 #   make test   set up, build, run ctest on a normal and an ASan+UBSan build
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_OUT   ?= demo-out
 DEMO_N     ?= 100000
 # CI builds with -Werror
 WERROR     ?= $(if $(CI),ON,OFF)
 
-.PHONY: all deps build build-asan demo test test-release test-asan bench clean
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-fuzz bench clean
 
 all: build
 
@@ -27,7 +29,14 @@ build-asan: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD)/tessera $(DEMO_OUT) $(DEMO_N)
 
-test: test-release test-asan
+build-fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSR_FUZZ=ON -DTSR_SANITIZE=address,undefined -DTSR_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+test: test-release test-asan test-fuzz
+
+test-fuzz: build-fuzz
+	cd $(FUZZ_BUILD) && ctest --output-on-failure
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j 2
@@ -39,4 +48,4 @@ bench: build
 	@bash bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO_OUT)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEMO_OUT)
