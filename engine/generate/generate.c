@@ -1145,11 +1145,11 @@ static const char k_link_json[] =
     "      \"null_tokens\": [\"\"],\n"
     "      \"id\": \"record_id\",\n"
     "      \"columns\": {\n"
-    "        \"record_id\": {\"kind\": \"local_id\"},\n"
+    "        \"record_id\": {\"kind\": \"text\"},\n"
     "        \"nhs_number\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"},\n"
     "        \"given_name\": {\"field\": \"given_name\", \"kind\": \"given_name\"},\n"
     "        \"family_name\": {\"field\": \"family_name\", \"kind\": \"family_name\"},\n"
-    "        \"date_of_birth\": {\"field\": \"dob\", \"kind\": \"date\", \"format\": \"DD/MM/YYYY\"},\n"
+    "        \"date_of_birth\": {\"field\": \"dob\", \"kind\": \"date\", \"format\": \"DD/MM/YYYY\", \"max\": \"@END@\"},\n"
     "        \"sex\": {\"field\": \"sex\", \"kind\": \"sex\"},\n"
     "        \"postcode\": {\"field\": \"postcode\", \"kind\": \"postcode\"},\n"
     "        \"address_line1\": {\"field\": \"address\", \"kind\": \"text\"},\n"
@@ -1168,9 +1168,9 @@ static const char k_link_json[] =
     "      \"null_tokens\": [\"\"],\n"
     "      \"id\": \"epikey\",\n"
     "      \"columns\": {\n"
-    "        \"epikey\": {\"kind\": \"local_id\"},\n"
+    "        \"epikey\": {\"kind\": \"text\"},\n"
     "        \"newnhsno\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"},\n"
-    "        \"dob\": {\"field\": \"dob\", \"kind\": \"date\", \"format\": \"YYYY-MM-DD\"},\n"
+    "        \"dob\": {\"field\": \"dob\", \"kind\": \"date\", \"format\": \"YYYY-MM-DD\", \"max\": \"@END@\"},\n"
     "        \"sex\": {\"field\": \"sex\", \"kind\": \"sex\"},\n"
     "        \"homeadd\": {\"field\": \"postcode\", \"kind\": \"postcode\"},\n"
     "        \"procode\": {\"field\": \"provider\", \"kind\": \"code\"},\n"
@@ -1350,15 +1350,32 @@ static int write_summary(const tsr_gen_opts *o, const tsr_gen_summary *s, tsr_er
     else
       tsr__outfile_abort(&f);
   }
+  /* link.json: dates of birth are valid up to the end of the data period */
+  tsr__buf lj;
+  tsr__buf_init(&lj, sizeof k_link_json + 64);
+  char end[16];
+  int ey, em, ed;
+  tsr__ymd_from_days(o->period_end, &ey, &em, &ed);
+  snprintf(end, sizeof end, "%04d-%02d-%02d", ey, em, ed);
+  for (const char *p = k_link_json; *p;) {
+    const char *hit = strstr(p, "@END@");
+    size_t n = hit ? (size_t)(hit - p) : strlen(p);
+    tsr__buf_put(&lj, p, n);
+    if (!hit) break;
+    tsr__buf_puts(&lj, end);
+    p = hit + 5;
+  }
+  if (!rc && lj.oom) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   if (!rc) rc = tsr__outfile_open(&f, o->out_dir, "link.json", err);
   if (!rc) {
-    rc = tsr__outfile_write(&f, k_link_json, sizeof k_link_json - 1, err);
+    rc = tsr__outfile_write(&f, lj.p, lj.len, err);
     if (!rc)
       rc = tsr__outfile_commit(&f, err);
     else
       tsr__outfile_abort(&f);
   }
   tsr__buf_free(&b);
+  tsr__buf_free(&lj);
   return rc;
 }
 
