@@ -33,15 +33,22 @@ static inline void tsr__buf_putc(tsr__buf *b, char c) {
 }
 static inline void tsr__buf_puts(tsr__buf *b, const char *s) { tsr__buf_put(b, s, strlen(s)); }
 
-/* Decimal unsigned. */
-static inline void tsr__buf_u64(tsr__buf *b, uint64_t v) {
+/* Decimal digits of v into out (at least 20 bytes, no NUL); returns the count. */
+static inline size_t tsr__fmt_u64(char *out, uint64_t v) {
   char t[24];
   int i = 24;
   do {
     t[--i] = (char)('0' + v % 10u);
     v /= 10u;
   } while (v);
-  tsr__buf_put(b, t + i, (size_t)(24 - i));
+  memcpy(out, t + i, (size_t)(24 - i));
+  return (size_t)(24 - i);
+}
+
+/* Decimal unsigned. */
+static inline void tsr__buf_u64(tsr__buf *b, uint64_t v) {
+  char t[24];
+  tsr__buf_put(b, t, tsr__fmt_u64(t, v));
 }
 /* Zero-padded to `width` digits (v must fit). */
 static inline void tsr__buf_u64w(tsr__buf *b, uint64_t v, int width) {

@@ -396,35 +396,29 @@ static void patient_attrs(const gen_ctx *g, pat_t *p) {
 }
 
 /* --- formatting helpers --------------------------------------------------------------- */
-static void put_date_iso(const gen_ctx *g, tsr__buf *b, int32_t days) {
-  if (days == TSR_DATE_MISSING) return;
-  if (days >= g->date_lo && days <= g->date_hi) {
-    tsr__buf_put(b, g->iso[days - g->date_lo], 10);
-    return;
-  }
+/* "YYYY-MM-DD" (iso) or "DD/MM/YYYY" into out (11 bytes, NUL-terminated). */
+static void fmt_date(int32_t days, int uk, char *out) {
   int y, m, d;
   tsr__ymd_from_days(days, &y, &m, &d);
-  tsr__buf_u64w(b, (uint64_t)y, 4);
-  tsr__buf_putc(b, '-');
-  tsr__buf_u64w(b, (uint64_t)m, 2);
-  tsr__buf_putc(b, '-');
-  tsr__buf_u64w(b, (uint64_t)d, 2);
+  if (uk)
+    snprintf(out, 11, "%02u/%02u/%04u", (unsigned)d % 100u, (unsigned)m % 100u, (unsigned)y % 10000u);
+  else
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
 }
 
-static void put_date_uk(const gen_ctx *g, tsr__buf *b, int32_t days) {
+/* Dates are the hot path of formatting: looked up in the run's table. */
+static void put_date(const gen_ctx *g, tsr__buf *b, int32_t days, int uk) {
   if (days == TSR_DATE_MISSING) return;
   if (days >= g->date_lo && days <= g->date_hi) {
-    tsr__buf_put(b, g->uk[days - g->date_lo], 10);
+    tsr__buf_put(b, (uk ? g->uk : g->iso)[days - g->date_lo], 10);
     return;
   }
-  int y, m, d;
-  tsr__ymd_from_days(days, &y, &m, &d);
-  tsr__buf_u64w(b, (uint64_t)d, 2);
-  tsr__buf_putc(b, '/');
-  tsr__buf_u64w(b, (uint64_t)m, 2);
-  tsr__buf_putc(b, '/');
-  tsr__buf_u64w(b, (uint64_t)y, 4);
+  char t[11];
+  fmt_date(days, uk, t);
+  tsr__buf_put(b, t, 10);
 }
+#define put_date_iso(g, b, days) put_date(g, b, days, 0)
+#define put_date_uk(g, b, days) put_date(g, b, days, 1)
 
 static void put_nhs(tsr__buf *b, uint64_t nhs, int spaced) {
   char d[10];
@@ -987,18 +981,6 @@ static void put_truth_patient(const gen_ctx *g, worker_t *w, const pat_t *p, uin
   tsr__buf_putc(b, '\n');
 }
 
-/* Decimal digits of v into out (no NUL); returns the count. */
-static size_t fmt_u64(char *out, uint64_t v) {
-  char t[24];
-  int i = 24;
-  do {
-    t[--i] = (char)('0' + v % 10u);
-    v /= 10u;
-  } while (v);
-  memcpy(out, t + i, (size_t)(24 - i));
-  return (size_t)(24 - i);
-}
-
 /* Writes the staged rows of s in a shuffled order with ids in front; returns
  * the position of each staged row in w->pos. */
 static void emit_shuffled(const gen_ctx *g, worker_t *w, stage_t *s, uint64_t chunk, uint64_t stream_tag,
@@ -1035,7 +1017,7 @@ static void emit_shuffled(const gen_ctx *g, worker_t *w, stage_t *s, uint64_t ch
     uint32_t i = w->perm[k];
     w->pos[i] = k;
     char id[24];
-    size_t idn = fmt_u64(id, chunk * ID_STRIDE + k + 1);
+    size_t idn = tsr__fmt_u64(id, chunk * ID_STRIDE + k + 1);
     memcpy(op, id, idn);
     op += idn;
     uint32_t rl = s->off[i + 1] - s->off[i];
@@ -1046,7 +1028,7 @@ static void emit_shuffled(const gen_ctx *g, worker_t *w, stage_t *s, uint64_t ch
     memcpy(tp, id, idn);
     tp += idn;
     *tp++ = ',';
-    tp += fmt_u64(tp, w->pat[s->pat[i]].pid + 1);
+    tp += tsr__fmt_u64(tp, w->pat[s->pat[i]].pid + 1);
     *tp++ = '\n';
   }
   out->len = (size_t)(op - out->p);
@@ -1238,12 +1220,10 @@ static int ctx_dates(gen_ctx *g) {
   g->uk = tsr__malloc(n * sizeof *g->uk);
   if (!g->iso || !g->uk) return TSR_ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    int y, m, d;
-    tsr__ymd_from_days(g->date_lo + (int32_t)i, &y, &m, &d);
-    char t[16];
-    snprintf(t, sizeof t, "%04d-%02d-%02d", y, m, d);
+    char t[11];
+    fmt_date(g->date_lo + (int32_t)i, 0, t);
     memcpy(g->iso[i], t, 10);
-    snprintf(t, sizeof t, "%02d/%02d/%04d", d, m, y);
+    fmt_date(g->date_lo + (int32_t)i, 1, t);
     memcpy(g->uk[i], t, 10);
   }
   return 0;
