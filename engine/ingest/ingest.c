@@ -16,12 +16,16 @@
  *   Sink / Combine / Finalize: segments are the per-thread sinks, the ordered
  *   merge the combine, tsr__col_finalize the single-threaded finish. The
  *   store is identical for any thread count (tested with its digest). */
+/* madvise(MADV_DONTNEED) is not in POSIX (posix_madvise's DONTNEED is a
+ * no-op on Linux), hence the default feature set */
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #define XXH_INLINE_ALL /* short keys: inlined XXH3 beats a call into the shared library */
@@ -117,6 +121,8 @@ static void put_csv_escaped(tsr__buf *b, const char *s, size_t n) {
 enum { R_PLAIN, R_GZIP, R_ZSTD };
 typedef struct {
   int kind, fd;
+  const char *map; /* plain files are mapped: batches are windows, no copy */
+  size_t map_len, map_pos, released;
   gzFile gz;
   ZSTD_DCtx *zd;
   char *zin;
@@ -156,6 +162,14 @@ static int reader_open(reader_t *r, const char *path, tsr_error *err) {
     return 0;
   }
   r->fd = fd;
+  if (r->kind == R_PLAIN && r->file_bytes > 0) {
+    void *m = mmap(NULL, (size_t)r->file_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m != MAP_FAILED) { /* else: fall back to read() */
+      madvise(m, (size_t)r->file_bytes, MADV_SEQUENTIAL);
+      r->map = m;
+      r->map_len = (size_t)r->file_bytes;
+    }
+  }
   if (r->kind == R_ZSTD) {
     r->zd = ZSTD_createDCtx();
     r->zin_cap = ZSTD_DStreamInSize() * 16;
@@ -165,7 +179,19 @@ static int reader_open(reader_t *r, const char *path, tsr_error *err) {
   return 0;
 }
 
+/* Releases mapped pages below `upto` from this process (they stay in the
+ * page cache), so RSS does not grow with the file. */
+static void reader_release(reader_t *r, size_t upto) {
+  if (!r->map) return;
+  size_t page = (size_t)1 << 21, end = upto & ~(page - 1);
+  if (end > r->released) {
+    madvise((void *)(uintptr_t)(r->map + r->released), end - r->released, MADV_DONTNEED);
+    r->released = end;
+  }
+}
+
 static void reader_close(reader_t *r) {
+  if (r->map) munmap((void *)(uintptr_t)r->map, r->map_len);
   if (r->gz) gzclose(r->gz);
   if (r->fd >= 0) close(r->fd);
   if (r->zd) ZSTD_freeDCtx(r->zd);
@@ -701,7 +727,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   uint32_t nseg_max = (uint32_t)(threads < 2 ? 4 : threads * 2);
   size_t batch_cap = opts.segment_bytes * nseg_max;
   if (batch_cap < 4 * opts.max_record_bytes) batch_cap = 4 * opts.max_record_bytes;
-  char *buf = tsr__malloc(batch_cap + 1);
+  char *heap = tsr__malloc(batch_cap + 1), *buf = heap;
   seg_t *segs = tsr__calloc(nseg_max + 1, sizeof *segs);
   uint8_t *parity = tsr__calloc(nseg_max + 1, 1);
   uint64_t *nl = tsr__calloc(nseg_max + 1, sizeof *nl);
@@ -711,7 +737,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   memset(&rd, 0, sizeof rd);
   rd.fd = -1;
   int rc = 0, reader_open_ok = 0;
-  if (!x.map || !buf || !segs || !parity || !nl || !bnd || !store)
+  if (!x.map || !heap || !segs || !parity || !nl || !bnd || !store)
     rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
   if (!rc) {
     rc = reader_open(&rd, src->path, err);
@@ -723,9 +749,15 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   char *hdr_scratch = NULL;
 
   while (!rc) {
-    /* fill the batch */
+    /* fill the batch: a window of the mapping, or read into the buffer */
     double tr = tsr__now();
-    while (len < batch_cap && !eof) {
+    if (rd.map) {
+      buf = (char *)(uintptr_t)(rd.map + rd.map_pos);
+      len = rd.map_len - rd.map_pos < batch_cap ? rd.map_len - rd.map_pos : batch_cap;
+      eof = rd.map_pos + len == rd.map_len;
+      st.bytes_read = rd.map_pos + len;
+    }
+    while (!rd.map && len < batch_cap && !eof) {
       int64_t got = reader_read(&rd, buf + len, batch_cap - len, err);
       if (got < 0) {
         rc = (int)got;
@@ -887,6 +919,11 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
     size_t stop = last->stop;
     line_base = last->line0 + last->lines;
     if (eof) break; /* at EOF the tokenizer never asks for more: everything parsed */
+    if (rd.map) {
+      rd.map_pos += stop;
+      reader_release(&rd, rd.map_pos);
+      continue;
+    }
     memmove(buf, buf + stop, len - stop);
     len -= stop;
   }
@@ -895,7 +932,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   if (segs_ready)
     for (uint32_t k = 0; k <= nseg_max; k++) seg_free(&segs[k], x.ncols);
   tsr__free(segs);
-  tsr__free(buf);
+  tsr__free(heap);
   tsr__free(parity);
   tsr__free(nl);
   tsr__free(bnd);
