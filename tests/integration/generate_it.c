@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/common_internal.h"
+#include "test_util.h"
 
 #define MAXF 32
 
@@ -92,7 +93,7 @@ static void csv_close(csv_t *c) {
   free(c->line);
 }
 
-static char g_dir[] = "/tmp/tsr_it_gen_XXXXXX";
+static char *g_dir;
 static int g_ready = 0;
 
 static int run(const char *const argv[]) {
@@ -110,7 +111,8 @@ static void setup_data(void) {
   if (g_ready) return;
   const char *bin = getenv("TSR_BIN");
   cr_assert_not_null(bin, "TSR_BIN not set");
-  cr_assert_not_null(mkdtemp(g_dir));
+  g_dir = tsr_test_tmpdir("it_gen");
+  cr_assert_not_null(g_dir);
   const char *argv[] = {bin, "generate", "--patients", "50000", "--seed", "2024", "--out", g_dir,
                         "--threads", "2", "--quiet", NULL};
   cr_assert_eq(run(argv), 0, "tessera generate failed");
@@ -394,8 +396,8 @@ Test(generate_it, hard_negatives_and_optouts, .timeout = 600) {
 
 Test(generate_it, clean_scenario_has_no_errors, .timeout = 300) {
   const char *bin = getenv("TSR_BIN");
-  char dir[] = "/tmp/tsr_it_clean_XXXXXX";
-  cr_assert_not_null(mkdtemp(dir));
+  char *dir = tsr_test_tmpdir("it_clean");
+  cr_assert_not_null(dir);
   const char *argv[] = {bin, "generate", "--patients", "5000", "--scenario", "clean", "--out", dir, "--quiet", NULL};
   cr_assert_eq(run(argv), 0);
   csv_t c;

@@ -10,6 +10,7 @@
 
 #include "common/date.h"
 #include "generate/gen_internal.h"
+#include "test_util.h"
 
 static const char *const k_names[] = {"Smith", "O'Brien", "Zoë", "Smith-Jones", "Li", "MACDONALD", "Siobhán", "Ng"};
 #define NNAMES (sizeof k_names / sizeof k_names[0])
@@ -304,9 +305,8 @@ static char *slurp(const char *path, size_t *n) {
 }
 
 Test(generate, identical_for_1_and_2_threads, .timeout = 120) {
-  char d1[] = "/tmp/tsr_gen_t1_XXXXXX", d2[] = "/tmp/tsr_gen_t2_XXXXXX";
-  cr_assert_not_null(mkdtemp(d1));
-  cr_assert_not_null(mkdtemp(d2));
+  char *d1 = tsr_test_tmpdir("gen_t1"), *d2 = tsr_test_tmpdir("gen_t2");
+  cr_assert(d1 && d2);
   tsr_gen_opts o;
   tsr_gen_opts_init(&o);
   o.patients = 20000; /* 5 chunks, so threads really interleave */

@@ -18,10 +18,11 @@
 #include "tessera/config.h"
 #include "tessera/generate.h"
 #include "tessera/ingest.h"
+#include "test_util.h"
 
 static char *mktmp(void) {
-  char *d = strdup("/tmp/tsr_ingest_XXXXXX");
-  cr_assert_not_null(mkdtemp(d));
+  char *d = tsr_test_tmpdir("ingest");
+  cr_assert_not_null(d);
   return d;
 }
 
@@ -119,7 +120,6 @@ static int ingest_text(const char *cfg_json, const char *csv, size_t n, size_t m
   cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
   *rejects = slurp(dir, "rejects.csv");
   tsr_config_free(cfg);
-  free(dir);
   return rc;
 }
 
@@ -429,7 +429,6 @@ Test(ingest, stray_quote_forces_sequential_fallback_with_same_result, .timeout =
   cr_expect_eq(j1, j2);
   cr_expect_eq(d1, d2);
   free(csv);
-  free(dir);
 }
 
 static void compress_copy(const char *dir, const char *name, int zstd) {
@@ -511,5 +510,4 @@ Test(ingest, reject_limit_stops_the_run) {
   cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0);
   tsr_store_free(s);
   tsr_config_free(cfg);
-  free(dir);
 }
