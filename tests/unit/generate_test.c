@@ -266,7 +266,9 @@ Test(tables, load_and_weighted_draws) {
   tsr_error e;
   cr_assert_eq(tsr__gen_tables_load(&t, 1, 0.5, &e), 0, "%s", e.msg);
   cr_expect_gt(t.n_surnames, 1000u);
-  cr_expect_gt(t.n_male, 300u);
+  cr_expect_gt(t.n_male, 150u);
+  cr_expect_gt(t.n_female, 150u);
+  cr_expect_gt(t.n_nicks, 100u);
   cr_expect_gt(t.n_areas, 100u);
   cr_expect_gt(t.n_practices, 1000u);
   cr_expect_gt(t.n_providers, 50u);
