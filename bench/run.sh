@@ -14,11 +14,11 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$out"
 
 echo "# generator throughput, $n patients"
-"$build/bench_generate" --patients "$n" --runs "$runs" --threads 1,2 --out "$out/gen"
+"$build/bench/bench_generate" --patients "$n" --runs "$runs" --threads 1,2 --out "$out/gen"
 
 echo "# ingest ($n patients: gp.csv + hes_apc.csv), tessera then DuckDB read_csv into typed tables"
 rm -rf "$out/data"; "$build/tessera" generate --patients "$n" --seed 1 --out "$out/data" --quiet
-"$build/bench_ingest" --config "$out/data/link.json" --threads 1,2 --runs "$runs"
+"$build/bench/bench_ingest" --config "$out/data/link.json" --threads 1,2 --runs "$runs"
 if [ -d "$here/node_modules/@duckdb/node-api" ]; then
   (cd "$here" && node bench/ingest_duckdb.mjs "$out/data" 1,2 "$runs")
 else
