@@ -11,13 +11,6 @@
 #include "cli/cli.h"
 #include "tessera/common.h"
 
-#ifdef TSR_HAVE_JEMALLOC
-/* jemalloc reads this at start-up. Transparent huge pages for its arenas:
- * the record store is a few very large arrays, and 2 MiB pages cut the page
- * faults of filling them by ~500x (THP is usually in "madvise" mode, so it
- * must be asked for). */
-__attribute__((visibility("default"))) const char *malloc_conf = "thp:always,metadata_thp:auto";
-#endif
 
 int tsr__cli_usage_error(const char *cmd, const char *fmt, ...) {
   char msg[1024];

@@ -247,6 +247,20 @@ static int64_t reader_read(reader_t *r, char *dst, size_t n, tsr_error *err) {
 /* --- per-segment state --------------------------------------------------------------- */
 #define VEC 1024
 
+/* Names repeat: a few thousand distinct values cover most rows. A small
+ * direct-mapped cache per name column maps the raw bytes (compared in full,
+ * not trusted to the hash) to the standardised name and its hash and codes. */
+#define NCACHE 2048
+#define NCACHE_RAW 24
+typedef struct {
+  uint64_t raw_hash, hash;
+  uint32_t nysiis;
+  uint16_t soundex;
+  uint8_t raw_len, std_len; /* raw_len 0 = empty slot */
+  char raw[NCACHE_RAW];
+  char std[NCACHE_RAW + 8];
+} ncache_t;
+
 typedef struct {
   uint64_t line;
   uint32_t column;
@@ -278,6 +292,7 @@ typedef struct {
   uint32_t vn, nalive;
   pend_t *pend; /* rejects waiting to be written in line order */
   uint32_t npend;
+  ncache_t *ncache; /* NCACHE per column (used by name columns) */
   int oom;
 } seg_t;
 
@@ -303,9 +318,10 @@ static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
   s->vspan = tsr__malloc(sizeof(size_t) * 2 * VEC);
   s->alive = tsr__malloc(sizeof(uint32_t) * VEC);
   s->pend = tsr__malloc(sizeof(pend_t) * (2 * VEC + 2)); /* tokenizer rejects + required-field rejects */
+  s->ncache = tsr__calloc((size_t)NCACHE * (x->ncols ? x->ncols : 1), sizeof(ncache_t));
   tsr__buf_init(&s->rejects, 0);
   if (!s->cols || !s->fields || !s->names || !s->vals || !s->scratch || !s->mat || !s->vline || !s->vspan ||
-      !s->alive || !s->pend)
+      !s->alive || !s->pend || !s->ncache)
     return TSR_ENOMEM;
   for (uint32_t i = 0; i < x->ncols; i++) tsr__col_init(&s->cols[i], x->src->columns[i].kind);
   return 0;
@@ -324,6 +340,7 @@ static void seg_free(seg_t *s, uint32_t ncols) {
   tsr__free(s->vspan);
   tsr__free(s->alive);
   tsr__free(s->pend);
+  tsr__free(s->ncache);
   tsr__buf_free(&s->rejects);
 }
 
@@ -499,8 +516,50 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
   default:
     break;
   }
-  /* strings and codes: push one by one (they append variable-length data) */
   char *nb = s->names + (size_t)c * NAME_CAP;
+  if (cc->kind == TSR_KIND_GIVEN_NAME || cc->kind == TSR_KIND_FAMILY_NAME) {
+    ncache_t *cache = s->ncache + (size_t)c * NCACHE;
+    for (uint32_t k = 0; k < n; k++) {
+      const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
+      tsr__val v;
+      int r;
+      if (f->len == 0 || (!only_empty_null && is_null_token(src, f->p, f->len))) {
+        r = TSR__V_MISSING;
+      } else if (f->len <= NCACHE_RAW) {
+        uint64_t h = XXH3_64bits(f->p, f->len);
+        ncache_t *e = &cache[h & (NCACHE - 1)];
+        if (!(e->raw_len == f->len && e->raw_hash == h && memcmp(e->raw, f->p, f->len) == 0)) {
+          r = standardise(cc, f->p, f->len, nb, &v);
+          e->raw_len = 0;
+          if (r == TSR__V_OK && v.len <= sizeof e->std) {
+            e->raw_hash = h;
+            e->raw_len = (uint8_t)f->len;
+            memcpy(e->raw, f->p, f->len);
+            e->std_len = (uint8_t)v.len;
+            memcpy(e->std, v.s, v.len);
+            e->hash = v.hash;
+            e->soundex = v.soundex;
+            e->nysiis = v.nysiis;
+          }
+        } else {
+          memset(&v, 0, sizeof v);
+          v.s = e->std;
+          v.len = e->std_len;
+          v.hash = e->hash;
+          v.soundex = e->soundex;
+          v.nysiis = e->nysiis;
+          r = TSR__V_OK;
+        }
+      } else {
+        r = standardise(cc, f->p, f->len, nb, &v);
+      }
+      if (r != TSR__V_OK) note_bad(col, &v, r, cc->kind);
+      int rc = tsr__col_push(col, &v);
+      if (rc) return rc;
+    }
+    return 0;
+  }
+  /* other strings and codes: push one by one (they append variable-length data) */
   for (uint32_t k = 0; k < n; k++) {
     const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
     tsr__val v;
