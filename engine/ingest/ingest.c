@@ -247,6 +247,15 @@ static int64_t reader_read(reader_t *r, char *dst, size_t n, tsr_error *err) {
 /* --- per-segment state --------------------------------------------------------------- */
 #define VEC 1024
 
+/* Codes are short and few: up to 7 bytes pack into a 64-bit key (with the
+ * length in the top byte, so keys are unique), and a direct-mapped cache
+ * maps it to the segment's dictionary id without hashing text. */
+#define CCACHE 1024
+typedef struct {
+  uint64_t key; /* 0 = empty */
+  uint32_t id;
+} ccache_t;
+
 /* Names repeat: a few thousand distinct values cover most rows. A small
  * direct-mapped cache per name column maps the raw bytes (compared in full,
  * not trusted to the hash) to the standardised name and its hash and codes. */
@@ -293,6 +302,7 @@ typedef struct {
   pend_t *pend; /* rejects waiting to be written in line order */
   uint32_t npend;
   ncache_t *ncache; /* NCACHE per column (used by name columns) */
+  ccache_t *ccache; /* CCACHE per column (used by code columns) */
   int oom;
 } seg_t;
 
@@ -319,9 +329,10 @@ static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
   s->alive = tsr__malloc(sizeof(uint32_t) * VEC);
   s->pend = tsr__malloc(sizeof(pend_t) * (2 * VEC + 2)); /* tokenizer rejects + required-field rejects */
   s->ncache = tsr__calloc((size_t)NCACHE * (x->ncols ? x->ncols : 1), sizeof(ncache_t));
+  s->ccache = tsr__calloc((size_t)CCACHE * (x->ncols ? x->ncols : 1), sizeof(ccache_t));
   tsr__buf_init(&s->rejects, 0);
   if (!s->cols || !s->fields || !s->names || !s->vals || !s->scratch || !s->mat || !s->vline || !s->vspan ||
-      !s->alive || !s->pend || !s->ncache)
+      !s->alive || !s->pend || !s->ncache || !s->ccache)
     return TSR_ENOMEM;
   for (uint32_t i = 0; i < x->ncols; i++) tsr__col_init(&s->cols[i], x->src->columns[i].kind);
   return 0;
@@ -341,11 +352,14 @@ static void seg_free(seg_t *s, uint32_t ncols) {
   tsr__free(s->alive);
   tsr__free(s->pend);
   tsr__free(s->ncache);
+  tsr__free(s->ccache);
   tsr__buf_free(&s->rejects);
 }
 
 static void seg_reset(seg_t *s, uint32_t ncols) {
   for (uint32_t i = 0; i < ncols; i++) tsr__col_clear(&s->cols[i]);
+  /* code ids are per batch (the segment dictionary is cleared) */
+  if (s->ccache) memset(s->ccache, 0, sizeof(ccache_t) * CCACHE * (ncols ? ncols : 1));
   s->rejects.len = 0;
   memset(s->rej, 0, sizeof s->rej);
   s->rows_read = s->rows_stored = s->lines = 0;
@@ -559,7 +573,37 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
     }
     return 0;
   }
-  /* other strings and codes: push one by one (they append variable-length data) */
+  if (cc->kind == TSR_KIND_CODE) {
+    ccache_t *cache = s->ccache + (size_t)c * CCACHE;
+    for (uint32_t k = 0; k < n; k++) {
+      const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
+      uint64_t i = base + k;
+      col->invalid[i] = 0;
+      if (f->len == 0 || (!only_empty_null && is_null_token(src, f->p, f->len))) {
+        col->code32[i] = 0;
+        col->n_missing++;
+        continue;
+      }
+      if (f->len <= 7) {
+        uint64_t key = (uint64_t)f->len << 56;
+        for (uint32_t b = 0; b < f->len; b++) key |= (uint64_t)(uint8_t)f->p[b] << (8 * b);
+        ccache_t *e = &cache[(key * 0x9E3779B97F4A7C15ull) >> (64 - 10)];
+        if (e->key != key) {
+          e->key = key;
+          e->id = tsr__dict_intern(&col->dict, f->p, f->len, hash_str(f->p, f->len));
+          if (!e->id) return TSR_ENOMEM;
+        }
+        col->code32[i] = e->id;
+      } else {
+        uint32_t id = tsr__dict_intern(&col->dict, f->p, f->len, hash_str(f->p, f->len));
+        if (!id) return TSR_ENOMEM;
+        col->code32[i] = id;
+      }
+    }
+    col->n = base + n;
+    return 0;
+  }
+  /* other strings: push one by one (they append variable-length data) */
   for (uint32_t k = 0; k < n; k++) {
     const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
     tsr__val v;
