@@ -140,6 +140,7 @@ typedef struct tsr__gen_tables {
   uint32_t n_care_homes, n_prisons, n_halls;
   tsr__code *icd, *opcs;
   uint32_t n_icd, n_opcs;
+  uint32_t icd_chemo; /* Z511, the diagnosis of regular day attenders (row 0 if absent) */
   tsr__alias a_icd, a_opcs;
   /* synthesised organisations */
   char (*practice_code)[8]; /* "A81001" */

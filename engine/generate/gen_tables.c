@@ -460,6 +460,9 @@ int tsr__gen_tables_load(tsr__gen_tables *t, uint64_t seed, double named_share, 
   if (!rc)
     rc = load_codes(t, "datasets/clinical/opcs4.csv", tsr__tbl_clinical_opcs4_csv, tsr__tbl_clinical_opcs4_csv_len,
                     &t->opcs, &t->n_opcs, &t->a_opcs, err);
+  if (!rc)
+    for (uint32_t k = 0; k < t->n_icd; k++)
+      if (strcmp(t->icd[k].s, "Z511") == 0) t->icd_chemo = k;
   if (!rc) {
     for (uint32_t k = 0; k < t->n_providers; k++) {
       tsr__rng r;

@@ -792,7 +792,7 @@ static void emit_spell(const gen_ctx *g, worker_t *w, uint32_t pi, const spell_p
     tsr__buf_putc(b, ',');
     tsr__buf_putc(b, (char)('0' + sp->classpat));
     tsr__buf_putc(b, ',');
-    const tsr__code *dx = sp->classpat == 3 ? &g->t->icd[0] : &g->t->icd[tsr__alias_draw(&g->t->a_icd, r)];
+    const tsr__code *dx = sp->classpat == 3 ? &g->t->icd[g->t->icd_chemo] : &g->t->icd[tsr__alias_draw(&g->t->a_icd, r)];
     tsr__buf_put(b, dx->s, dx->len);
     tsr__buf_putc(b, ',');
     if (sp->classpat == 2 || tsr__rng_chance(r, 0.45)) {
