@@ -128,6 +128,7 @@ typedef struct tsr__gen_tables {
   tsr__arena arena;
   tsr__name *surnames, *male, *female;
   uint32_t n_surnames, n_male, n_female;
+  uint32_t n_rare_surnames; /* synthetic rare names appended to surnames */
   tsr__alias a_surname, a_male, a_female;
   const char **nicks; /* nickname strings, grouped by formal name */
   uint32_t n_nicks;

@@ -8,6 +8,9 @@
 
 #include "generate/gen_internal.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #define TSR__TABLE(sym)                 \
   extern const unsigned char sym[];     \
   extern const size_t sym##_len;
@@ -146,11 +149,13 @@ uint32_t tsr__alias_draw(const tsr__alias *a, tsr__rng *r) {
 }
 
 /* --- Loaders --------------------------------------------------------------------- */
-typedef struct {
+typedef struct strw_list {
   char **s;
   double *w;
   uint32_t n, cap;
 } strw_list;
+
+static int add_rare_surnames(tsr__gen_tables *t, strw_list *l);
 
 static int list_push(strw_list *l, char *s, double w) {
   if (l->n == l->cap) {
@@ -176,7 +181,7 @@ static void list_free(strw_list *l) {
 }
 
 static int load_names(tsr__gen_tables *t, const char *label, const unsigned char *data, size_t len,
-                      tsr__name **out, uint32_t *n_out, tsr__alias *alias, tsr_error *err) {
+                      tsr__name **out, uint32_t *n_out, tsr__alias *alias, int add_rare, tsr_error *err) {
   tbl_reader rd;
   TSR_FORWARD_IF_ERROR(tbl_open(&rd, label, data, len, "name,weight", &t->arena, err));
   strw_list l = {0};
@@ -187,6 +192,7 @@ static int load_names(tsr__gen_tables *t, const char *label, const unsigned char
     if ((rc = list_push(&l, rd.f[0], w)) < 0) break;
   }
   if (rc == 0 && l.n == 0) rc = tsr_error_set(err, TSR_EPARSE, label, 0, 0, "table is empty");
+  if (rc == 0 && add_rare) rc = add_rare_surnames(t, &l);
   if (rc == 0) {
     *out = tsr__arena_alloc(&t->arena, sizeof(tsr__name) * l.n, 8);
     if (!*out) rc = TSR_ENOMEM;
@@ -203,6 +209,71 @@ static int load_names(tsr__gen_tables *t, const char *label, const unsigned char
   }
   list_free(&l);
   return rc < 0 ? rc : 0;
+}
+
+/* The surname table lists real names with their frequency per 10 million
+ * people, but real names below its cut-off still belong to about half the
+ * population, spread over hundreds of thousands of rare names. That weight
+ * goes to a pool of synthetic rare surnames built from English-looking
+ * syllables, deterministic (not seed-dependent), distinct from each other and
+ * from the table. Common names then keep their real shares (Smith ~1.26%), and
+ * the tail is long, as term-frequency adjustment needs. */
+#define RARE_SURNAMES 60000
+#define SURNAME_SCALE 10000000.0
+
+static const char *const k_onset[] = {"Ab", "Al", "Ash", "Bar", "Bel", "Bir", "Blen", "Bran", "Bur", "Cal", "Car", "Chal",
+                                      "Cor", "Cul", "Dal", "Den", "Dor", "Dun", "El", "Fan", "Fel", "Gar", "Gil", "Gor",
+                                      "Hal", "Har", "Hen", "Hol", "Kel", "Ken", "Kir", "Lam", "Lan", "Mar", "Mel", "Mor",
+                                      "Nor", "Pal", "Pen", "Quen", "Ral", "Ren", "Sal", "Sel", "Tal", "Tan", "Ten", "Ver",
+                                      "Wal", "Wen", "Yar"};
+static const char *const k_middle[] = {"", "a", "e", "i", "o", "er", "in", "ing", "ter", "ver", "den", "ston"};
+static const char *const k_coda[] = {"by", "combe", "dale", "den", "field", "ford", "gate", "ham", "hurst", "ington",
+                                     "ley", "lock", "low", "more", "ridge", "sey", "shaw", "stead", "thorpe", "ton",
+                                     "well", "wick", "win", "wood", "worth"};
+#define N_ONSET (sizeof k_onset / sizeof k_onset[0])
+#define N_MIDDLE (sizeof k_middle / sizeof k_middle[0])
+#define N_CODA (sizeof k_coda / sizeof k_coda[0])
+
+static int add_rare_surnames(tsr__gen_tables *t, strw_list *l) {
+  double covered = 0;
+  for (uint32_t i = 0; i < l->n; i++) covered += l->w[i];
+  double rest = SURNAME_SCALE - covered;
+  if (rest <= 0) return 0;
+  /* open-addressing set of names already present */
+  uint32_t cap = 1u << 18;
+  uint64_t *set = tsr__calloc(cap, sizeof *set);
+  if (!set) return TSR_ENOMEM;
+  for (uint32_t i = 0; i < l->n; i++) {
+    uint64_t h = XXH3_64bits(l->s[i], strlen(l->s[i])) | 1u;
+    uint32_t j = (uint32_t)h & (cap - 1);
+    while (set[j] && set[j] != h) j = (j + 1) & (cap - 1);
+    set[j] = h;
+  }
+  uint32_t made = 0;
+  double w = rest / RARE_SURNAMES;
+  int rc = 0;
+  for (uint32_t k = 0; made < RARE_SURNAMES && k < N_ONSET * N_MIDDLE * N_CODA * 4 && !rc; k++) {
+    /* walk the combinations in a scrambled but fixed order */
+    uint32_t x = (uint32_t)((k * 2654435761u) % (uint32_t)(N_ONSET * N_MIDDLE * N_CODA * 4));
+    char name[48];
+    const char *o = k_onset[x % N_ONSET], *m = k_middle[(x / N_ONSET) % N_MIDDLE], *c = k_coda[(x / (N_ONSET * N_MIDDLE)) % N_CODA];
+    uint32_t variant = x / (uint32_t)(N_ONSET * N_MIDDLE * N_CODA); /* 0..3: plain, -e, -s, doubled consonant */
+    if (variant == 3) /* Ash-n-ley: a linking consonant */
+      snprintf(name, sizeof name, "%sn%s%s", o, m, c);
+    else
+      snprintf(name, sizeof name, "%s%s%s%s", o, m, c, variant == 1 ? "e" : variant == 2 ? "s" : "");
+    uint64_t h = XXH3_64bits(name, strlen(name)) | 1u;
+    uint32_t j = (uint32_t)h & (cap - 1);
+    while (set[j] && set[j] != h) j = (j + 1) & (cap - 1);
+    if (set[j] == h) continue;
+    set[j] = h;
+    char *copy = tsr__arena_strndup(&t->arena, name, strlen(name));
+    if (!copy || list_push(l, copy, w) < 0) rc = TSR_ENOMEM;
+    made++;
+  }
+  tsr__free(set);
+  t->n_rare_surnames = made;
+  return rc;
 }
 
 static int load_strings(tsr__gen_tables *t, const char *label, const unsigned char *data, size_t len,
@@ -440,13 +511,13 @@ int tsr__gen_tables_load(tsr__gen_tables *t, uint64_t seed, double named_share, 
   memset(t, 0, sizeof *t);
   tsr__arena_init(&t->arena, (size_t)1 << 20);
   int rc = load_names(t, "datasets/names/surnames.csv", tsr__tbl_names_surnames_csv,
-                      tsr__tbl_names_surnames_csv_len, &t->surnames, &t->n_surnames, &t->a_surname, err);
+                      tsr__tbl_names_surnames_csv_len, &t->surnames, &t->n_surnames, &t->a_surname, 1, err);
   if (!rc)
     rc = load_names(t, "datasets/names/given_male.csv", tsr__tbl_names_given_male_csv,
-                    tsr__tbl_names_given_male_csv_len, &t->male, &t->n_male, &t->a_male, err);
+                    tsr__tbl_names_given_male_csv_len, &t->male, &t->n_male, &t->a_male, 0, err);
   if (!rc)
     rc = load_names(t, "datasets/names/given_female.csv", tsr__tbl_names_given_female_csv,
-                    tsr__tbl_names_given_female_csv_len, &t->female, &t->n_female, &t->a_female, err);
+                    tsr__tbl_names_given_female_csv_len, &t->female, &t->n_female, &t->a_female, 0, err);
   if (!rc) rc = load_nicknames(t, err);
   if (!rc) rc = load_areas(t, err);
   if (!rc)
