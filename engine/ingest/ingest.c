@@ -256,6 +256,7 @@ typedef struct {
   uint32_t id;
 } ccache_t;
 
+
 /* Names repeat: a few thousand distinct values cover most rows. A small
  * direct-mapped cache per name column maps the raw bytes (compared in full,
  * not trusted to the hash) to the standardised name and its hash and codes. */
@@ -301,8 +302,8 @@ typedef struct {
   uint32_t vn, nalive;
   pend_t *pend; /* rejects waiting to be written in line order */
   uint32_t npend;
-  ncache_t *ncache; /* NCACHE per column (used by name columns) */
-  ccache_t *ccache; /* CCACHE per column (used by code columns) */
+  ncache_t **ncache; /* per column: NCACHE entries for name columns, else NULL */
+  ccache_t **ccache; /* per column: CCACHE entries for code columns, else NULL */
   int oom;
 } seg_t;
 
@@ -328,11 +329,19 @@ static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
   s->vspan = tsr__malloc(sizeof(size_t) * 2 * VEC);
   s->alive = tsr__malloc(sizeof(uint32_t) * VEC);
   s->pend = tsr__malloc(sizeof(pend_t) * (2 * VEC + 2)); /* tokenizer rejects + required-field rejects */
-  s->ncache = tsr__calloc((size_t)NCACHE * (x->ncols ? x->ncols : 1), sizeof(ncache_t));
-  s->ccache = tsr__calloc((size_t)CCACHE * (x->ncols ? x->ncols : 1), sizeof(ccache_t));
+  s->ncache = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *s->ncache);
+  s->ccache = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *s->ccache);
+  if (!s->ncache || !s->ccache) return TSR_ENOMEM;
+  for (uint32_t i = 0; i < x->ncols; i++) {
+    tsr_field_kind k = x->src->columns[i].kind;
+    if ((k == TSR_KIND_GIVEN_NAME || k == TSR_KIND_FAMILY_NAME) &&
+        !(s->ncache[i] = tsr__calloc(NCACHE, sizeof(ncache_t))))
+      return TSR_ENOMEM;
+    if (k == TSR_KIND_CODE && !(s->ccache[i] = tsr__calloc(CCACHE, sizeof(ccache_t)))) return TSR_ENOMEM;
+  }
   tsr__buf_init(&s->rejects, 0);
   if (!s->cols || !s->fields || !s->names || !s->vals || !s->scratch || !s->mat || !s->vline || !s->vspan ||
-      !s->alive || !s->pend || !s->ncache || !s->ccache)
+      !s->alive || !s->pend)
     return TSR_ENOMEM;
   for (uint32_t i = 0; i < x->ncols; i++) tsr__col_init(&s->cols[i], x->src->columns[i].kind);
   return 0;
@@ -351,6 +360,10 @@ static void seg_free(seg_t *s, uint32_t ncols) {
   tsr__free(s->vspan);
   tsr__free(s->alive);
   tsr__free(s->pend);
+  for (uint32_t i = 0; i < ncols; i++) {
+    if (s->ncache) tsr__free(s->ncache[i]);
+    if (s->ccache) tsr__free(s->ccache[i]);
+  }
   tsr__free(s->ncache);
   tsr__free(s->ccache);
   tsr__buf_free(&s->rejects);
@@ -359,7 +372,8 @@ static void seg_free(seg_t *s, uint32_t ncols) {
 static void seg_reset(seg_t *s, uint32_t ncols) {
   for (uint32_t i = 0; i < ncols; i++) tsr__col_clear(&s->cols[i]);
   /* code ids are per batch (the segment dictionary is cleared) */
-  if (s->ccache) memset(s->ccache, 0, sizeof(ccache_t) * CCACHE * (ncols ? ncols : 1));
+  for (uint32_t i = 0; s->ccache && i < ncols; i++)
+    if (s->ccache[i]) memset(s->ccache[i], 0, sizeof(ccache_t) * CCACHE);
   s->rejects.len = 0;
   memset(s->rej, 0, sizeof s->rej);
   s->rows_read = s->rows_stored = s->lines = 0;
@@ -532,7 +546,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
   }
   char *nb = s->names + (size_t)c * NAME_CAP;
   if (cc->kind == TSR_KIND_GIVEN_NAME || cc->kind == TSR_KIND_FAMILY_NAME) {
-    ncache_t *cache = s->ncache + (size_t)c * NCACHE;
+    ncache_t *cache = s->ncache[c];
     for (uint32_t k = 0; k < n; k++) {
       const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
       tsr__val v;
@@ -574,7 +588,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
     return 0;
   }
   if (cc->kind == TSR_KIND_CODE) {
-    ccache_t *cache = s->ccache + (size_t)c * CCACHE;
+    ccache_t *cache = s->ccache[c];
     for (uint32_t k = 0; k < n; k++) {
       const tsr__csv_field *f = FIELD(s, x, s->alive[k], c);
       uint64_t i = base + k;
