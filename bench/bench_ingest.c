@@ -2,7 +2,7 @@
  * each thread count given, one warm-up and N timed runs, CSV on stdout. Every
  * run must produce the same store digest (checks the work and determinism).
  *
- * usage: bench_ingest --config FILE [--threads 1,2] [--runs N] */
+ * usage: bench_ingest --config FILE [--threads 1,2] [--runs N] [--segment-kb K] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +14,10 @@
 int main(int argc, char **argv) {
   const char *config = NULL, *threads_arg = "1,2";
   int runs = 3;
+  size_t segment_kb = 0; /* 0 = the default */
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--config") == 0) config = argv[i + 1];
+    else if (strcmp(argv[i], "--segment-kb") == 0) segment_kb = strtoull(argv[i + 1], NULL, 10);
     else if (strcmp(argv[i], "--threads") == 0) threads_arg = argv[i + 1];
     else if (strcmp(argv[i], "--runs") == 0) runs = atoi(argv[i + 1]);
     else {
@@ -45,6 +47,7 @@ int main(int argc, char **argv) {
         tsr_ingest_opts o;
         tsr_ingest_opts_init(&o);
         o.threads = t;
+        if (segment_kb) o.segment_bytes = segment_kb << 10;
         tsr_store *store;
         tsr_ingest_stats st;
         if (tsr_ingest_source(&cfg->sources[s], &o, &store, &st, &err)) {
