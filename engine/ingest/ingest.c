@@ -128,6 +128,7 @@ typedef struct {
   char *zin;
   size_t zin_len, zin_pos, zin_cap;
   int zeof;
+  uint64_t zread; /* compressed bytes read from the file (zstd) */
   uint64_t file_bytes;
   const char *path;
 } reader_t;
@@ -177,6 +178,16 @@ static int reader_open(reader_t *r, const char *path, tsr_error *err) {
     if (!r->zd || !r->zin) return tsr_error_set(err, TSR_ENOMEM, path, 0, 0, "cannot start zstd decoder");
   }
   return 0;
+}
+
+/* How far into the file on disk reading has got, for progress. */
+static uint64_t reader_file_pos(reader_t *r, uint64_t text_bytes) {
+  if (r->kind == R_GZIP) {
+    long off = gzoffset(r->gz);
+    return off > 0 ? (uint64_t)off : 0;
+  }
+  if (r->kind == R_ZSTD) return r->zread - (r->zin_len - r->zin_pos);
+  return r->map ? r->map_pos : text_bytes;
 }
 
 /* Releases mapped pages below `upto` from this process (they stay in the
@@ -234,6 +245,7 @@ static int64_t reader_read(reader_t *r, char *dst, size_t n, tsr_error *err) {
       }
       r->zin_len = (size_t)got;
       r->zin_pos = 0;
+      r->zread += (uint64_t)got;
     }
     ZSTD_inBuffer in = {r->zin, r->zin_len, r->zin_pos};
     size_t rc = ZSTD_decompressStream(r->zd, &out, &in);
@@ -864,6 +876,8 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   int eof = 0, first = 1, segs_ready = 0, presized = 0;
   uint64_t line_base = 1;
   char *hdr_scratch = NULL;
+  tsr__progress prog;
+  tsr__progress_start(&prog, src->name, rd.file_bytes ? rd.file_bytes : 1);
 
   while (!rc) {
     /* fill the batch: a window of the mapping, or read into the buffer */
@@ -1032,6 +1046,8 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
     }
     st.seconds_merge += tsr__now() - tm;
     if (rc) break;
+    /* progress by bytes of the file (compressed input: bytes of text) */
+    tsr__progress_update(&prog, reader_file_pos(&rd, st.bytes_read) + (rd.map ? segs[used - 1].stop : 0));
     seg_t *last = &segs[used - 1];
     size_t stop = last->stop;
     line_base = last->line0 + last->lines;
@@ -1044,6 +1060,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
     memmove(buf, buf + stop, len - stop);
     len -= stop;
   }
+  tsr__progress_finish(&prog);
   st.bytes_file = rd.file_bytes;
   if (reader_open_ok) reader_close(&rd);
   if (segs_ready)
