@@ -564,18 +564,18 @@ static void observe(const gen_ctx *g, worker_t *w, const pat_t *p, int32_t when,
 }
 
 /* --- staging ------------------------------------------------------------------------- */
+/* Resizes *p to n entries; 0, or -1 with *p unchanged. */
+static int resize_u32(uint32_t **p, size_t n) {
+  uint32_t *q = tsr__realloc(*p, sizeof **p * n);
+  if (!q) return -1;
+  *p = q;
+  return 0;
+}
+
 static int stage_begin_row(stage_t *s, uint32_t pat, uint32_t spell) {
   if (s->n + 1 >= s->cap) {
     uint32_t cap = s->cap ? s->cap * 2 : 16384;
-    uint32_t *o = tsr__realloc(s->off, sizeof(uint32_t) * (cap + 1));
-    if (!o) return -1;
-    s->off = o;
-    uint32_t *pp = tsr__realloc(s->pat, sizeof(uint32_t) * cap);
-    if (!pp) return -1;
-    s->pat = pp;
-    uint32_t *sp = tsr__realloc(s->spell, sizeof(uint32_t) * cap);
-    if (!sp) return -1;
-    s->spell = sp;
+    if (resize_u32(&s->off, (size_t)cap + 1) || resize_u32(&s->pat, cap) || resize_u32(&s->spell, cap)) return -1;
     s->cap = cap;
   }
   s->off[s->n] = (uint32_t)s->text.len;
@@ -705,12 +705,7 @@ static uint32_t local_provider(const gen_ctx *g, const addr_t *a, tsr__rng *r) {
 static int spell_add(worker_t *w, uint32_t first_row, uint32_t cips_first) {
   if (w->n_spells == w->cap_spells) {
     uint32_t cap = w->cap_spells ? w->cap_spells * 2 : 16384;
-    uint32_t *a = tsr__realloc(w->spell_first, sizeof(uint32_t) * cap);
-    if (!a) return -1;
-    w->spell_first = a;
-    uint32_t *b = tsr__realloc(w->spell_cips, sizeof(uint32_t) * cap);
-    if (!b) return -1;
-    w->spell_cips = b;
+    if (resize_u32(&w->spell_first, cap) || resize_u32(&w->spell_cips, cap)) return -1;
     w->cap_spells = cap;
   }
   w->spell_first[w->n_spells] = first_row;
@@ -987,10 +982,7 @@ static void emit_shuffled(const gen_ctx *g, worker_t *w, stage_t *s, uint64_t ch
                           tsr__buf *out, const char *src) {
   if (s->n > w->cap_perm) {
     uint32_t cap = s->n * 2;
-    uint32_t *a = tsr__realloc(w->perm, sizeof(uint32_t) * cap), *b = a ? tsr__realloc(w->pos, sizeof(uint32_t) * cap) : NULL;
-    if (a) w->perm = a;
-    if (b) w->pos = b;
-    if (!a || !b) {
+    if (resize_u32(&w->perm, cap) || resize_u32(&w->pos, cap)) {
       w->oom = 1;
       return;
     }
