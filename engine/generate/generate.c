@@ -639,13 +639,19 @@ static void gp_rows(const gen_ctx *g, worker_t *w, uint32_t pi) {
     int32_t next_reg = TSR_DATE_MISSING;
     if (f < h->n) {
       next_reg = h->start[f] + (int32_t)tsr__rng_range(&r, 0, 45);
-      if (next_reg > g->o->period_end) next_reg = g->o->period_end;
       if (next_reg <= reg) next_reg = reg + 1;
-      dereg = next_reg;
+      if (next_reg > g->o->period_end) {
+        /* moved, but not yet registered elsewhere by the extract date:
+         * still on this practice's list */
+        next_reg = TSR_DATE_MISSING;
+        f = h->n;
+      } else {
+        dereg = next_reg;
+      }
     }
     if (p->death != TSR_DATE_MISSING && (dereg == TSR_DATE_MISSING || dereg > p->death)) {
       dereg = p->death + (int32_t)tsr__rng_range(&r, 1, 30);
-      if (dereg > g->o->period_end) dereg = g->o->period_end;
+      if (dereg > g->o->period_end) dereg = TSR_DATE_MISSING; /* the death has not reached the list yet */
       f = h->n; /* no later registrations */
     }
     int32_t as_at = dereg != TSR_DATE_MISSING ? dereg - 1 : g->o->period_end;
