@@ -291,8 +291,11 @@ typedef struct {
   char detail[200];
 } pend_t;
 
+/* Each segment is written by one thread, with per-record counters: aligned
+ * to cache lines so neighbouring segments never share one. (Measured: no
+ * clear change on this 2-core VM; it matters more with many threads.) */
 typedef struct {
-  tsr__col *cols;
+  _Alignas(64) tsr__col *cols;
   tsr__buf rejects; /* ready-made rejects.csv lines */
   uint64_t rej[TSR_REJECT_COUNT];
   uint64_t rows_read, rows_stored;
@@ -857,7 +860,11 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   size_t batch_cap = opts.segment_bytes * nseg_max;
   if (batch_cap < 4 * opts.max_record_bytes) batch_cap = 4 * opts.max_record_bytes;
   char *heap = tsr__malloc(batch_cap + 1), *buf = heap;
-  seg_t *segs = tsr__calloc(nseg_max + 1, sizeof *segs);
+  seg_t *segs = NULL;
+  if (posix_memalign((void **)&segs, 64, sizeof *segs * (nseg_max + 1)) == 0)
+    memset(segs, 0, sizeof *segs * (nseg_max + 1));
+  else
+    segs = NULL;
   uint8_t *parity = tsr__calloc(nseg_max + 1, 1);
   uint64_t *nl = tsr__calloc(nseg_max + 1, sizeof *nl);
   size_t *bnd = tsr__calloc(nseg_max + 2, sizeof *bnd);
@@ -1065,7 +1072,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   if (reader_open_ok) reader_close(&rd);
   if (segs_ready)
     for (uint32_t k = 0; k <= nseg_max; k++) seg_free(&segs[k], x.ncols);
-  tsr__free(segs);
+  free(segs); /* posix_memalign: the C allocator, not the engine hooks */
   tsr__free(heap);
   tsr__free(parity);
   tsr__free(nl);
