@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "tessera/config.h"
 #include "tessera/ingest.h"
@@ -68,7 +70,14 @@ int tsr__cli_inspect(int argc, char **argv) {
   io.threads = c.threads;
   io.rejects = rj;
   io.enforce_reject_limit = 0; /* inspect reports, it does not judge */
-  if (json) printf("{\"config\": \"%s\", \"sources\": [\n", config);
+  if (json) {
+    /* the path goes through the JSON encoder: it may hold quotes or backslashes */
+    json_t *path = json_string(config);
+    char *enc = path ? json_dumps(path, JSON_ENCODE_ANY) : NULL;
+    printf("{\"config\": %s, \"sources\": [\n", enc ? enc : "null");
+    free(enc);
+    json_decref(path);
+  }
   int status = 0;
   for (uint32_t s = 0; s < cfg->n_sources && !status; s++) {
     tsr_store *store = NULL;

@@ -29,6 +29,15 @@ grep -q "rejected field_count *1" "$tmp/out.txt" && ok || bad "field_count rejec
 grep -q "^gp,$lines,0,field_count,\"expected 11 fields, found 4\"" "$tmp/r/rejects.csv" && ok || bad "rejects.csv row: $(cat "$tmp/r/rejects.csv")"
 [ ! -e "$tmp/r/rejects.csv.tmp" ] && ok || bad "temporary file left"
 
+# 2b. --json stays valid JSON when the config path holds a quote
+mkdir -p "$tmp/we\"ird"
+cp "$tmp/g/link.json" "$tmp/we\"ird/"
+ln -s "$tmp/g/gp.csv" "$tmp/we\"ird/gp.csv"
+ln -s "$tmp/g/hes_apc.csv" "$tmp/we\"ird/hes_apc.csv"
+sed -i '$d' "$tmp/g/gp.csv" # drop the broken row again
+"$bin" inspect --config "$tmp/we\"ird/link.json" --json --top 1 > "$tmp/w.json" 2>/dev/null &&
+  node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));if(j.sources.length!==2||!j.config.includes("\""))process.exit(1)' "$tmp/w.json" && ok || bad "--json with a quote in the path"
+
 # 3. config errors name file and key path, exit 1
 printf '{"sources": [{"name": "a", "path": "x.csv", "id": "i", "columns": {"i": {"kind": "txt"}}}]}' > "$tmp/c1.json"
 "$bin" inspect --config "$tmp/c1.json" 2> "$tmp/e1"; rc=$?
