@@ -19,7 +19,19 @@ typedef struct {
   uint64_t mask, n;
 } cmap;
 
+/* Distinct values tracked per column. Beyond it, values already tracked are
+ * still counted but new ones are not: the top values stay exact for columns
+ * with fewer distinct values (codes, names, postcodes, dates) and memory and
+ * time stay bounded for id columns, where every value is unique anyway. */
+#define PROFILE_MAX_DISTINCT (1u << 20)
+
 static int cmap_add(cmap *m, uint64_t key, uint64_t row) {
+  if (m->n >= PROFILE_MAX_DISTINCT && m->t) {
+    uint64_t j = tsr__mix64(key) & m->mask;
+    while (m->t[j].count && m->t[j].key != key) j = (j + 1) & m->mask;
+    if (m->t[j].count) m->t[j].count++;
+    return 0;
+  }
   if ((m->n + 1) * 2 > m->mask + 1) {
     uint64_t size = m->mask ? (m->mask + 1) * 2 : 1024;
     cnt_t *t = tsr__calloc((size_t)size, sizeof *t);
@@ -92,8 +104,9 @@ static uint64_t value_key(const tsr_column *c, uint64_t r) {
   }
 }
 
-/* Top n values of column c into out (caller frees); returns the count. */
-static size_t top_values(const tsr_store *s, const tsr_column *c, size_t n, cnt_t **out) {
+/* Top n values of column c into out (caller frees); returns the count.
+ * *capped says whether the distinct-value cap was reached. */
+static size_t top_values(const tsr_store *s, const tsr_column *c, size_t n, cnt_t **out, int *capped) {
   cmap m = {0};
   *out = NULL;
   for (uint64_t r = 0; r < s->n; r++)
@@ -101,6 +114,7 @@ static size_t top_values(const tsr_store *s, const tsr_column *c, size_t n, cnt_
       tsr__free(m.t);
       return 0;
     }
+  *capped = m.n >= PROFILE_MAX_DISTINCT;
   size_t k = 0;
   for (uint64_t i = 0; m.t && i <= m.mask; i++)
     if (m.t[i].count) m.t[k++] = m.t[i];
@@ -151,7 +165,8 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
     const tsr_column *c = &s->cols[i].pub;
     double complete = s->n ? 1.0 - (double)c->n_missing / (double)s->n : 0.0;
     cnt_t *top = NULL;
-    size_t nt = top_n ? top_values(s, c, (size_t)top_n, &top) : 0;
+    int capped = 0;
+    size_t nt = top_n ? top_values(s, c, (size_t)top_n, &top, &capped) : 0;
     if (json) {
       json_t *o = json_object();
       json_object_set_new(o, "column", json_string(c->column));
@@ -171,6 +186,7 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
         json_array_append_new(arr, e);
       }
       json_object_set_new(o, "top", arr);
+      json_object_set_new(o, "top_exact", json_boolean(!capped));
       json_array_append_new(fields, o);
     } else {
       fprintf(f, "  %-22s %-12s %8.2f%% %9llu %9llu  ", c->field, tsr_field_kind_name(c->kind), complete * 100.0,
@@ -180,6 +196,7 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
         tsr_column_text(c, top[k].row, v, sizeof v);
         fprintf(f, "%s%s (%llu)", k ? ", " : "", v, (unsigned long long)top[k].count);
       }
+      if (capped) fprintf(f, "%s[over %u distinct: counts among the first]", nt ? " " : "", PROFILE_MAX_DISTINCT);
       if (c->n_pseudo) fprintf(f, "%s[%llu pseudo-postcodes]", nt ? "; " : "", (unsigned long long)c->n_pseudo);
       fputc('\n', f);
     }
