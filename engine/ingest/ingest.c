@@ -305,9 +305,7 @@ typedef struct {
   int need_more;      /* stopped at an unfinished record */
   char *scratch;
   size_t scratch_cap;
-  tsr__csv_field *fields;
   char *names; /* NAME_CAP per column */
-  tsr__val *vals;
   size_t scratch_used;
   /* the current vector */
   tsr__csv_field *mat; /* VEC x nfields */
@@ -333,9 +331,7 @@ typedef struct {
 static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
   memset(s, 0, sizeof *s);
   s->cols = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *s->cols);
-  s->fields = tsr__malloc(sizeof(tsr__csv_field) * (x->d.max_fields + 1));
   s->names = tsr__malloc((size_t)NAME_CAP * (x->ncols ? x->ncols : 1));
-  s->vals = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *s->vals);
   /* room for a vector's worth of unescaped quoted text plus one record */
   s->scratch_cap = scratch_cap * 2;
   s->scratch = tsr__malloc(s->scratch_cap);
@@ -355,7 +351,7 @@ static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
     if (k == TSR_KIND_CODE && !(s->ccache[i] = tsr__calloc(CCACHE, sizeof(ccache_t)))) return TSR_ENOMEM;
   }
   tsr__buf_init(&s->rejects, 0);
-  if (!s->cols || !s->fields || !s->names || !s->vals || !s->scratch || !s->mat || !s->vline || !s->vspan ||
+  if (!s->cols || !s->names || !s->scratch || !s->mat || !s->vline || !s->vspan ||
       !s->alive || !s->pend)
     return TSR_ENOMEM;
   for (uint32_t i = 0; i < x->ncols; i++) tsr__col_init(&s->cols[i], x->src->columns[i].kind);
@@ -366,9 +362,7 @@ static void seg_free(seg_t *s, uint32_t ncols) {
   if (s->cols)
     for (uint32_t i = 0; i < ncols; i++) tsr__col_free(&s->cols[i]);
   tsr__free(s->cols);
-  tsr__free(s->fields);
   tsr__free(s->names);
-  tsr__free(s->vals);
   tsr__free(s->scratch);
   tsr__free(s->mat);
   tsr__free(s->vline);
@@ -725,7 +719,6 @@ static void parse_segment(const ictx_t *x, seg_t *s, const char *buf, size_t len
   size_t pos = s->start;
   uint64_t line = s->line0;
   tsr__csv_record rec;
-  rec.f = s->fields;
   s->vn = 0;
   s->npend = 0;
   while (pos < end && !s->oom) {
