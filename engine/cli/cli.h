@@ -28,5 +28,9 @@ int tsr__cli_generate(int argc, char **argv);
 void tsr__cli_generate_help(void);
 int tsr__cli_inspect(int argc, char **argv);
 void tsr__cli_inspect_help(void);
+int tsr__cli_link(int argc, char **argv);
+void tsr__cli_link_help(void);
+int tsr__cli_evaluate(int argc, char **argv);
+void tsr__cli_evaluate_help(void);
 
 #endif

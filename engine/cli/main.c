@@ -92,6 +92,8 @@ static void print_help(void) {
          "Commands:\n"
          "  generate   write a synthetic GP + hospital data set with ground truth\n"
          "  inspect    ingest a run configuration's sources and profile them\n"
+         "  link       link the sources into patients; write Parquet and a report\n"
+         "  evaluate   score a run's links against ground truth\n"
          "  help       show help for a command: tessera help generate\n\n"
          "Options for every command:\n"
          "  --threads N   worker threads (default: all cores)\n"
@@ -120,11 +122,21 @@ int main(int argc, char **argv) {
       tsr__cli_inspect_help();
       return 0;
     }
+    if (argc >= 3 && strcmp(argv[2], "link") == 0) {
+      tsr__cli_link_help();
+      return 0;
+    }
+    if (argc >= 3 && strcmp(argv[2], "evaluate") == 0) {
+      tsr__cli_evaluate_help();
+      return 0;
+    }
     if (argc >= 3) return tsr__cli_usage_error(NULL, "no help for unknown command '%s'", argv[2]);
     print_help();
     return 0;
   }
   if (strcmp(cmd, "generate") == 0) return tsr__cli_generate(argc - 1, argv + 1);
   if (strcmp(cmd, "inspect") == 0) return tsr__cli_inspect(argc - 1, argv + 1);
+  if (strcmp(cmd, "link") == 0) return tsr__cli_link(argc - 1, argv + 1);
+  if (strcmp(cmd, "evaluate") == 0) return tsr__cli_evaluate(argc - 1, argv + 1);
   return tsr__cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

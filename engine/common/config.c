@@ -275,9 +275,52 @@ static int valid_name(const char *s) {
   return 1;
 }
 
+static const tsr_column_cfg *source_field(const tsr_source_cfg *s, const char *field) {
+  for (uint32_t k = 0; k < s->n_columns; k++)
+    if (strcmp(s->columns[k].field, field) == 0) return &s->columns[k];
+  return NULL;
+}
+
+/* "event_dates": date fields whose values say when a record was seen. */
+static int parse_event_dates(ctx_t *c, const char *path, const json_t *v, tsr_source_cfg *s) {
+  char p[300];
+  sub_path(p, sizeof p, path, "event_dates");
+  json_t *ed = json_object_get(v, "event_dates");
+  uint32_t n = 0;
+  if (ed) {
+    if (!json_is_array(ed)) return cfg_fail(c, p, "expected a list of date fields, got %s", json_type_name(ed));
+    n = (uint32_t)json_array_size(ed);
+  } else {
+    for (uint32_t k = 0; k < s->n_columns; k++)
+      if (s->columns[k].kind == TSR_KIND_DATE && strcmp(s->columns[k].field, "dob") != 0) n++;
+  }
+  s->event_dates = tsr__arena_alloc(c->arena, sizeof(char *) * (n + 1), 8);
+  if (!s->event_dates) return tsr_error_set(c->err, TSR_ENOMEM, c->file, 0, 0, "out of memory");
+  if (ed) {
+    for (uint32_t i = 0; i < n; i++) {
+      json_t *e = json_array_get(ed, i);
+      char pi[320];
+      (void)!snprintf(pi, sizeof pi, "%s[%u]", p, i);
+      if (!json_is_string(e)) return cfg_fail(c, pi, "expected a field name, got %s", json_type_name(e));
+      const tsr_column_cfg *col = source_field(s, json_string_value(e));
+      if (!col) return cfg_fail(c, pi, "source \"%s\" has no field \"%s\"", s->name, json_string_value(e));
+      if (col->kind != TSR_KIND_DATE)
+        return cfg_fail(c, pi, "field \"%s\" is a %s, expected a date", col->field, tsr_field_kind_name(col->kind));
+      s->event_dates[i] = col->field;
+    }
+  } else {
+    uint32_t i = 0;
+    for (uint32_t k = 0; k < s->n_columns; k++)
+      if (s->columns[k].kind == TSR_KIND_DATE && strcmp(s->columns[k].field, "dob") != 0)
+        s->event_dates[i++] = s->columns[k].field;
+  }
+  s->n_event_dates = n;
+  return 0;
+}
+
 static int parse_source(ctx_t *c, const char *path, const json_t *v, const char *base_dir, tsr_source_cfg *s) {
   static const char *const keys[] = {"name",   "path",    "delimiter", "quote", "header", "trim", "null_tokens",
-                                     "id",     "columns", "max_reject_share", NULL};
+                                     "id",     "columns", "max_reject_share", "event_dates", NULL};
   if (!json_is_object(v)) return cfg_fail(c, path, "expected an object, got %s", json_type_name(v));
   TSR_FORWARD_IF_ERROR(check_keys(c, v, path, keys));
   memset(s, 0, sizeof *s);
@@ -364,11 +407,354 @@ static int parse_source(ctx_t *c, const char *path, const json_t *v, const char 
     }
   if (!found) return cfg_fail(c, p, "id column \"%s\" is not listed in \"columns\"", id);
   if (!(s->id_column = dup_str(c, id))) return TSR_ENOMEM;
+  return parse_event_dates(c, path, v, s);
+}
+
+/* --- Link section: rules, presets, mode ------------------------------------ */
+
+static const char *const k_fn_names[TSR_KEYFN_COUNT] = {
+#define TSR__KF_NAME(id, name, desc) name,
+    TSR_KEY_FN_LIST(TSR__KF_NAME)
+#undef TSR__KF_NAME
+};
+
+const char *tsr_key_fn_name(tsr_key_fn f) { return (unsigned)f < TSR_KEYFN_COUNT ? k_fn_names[f] : "unknown"; }
+
+const char *tsr_link_mode_name(tsr_link_mode m) {
+  switch (m) {
+  case TSR_MODE_LINK:
+    return "link";
+  case TSR_MODE_DEDUPE:
+    return "dedupe";
+  case TSR_MODE_BOTH:
+    return "link_and_dedupe";
+  }
+  return "unknown";
+}
+
+/* Which field kinds each derivation accepts. */
+static int fn_accepts(tsr_key_fn fn, tsr_field_kind k) {
+  switch (fn) {
+  case TSR_KEYFN_VALUE:
+    return k != TSR_KIND_TEXT;
+  case TSR_KEYFN_SOUNDEX:
+  case TSR_KEYFN_NYSIIS:
+    return k == TSR_KIND_GIVEN_NAME || k == TSR_KIND_FAMILY_NAME;
+  case TSR_KEYFN_YEAR:
+  case TSR_KEYFN_YEAR_MONTH:
+    return k == TSR_KIND_DATE;
+  case TSR_KEYFN_DISTRICT:
+  case TSR_KEYFN_SECTOR:
+    return k == TSR_KIND_POSTCODE;
+  case TSR_KEYFN_INITIAL:
+  case TSR_KEYFN_FIRST3:
+    return k == TSR_KIND_GIVEN_NAME || k == TSR_KIND_FAMILY_NAME || k == TSR_KIND_LOCAL_ID;
+  default:
+    return 0;
+  }
+}
+
+/* "soundex(family_name)" or "family_name" -> part (kind filled in later). */
+static int parse_part(ctx_t *c, const char *path, const char *text, tsr_key_part *part) {
+  memset(part, 0, sizeof *part);
+  if (!(part->text = dup_str(c, text))) return TSR_ENOMEM;
+  const char *open = strchr(text, '(');
+  if (!open) {
+    part->fn = TSR_KEYFN_VALUE;
+    if (!valid_name(text)) return cfg_fail(c, path, "expected a field name or fn(field), got \"%s\"", text);
+    return (part->field = dup_str(c, text)) ? 0 : TSR_ENOMEM;
+  }
+  size_t fl = (size_t)(open - text), tl = strlen(text);
+  if (tl < fl + 3 || text[tl - 1] != ')')
+    return cfg_fail(c, path, "expected fn(field), got \"%s\"", text);
+  int found = 0;
+  for (int f = 1; f < TSR_KEYFN_COUNT; f++)
+    if (strlen(k_fn_names[f]) == fl && strncmp(text, k_fn_names[f], fl) == 0) {
+      part->fn = (tsr_key_fn)f;
+      found = 1;
+    }
+  if (!found)
+    return cfg_fail(c, path,
+                    "unknown function in \"%s\" (expected soundex, nysiis, year, year_month, district, sector, "
+                    "initial or first3)",
+                    text);
+  part->field = tsr__arena_strndup(c->arena, open + 1, tl - fl - 2);
+  if (!part->field) return TSR_ENOMEM;
+  if (!valid_name(part->field)) return cfg_fail(c, path, "expected a field name inside \"%s\"", text);
   return 0;
 }
 
+/* Checks a rule's parts against the sources in its mask; fills kinds. With
+ * auto_mask, narrows the mask to the sources that have every field instead
+ * of failing (presets). Returns 1 when the rule can run nowhere (auto_mask). */
+static int check_rule(ctx_t *c, const char *path, const tsr_config *cfg, tsr_rule_cfg *r, int auto_mask) {
+  for (uint8_t i = 0; i < r->n_parts; i++) {
+    tsr_key_part *pt = &r->parts[i];
+    char pp[340];
+    (void)!snprintf(pp, sizeof pp, "%s.fields[%u]", path, i);
+    int seen = 0;
+    for (uint32_t si = 0; si < cfg->n_sources; si++) {
+      if (!(r->source_mask >> si & 1)) continue;
+      const tsr_column_cfg *col = source_field(&cfg->sources[si], pt->field);
+      if (!col) {
+        if (auto_mask) {
+          r->source_mask &= ~(1ull << si);
+          continue;
+        }
+        int anywhere = 0;
+        for (uint32_t sj = 0; sj < cfg->n_sources; sj++) anywhere |= source_field(&cfg->sources[sj], pt->field) != NULL;
+        if (!anywhere) return cfg_fail(c, pp, "unknown field \"%s\": no source maps a column to it", pt->field);
+        return cfg_fail(c, pp,
+                        "source \"%s\" has no field \"%s\" (map a column to it, or restrict the rule with "
+                        "\"sources\")",
+                        cfg->sources[si].name, pt->field);
+      }
+      if (seen && col->kind != pt->kind)
+        return cfg_fail(c, pp, "field \"%s\" is a %s in one source and a %s in another", pt->field,
+                        tsr_field_kind_name(pt->kind), tsr_field_kind_name(col->kind));
+      pt->kind = col->kind;
+      seen = 1;
+    }
+    if (seen && !fn_accepts(pt->fn, pt->kind)) {
+      if (pt->fn == TSR_KEYFN_VALUE)
+        return cfg_fail(c, pp, "field \"%s\" is free text; it cannot be part of an exact rule", pt->field);
+      return cfg_fail(c, pp, "%s() does not apply to field \"%s\" (a %s)", k_fn_names[pt->fn], pt->field,
+                      tsr_field_kind_name(pt->kind));
+    }
+  }
+  if (r->source_mask == 0) {
+    if (auto_mask) return 1;
+    return cfg_fail(c, path, "the rule applies to no source");
+  }
+  return 0;
+}
+
+typedef struct preset_step {
+  const char *name;
+  const char *parts[TSR_MAX_KEY_PARTS];
+} preset_step;
+typedef struct preset {
+  const char *name;
+  const preset_step *steps;
+  uint32_t n;
+} preset;
+
+/* DOMAIN.md: the HES patient identifier's three steps. */
+static const preset_step k_hesid[] = {
+    {"hesid_1", {"sex", "dob", "nhs_number"}},
+    {"hesid_2", {"sex", "dob", "postcode", "provider", "local_patient_id"}},
+    {"hesid_3", {"sex", "dob", "postcode"}},
+};
+/* DOMAIN.md: CPRD-HES style ranks, from most to least specific. */
+static const preset_step k_cprd[] = {
+    {"cprd_1", {"nhs_number", "sex", "dob", "postcode"}},
+    {"cprd_2", {"nhs_number", "sex", "dob"}},
+    {"cprd_3", {"nhs_number", "dob", "postcode"}},
+    {"cprd_4", {"nhs_number", "dob"}},
+    {"cprd_5", {"nhs_number", "postcode"}},
+    {"cprd_6", {"nhs_number", "sex", "year(dob)"}},
+    {"cprd_7", {"nhs_number", "sex"}},
+    {"cprd_8", {"nhs_number"}},
+};
+/* DOMAIN.md: the name-based steps used to link school records. */
+static const preset_step k_names[] = {
+    {"names_1", {"given_name", "family_name", "dob", "sex", "postcode"}},
+    {"names_2", {"soundex(given_name)", "soundex(family_name)", "dob", "sex", "postcode"}},
+    {"names_3", {"initial(given_name)", "first3(family_name)", "dob", "sex", "postcode"}},
+    {"names_4", {"initial(given_name)", "first3(family_name)", "dob", "sex"}},
+    {"names_5", {"given_name", "family_name", "dob"}},
+    {"names_6", {"given_name", "family_name", "year_month(dob)"}},
+};
+static const preset k_presets[] = {
+    {"hesid", k_hesid, sizeof k_hesid / sizeof k_hesid[0]},
+    {"cprd_hes", k_cprd, sizeof k_cprd / sizeof k_cprd[0]},
+    {"names", k_names, sizeof k_names / sizeof k_names[0]},
+};
+static const char *const k_preset_names[] = {"hesid", "cprd_hes", "names", NULL};
+
+const char *const *tsr_config_presets(void) { return k_preset_names; }
+
+static int build_preset(ctx_t *c, const char *path, tsr_config *cfg, const char *name) {
+  const preset *pr = NULL;
+  for (size_t i = 0; i < sizeof k_presets / sizeof k_presets[0]; i++)
+    if (strcmp(k_presets[i].name, name) == 0) pr = &k_presets[i];
+  if (!pr) return cfg_fail(c, path, "unknown preset \"%s\" (expected hesid, cprd_hes or names)", name);
+  tsr_link_cfg *l = &cfg->link;
+  l->rules = tsr__arena_alloc(c->arena, sizeof(tsr_rule_cfg) * pr->n, 8);
+  if (!l->rules) return tsr_error_set(c->err, TSR_ENOMEM, c->file, 0, 0, "out of memory");
+  if (!(l->preset = dup_str(c, name))) return TSR_ENOMEM;
+  l->n_rules = 0;
+  for (uint32_t i = 0; i < pr->n; i++) {
+    tsr_rule_cfg *r = &l->rules[l->n_rules];
+    memset(r, 0, sizeof *r);
+    if (!(r->name = dup_str(c, pr->steps[i].name))) return TSR_ENOMEM;
+    for (const char *const *p = pr->steps[i].parts; *p && r->n_parts < TSR_MAX_KEY_PARTS; p++)
+      TSR_FORWARD_IF_ERROR(parse_part(c, path, *p, &r->parts[r->n_parts++]));
+    r->source_mask = l->source_mask;
+    int rc = check_rule(c, path, cfg, r, 1);
+    if (rc < 0) return rc;
+    if (rc == 0) l->n_rules++;
+  }
+  if (l->n_rules == 0)
+    return cfg_fail(c, path, "preset \"%s\": no step can run, the sources lack the fields it needs", name);
+  return 0;
+}
+
+static int parse_sources_list(ctx_t *c, const char *path, const json_t *v, const tsr_config *cfg, uint64_t *mask) {
+  if (!json_is_array(v) || json_array_size(v) == 0)
+    return cfg_fail(c, path, "expected a non-empty list of source names, got %s", json_type_name(v));
+  *mask = 0;
+  for (size_t i = 0; i < json_array_size(v); i++) {
+    json_t *e = json_array_get(v, i);
+    char pi[340];
+    (void)!snprintf(pi, sizeof pi, "%s[%zu]", path, i);
+    if (!json_is_string(e)) return cfg_fail(c, pi, "expected a source name, got %s", json_type_name(e));
+    int si = tsr_config_source_index(cfg, json_string_value(e));
+    if (si < 0) return cfg_fail(c, pi, "no source is named \"%s\"", json_string_value(e));
+    *mask |= 1ull << si;
+  }
+  return 0;
+}
+
+static int parse_rule(ctx_t *c, const char *path, const json_t *v, tsr_config *cfg, tsr_rule_cfg *r) {
+  static const char *const keys[] = {"name", "fields", "sources", NULL};
+  if (!json_is_object(v))
+    return cfg_fail(c, path, "expected an object such as {\"name\": \"nhs\", \"fields\": [\"nhs_number\"]}, got %s",
+                    json_type_name(v));
+  TSR_FORWARD_IF_ERROR(check_keys(c, v, path, keys));
+  memset(r, 0, sizeof *r);
+  const char *name = NULL;
+  TSR_FORWARD_IF_ERROR(get_str(c, v, path, "name", 1, &name));
+  char p[340];
+  sub_path(p, sizeof p, path, "name");
+  if (!valid_name(name)) return cfg_fail(c, p, "expected letters, digits, '_' or '-', got \"%s\"", name);
+  if (!(r->name = dup_str(c, name))) return TSR_ENOMEM;
+  json_t *f = json_object_get(v, "fields");
+  sub_path(p, sizeof p, path, "fields");
+  if (!f) return cfg_fail(c, p, "required key is missing");
+  if (!json_is_array(f) || json_array_size(f) == 0 || json_array_size(f) > TSR_MAX_KEY_PARTS)
+    return cfg_fail(c, p, "expected a list of 1 to %d fields, got %s", TSR_MAX_KEY_PARTS, json_type_name(f));
+  for (size_t i = 0; i < json_array_size(f); i++) {
+    json_t *e = json_array_get(f, i);
+    char pi[400];
+    (void)!snprintf(pi, sizeof pi, "%s[%zu]", p, i);
+    if (!json_is_string(e)) return cfg_fail(c, pi, "expected a field such as \"dob\" or \"year(dob)\", got %s", json_type_name(e));
+    TSR_FORWARD_IF_ERROR(parse_part(c, pi, json_string_value(e), &r->parts[r->n_parts++]));
+  }
+  r->source_mask = cfg->link.source_mask;
+  json_t *srcs = json_object_get(v, "sources");
+  if (srcs) {
+    sub_path(p, sizeof p, path, "sources");
+    TSR_FORWARD_IF_ERROR(parse_sources_list(c, p, srcs, cfg, &r->source_mask));
+    if (r->source_mask & ~cfg->link.source_mask)
+      return cfg_fail(c, p, "lists a source that does not take part in linking (see link.sources)");
+  }
+  return check_rule(c, path, cfg, r, 0);
+}
+
+static int get_uint(ctx_t *c, const json_t *obj, const char *path, const char *key, uint64_t lo, uint64_t hi,
+                    uint64_t *out) {
+  json_t *v = json_object_get(obj, key);
+  if (!v) return 0;
+  char p[300];
+  sub_path(p, sizeof p, path, key);
+  if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)lo || (uint64_t)json_integer_value(v) > hi)
+    return cfg_fail(c, p, "expected an integer from %llu to %llu", (unsigned long long)lo, (unsigned long long)hi);
+  *out = (uint64_t)json_integer_value(v);
+  return 0;
+}
+
+static int parse_link(ctx_t *c, const json_t *v, tsr_config *cfg) {
+  static const char *const keys[] = {"mode",        "sources",          "rules", "max_block_size",
+                                     "one_to_one",  "max_cluster_size", NULL};
+  const char *path = "link";
+  tsr_link_cfg *l = &cfg->link;
+  if (!json_is_object(v)) return cfg_fail(c, path, "expected an object, got %s", json_type_name(v));
+  TSR_FORWARD_IF_ERROR(check_keys(c, v, path, keys));
+  l->present = 1;
+  json_t *srcs = json_object_get(v, "sources");
+  if (srcs) TSR_FORWARD_IF_ERROR(parse_sources_list(c, "link.sources", srcs, cfg, &l->source_mask));
+  uint32_t nsrc = (uint32_t)__builtin_popcountll(l->source_mask);
+  const char *mode = NULL;
+  TSR_FORWARD_IF_ERROR(get_str(c, v, path, "mode", 0, &mode));
+  if (mode) {
+    if (strcmp(mode, "link") == 0)
+      l->mode = TSR_MODE_LINK;
+    else if (strcmp(mode, "dedupe") == 0)
+      l->mode = TSR_MODE_DEDUPE;
+    else if (strcmp(mode, "link_and_dedupe") == 0)
+      l->mode = TSR_MODE_BOTH;
+    else
+      return cfg_fail(c, "link.mode", "expected \"link\", \"dedupe\" or \"link_and_dedupe\", got \"%s\"", mode);
+  }
+  if (l->mode != TSR_MODE_DEDUPE && nsrc < 2)
+    return cfg_fail(c, "link.mode", "\"%s\" needs two or more sources; use \"dedupe\" for one",
+                    tsr_link_mode_name(l->mode));
+  uint64_t u = l->max_block_size;
+  TSR_FORWARD_IF_ERROR(get_uint(c, v, path, "max_block_size", 2, 100000000, &u));
+  l->max_block_size = (uint32_t)u;
+  u = l->max_cluster_size;
+  TSR_FORWARD_IF_ERROR(get_uint(c, v, path, "max_cluster_size", 2, 100000000, &u));
+  l->max_cluster_size = (uint32_t)u;
+  TSR_FORWARD_IF_ERROR(get_bool(c, v, path, "one_to_one", &l->one_to_one));
+  if (l->one_to_one && (l->mode != TSR_MODE_LINK || nsrc != 2))
+    return cfg_fail(c, "link.one_to_one", "one-to-one needs \"mode\": \"link\" with exactly two sources");
+  json_t *rules = json_object_get(v, "rules");
+  if (!rules) return cfg_fail(c, "link.rules", "required key is missing (a preset name or a list of rules)");
+  if (json_is_string(rules)) return build_preset(c, "link.rules", cfg, json_string_value(rules));
+  if (!json_is_array(rules) || json_array_size(rules) == 0)
+    return cfg_fail(c, "link.rules", "expected a preset name (hesid, cprd_hes, names) or a non-empty list of rules");
+  l->n_rules = (uint32_t)json_array_size(rules);
+  l->rules = tsr__arena_alloc(c->arena, sizeof(tsr_rule_cfg) * l->n_rules, 8);
+  if (!l->rules) return tsr_error_set(c->err, TSR_ENOMEM, c->file, 0, 0, "out of memory");
+  for (uint32_t i = 0; i < l->n_rules; i++) {
+    char p[64];
+    snprintf(p, sizeof p, "link.rules[%u]", i);
+    TSR_FORWARD_IF_ERROR(parse_rule(c, p, json_array_get(rules, i), cfg, &l->rules[i]));
+    for (uint32_t j = 0; j < i; j++)
+      if (strcmp(l->rules[j].name, l->rules[i].name) == 0)
+        return cfg_fail(c, p, "rule name \"%s\" is used twice", l->rules[i].name);
+  }
+  return 0;
+}
+
+static int parse_output(ctx_t *c, const json_t *v, tsr_config *cfg) {
+  static const char *const keys[] = {"csv", "row_group_rows", "zstd_level", NULL};
+  if (!json_is_object(v)) return cfg_fail(c, "output", "expected an object, got %s", json_type_name(v));
+  TSR_FORWARD_IF_ERROR(check_keys(c, v, "output", keys));
+  TSR_FORWARD_IF_ERROR(get_bool(c, v, "output", "csv", &cfg->output.csv));
+  TSR_FORWARD_IF_ERROR(get_uint(c, v, "output", "row_group_rows", 1024, (uint64_t)1 << 30, &cfg->output.row_group_rows));
+  uint64_t z = (uint64_t)cfg->output.zstd_level;
+  TSR_FORWARD_IF_ERROR(get_uint(c, v, "output", "zstd_level", 0, 19, &z));
+  cfg->output.zstd_level = (int)z;
+  return 0;
+}
+
+static void link_defaults(tsr_config *cfg) {
+  tsr_link_cfg *l = &cfg->link;
+  memset(l, 0, sizeof *l);
+  l->source_mask = cfg->n_sources >= 64 ? ~0ull : (1ull << cfg->n_sources) - 1;
+  l->mode = cfg->n_sources >= 2 ? TSR_MODE_LINK : TSR_MODE_DEDUPE;
+  l->max_block_size = 1000;
+  l->max_cluster_size = 500;
+  cfg->output.csv = 0;
+  cfg->output.row_group_rows = 1048576;
+  cfg->output.zstd_level = 1;
+}
+
+int tsr_config_use_preset(tsr_config *cfg, const char *preset_name, tsr_error *err) {
+  cfg_owner *o = (cfg_owner *)cfg;
+  ctx_t c = {cfg->path, err, &o->arena};
+  if (!cfg->link.present) {
+    link_defaults(cfg);
+    cfg->link.present = 1;
+    if (cfg->n_sources >= 2) cfg->link.mode = TSR_MODE_BOTH;
+  }
+  return build_preset(&c, "--rules", cfg, preset_name);
+}
+
 static int parse_root(ctx_t *c, const json_t *root, const char *base_dir, tsr_config *cfg) {
-  static const char *const keys[] = {"version", "sources", NULL};
+  static const char *const keys[] = {"version", "sources", "link", "output", NULL};
   if (!json_is_object(root)) return cfg_fail(c, "", "expected a JSON object, got %s", json_type_name(root));
   TSR_FORWARD_IF_ERROR(check_keys(c, root, "", keys));
   json_t *ver = json_object_get(root, "version");
@@ -390,6 +776,12 @@ static int parse_root(ctx_t *c, const json_t *root, const char *base_dir, tsr_co
       if (strcmp(cfg->sources[j].name, cfg->sources[i].name) == 0)
         return cfg_fail(c, p, "source name \"%s\" is used twice", cfg->sources[i].name);
   }
+  if (cfg->n_sources > TSR_MAX_SOURCES) return cfg_fail(c, "sources", "at most %d sources", TSR_MAX_SOURCES);
+  link_defaults(cfg);
+  json_t *out = json_object_get(root, "output");
+  if (out) TSR_FORWARD_IF_ERROR(parse_output(c, out, cfg));
+  json_t *link = json_object_get(root, "link");
+  if (link) TSR_FORWARD_IF_ERROR(parse_link(c, link, cfg));
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/date.h"
 #include "tessera/common.h"
+#include "tessera/ingest.h"
 
 int tsr__std_nhs(const char *s, size_t n, uint64_t *out) {
   uint64_t v = 0;
@@ -293,3 +294,7 @@ int tsr__utf8_valid(const char *str, size_t n) {
   }
   return 1;
 }
+
+size_t tsr_postcode_text(uint64_t packed, char out[9]) { return tsr__postcode_text(packed, out); }
+uint64_t tsr_postcode_district(uint64_t packed) { return tsr__postcode_district(packed); }
+uint64_t tsr_postcode_sector(uint64_t packed) { return tsr__postcode_sector(packed); }

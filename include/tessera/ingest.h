@@ -141,6 +141,12 @@ TSR_API const tsr_column *tsr_store_field(const tsr_store *s, const char *field)
 TSR_API tsr_view tsr_store_id(const tsr_store *s, uint64_t r);
 /* Any value as display text into buf (empty for missing); returns length. */
 TSR_API size_t tsr_column_text(const tsr_column *c, uint64_t r, char *buf, size_t cap);
+/* Packed postcode helpers: display text ("LS1 4AP", returns the length, 0
+ * for missing), the district ("LS1") and the sector ("LS1 4") in the same
+ * packed layout. */
+TSR_API size_t tsr_postcode_text(uint64_t packed, char out[9]);
+TSR_API uint64_t tsr_postcode_district(uint64_t packed);
+TSR_API uint64_t tsr_postcode_sector(uint64_t packed);
 /* "S530" from a packed Soundex, "SNAT" ... from a packed NYSIIS. */
 TSR_API void tsr_soundex_text(uint16_t code, char out[5]);
 TSR_API void tsr_nysiis_text(uint32_t code, char out[7]);

@@ -1,0 +1,381 @@
+/* Block stage: keys, radix partitioning, per-partition grouping. See block.h
+ * for the design. */
+#include "block/block.h"
+
+#include <omp.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "common/common_internal.h"
+#include "common/date.h"
+
+void tsr__recset_init(tsr__recset *rs, const tsr_store *const *stores, uint32_t nsrc) {
+  memset(rs, 0, sizeof *rs);
+  rs->nsrc = nsrc;
+  rs->stores = stores;
+  for (uint32_t s = 0; s < nsrc; s++) rs->base[s + 1] = rs->base[s] + tsr_store_rows(stores[s]);
+  for (uint32_t s = nsrc + 1; s <= TSR_MAX_SOURCES; s++) rs->base[s] = rs->base[nsrc];
+  rs->total = rs->base[nsrc];
+}
+
+/* One part of a rule, bound to one source's column. */
+typedef struct part_src {
+  const tsr_column *col;
+  tsr_key_fn fn;
+  uint64_t *code_hash; /* code columns: XXH3 of each dictionary value, so codes agree across sources */
+} part_src;
+
+static inline uint64_t str_prefix(const tsr_column *c, uint64_t r, uint32_t n) {
+  uint32_t a = c->str_off[r], b = c->str_off[r + 1];
+  if (b == a) return 0;
+  uint32_t len = b - a < n ? b - a : n;
+  uint64_t v = 0;
+  memcpy(&v, c->str + a, len);
+  return v | (uint64_t)len << 56;
+}
+
+/* Value of one part for row r, or 0 when missing. */
+static inline uint64_t part_value(const part_src *p, uint64_t r) {
+  const tsr_column *c = p->col;
+  switch (p->fn) {
+  case TSR_KEYFN_VALUE:
+    switch (c->kind) {
+    case TSR_KIND_NHS_NUMBER:
+    case TSR_KIND_POSTCODE:
+      return c->u64[r];
+    case TSR_KIND_DATE:
+      return c->i32[r] == TSR_DATE_NONE ? 0 : (uint64_t)(uint32_t)c->i32[r] | 1ull << 40;
+    case TSR_KIND_SEX:
+      return c->u8[r] == 1 || c->u8[r] == 2 ? c->u8[r] : 0; /* 0 and 9 say nothing */
+    case TSR_KIND_GIVEN_NAME:
+    case TSR_KIND_FAMILY_NAME:
+    case TSR_KIND_LOCAL_ID:
+      return c->hash[r];
+    case TSR_KIND_CODE: {
+      uint32_t id = c->code16 ? c->code16[r] : c->code32[r];
+      return p->code_hash[id];
+    }
+    case TSR_KIND_INTEGER:
+      return c->i64[r] == TSR_INT_NONE ? 0 : (uint64_t)c->i64[r] ^ 0x8000000000000001ull;
+    default:
+      return 0;
+    }
+  case TSR_KEYFN_SOUNDEX:
+    return c->soundex[r];
+  case TSR_KEYFN_NYSIIS:
+    return c->nysiis[r];
+  case TSR_KEYFN_YEAR:
+  case TSR_KEYFN_YEAR_MONTH: {
+    if (c->i32[r] == TSR_DATE_NONE) return 0;
+    int y, m, d;
+    tsr__ymd_from_days(c->i32[r], &y, &m, &d);
+    return (uint64_t)(uint32_t)y << 8 | (p->fn == TSR_KEYFN_YEAR_MONTH ? (uint64_t)(uint32_t)m : 0) | 1ull << 40;
+  }
+  case TSR_KEYFN_DISTRICT:
+    return tsr_postcode_district(c->u64[r]);
+  case TSR_KEYFN_SECTOR:
+    return tsr_postcode_sector(c->u64[r]);
+  case TSR_KEYFN_INITIAL:
+    return str_prefix(c, r, 1);
+  case TSR_KEYFN_FIRST3:
+    return str_prefix(c, r, 3);
+  default:
+    return 0;
+  }
+}
+
+int tsr__rule_keys(const tsr__recset *rs, const tsr_rule_cfg *r, const uint8_t *exclude, uint64_t *keys, int threads,
+                   tsr_error *err) {
+  for (uint32_t s = 0; s < rs->nsrc; s++) {
+    uint64_t lo = rs->base[s], hi = rs->base[s + 1];
+    if (!(r->source_mask >> s & 1)) {
+      memset(keys + lo, 0, (hi - lo) * sizeof *keys);
+      continue;
+    }
+    part_src ps[TSR_MAX_KEY_PARTS];
+    memset(ps, 0, sizeof ps);
+    int rc = 0;
+    for (uint8_t i = 0; i < r->n_parts; i++) {
+      ps[i].fn = r->parts[i].fn;
+      ps[i].col = tsr_store_field(rs->stores[s], r->parts[i].field);
+      if (!ps[i].col) {
+        rc = tsr_error_set(err, TSR_ECONFIG, NULL, 0, 0, "rule %s: source %s has no field %s", r->name,
+                           tsr_store_source(rs->stores[s]), r->parts[i].field);
+        break;
+      }
+      if (ps[i].col->kind == TSR_KIND_CODE && ps[i].fn == TSR_KEYFN_VALUE) {
+        const tsr_column *c = ps[i].col;
+        ps[i].code_hash = tsr__malloc(sizeof(uint64_t) * ((size_t)c->dict_n + 1));
+        if (!ps[i].code_hash) {
+          rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+          break;
+        }
+        ps[i].code_hash[0] = 0;
+        for (uint32_t k = 1; k <= c->dict_n; k++) {
+          uint64_t h = XXH3_64bits(c->dict + c->dict_off[k - 1], c->dict_off[k] - c->dict_off[k - 1]);
+          ps[i].code_hash[k] = h ? h : 1;
+        }
+      }
+    }
+    if (!rc) {
+      const uint8_t np = r->n_parts;
+      const int64_t n = (int64_t)(hi - lo);
+#pragma omp parallel for num_threads(threads) schedule(static)
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t gid = lo + (uint64_t)i, v[TSR_MAX_KEY_PARTS], key = 0;
+        if (!exclude || !exclude[gid]) {
+          uint8_t k = 0;
+          for (; k < np; k++) {
+            v[k] = part_value(&ps[k], (uint64_t)i);
+            if (!v[k]) break;
+          }
+          if (k == np) {
+            key = XXH3_64bits(v, np * sizeof(uint64_t));
+            key += !key;
+          }
+        }
+        keys[gid] = key;
+      }
+    }
+    for (uint8_t i = 0; i < r->n_parts; i++) tsr__free(ps[i].code_hash);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+void tsr__blocks_free(tsr__blocks *b) {
+  tsr__free(b->start);
+  tsr__free(b->members);
+  tsr__free(b->key);
+  memset(b, 0, sizeof *b);
+}
+
+/* Open-addressing table for one partition: slot -> local block index + 1. */
+typedef struct {
+  uint32_t *slot;
+  uint64_t cap;
+} ptable;
+
+int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, tsr_error *err) {
+  memset(out, 0, sizeof *out);
+  if (threads < 1) threads = 1;
+  /* partitions of ~16k entries keep each table (8 bytes a slot at load 1/2)
+   * inside L2 */
+  uint32_t bits = 4;
+  while (bits < 12 && ((uint64_t)1 << bits) * 16384 < n) bits++;
+  const uint32_t P = 1u << bits, shift = 64 - bits;
+  out->partitions = P;
+  const int T = threads;
+  uint64_t *hist = tsr__calloc((size_t)T * P, sizeof *hist);
+  uint64_t *pstart = tsr__calloc((size_t)P + 1, sizeof *pstart);
+  if (!hist || !pstart) goto oom_early;
+  /* 1. histogram over each thread's gid range */
+#pragma omp parallel num_threads(T)
+  {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    uint64_t lo = n * (uint64_t)t / (uint64_t)nt, hi = n * (uint64_t)(t + 1) / (uint64_t)nt;
+    uint64_t *h = hist + (size_t)t * P;
+    for (uint64_t g = lo; g < hi; g++)
+      if (keys[g]) h[keys[g] >> shift]++;
+  }
+  /* cursors: partition-major, thread-minor, so gid order holds in a partition */
+  uint64_t m = 0;
+  for (uint32_t p = 0; p < P; p++) {
+    pstart[p] = m;
+    for (int t = 0; t < T; t++) {
+      uint64_t c = hist[(size_t)t * P + p];
+      hist[(size_t)t * P + p] = m;
+      m += c;
+    }
+  }
+  pstart[P] = m;
+  out->eligible = m;
+  uint64_t *pk = tsr__malloc(sizeof *pk * (m ? m : 1));
+  uint32_t *pg = tsr__malloc(sizeof *pg * (m ? m : 1));
+  uint32_t *lgrp = tsr__malloc(sizeof *lgrp * (m ? m : 1)); /* entry -> local block */
+  uint32_t *gcnt = tsr__malloc(sizeof *gcnt * (m ? m : 1)); /* local block sizes, at the partition's start */
+  uint64_t *pblocks = tsr__calloc((size_t)P + 1, sizeof *pblocks);
+  uint64_t *pmembers = tsr__calloc((size_t)P + 1, sizeof *pmembers);
+  uint32_t *pnloc = tsr__calloc((size_t)P, sizeof *pnloc);
+  if (!pk || !pg || !lgrp || !gcnt || !pblocks || !pmembers || !pnloc) goto oom;
+  /* 2. scatter */
+#pragma omp parallel num_threads(T)
+  {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    uint64_t lo = n * (uint64_t)t / (uint64_t)nt, hi = n * (uint64_t)(t + 1) / (uint64_t)nt;
+    uint64_t *cur = hist + (size_t)t * P;
+    for (uint64_t g = lo; g < hi; g++) {
+      uint64_t k = keys[g];
+      if (!k) continue;
+      uint64_t at = cur[k >> shift]++;
+      pk[at] = k;
+      pg[at] = (uint32_t)g;
+    }
+  }
+  /* 3a. per partition: local blocks in first-seen order, sizes */
+  uint64_t maxp = 0;
+  for (uint32_t p = 0; p < P; p++)
+    if (pstart[p + 1] - pstart[p] > maxp) maxp = pstart[p + 1] - pstart[p];
+  int failed = 0;
+#pragma omp parallel num_threads(T)
+  {
+    ptable tb = {0, 0};
+    uint64_t cap = 16;
+    while (cap < 2 * maxp) cap <<= 1;
+    tb.slot = tsr__malloc(sizeof *tb.slot * cap);
+    tb.cap = cap;
+    if (!tb.slot) {
+#pragma omp atomic write
+      failed = 1;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (uint32_t p = 0; p < P; p++) {
+      if (!tb.slot) continue;
+      uint64_t s = pstart[p], e = pstart[p + 1], ne = e - s;
+      if (ne == 0) continue;
+      uint64_t c = 16;
+      while (c < 2 * ne) c <<= 1;
+      memset(tb.slot, 0, sizeof *tb.slot * c);
+      const uint64_t mask = c - 1;
+      uint32_t nloc = 0;
+      for (uint64_t i = s; i < e; i++) {
+        uint64_t k = pk[i], h = (k * 0x9E3779B97F4A7C15ull) >> 20;
+        for (;;) {
+          uint32_t v = tb.slot[h & mask];
+          if (!v) {
+            tb.slot[h & mask] = ++nloc;
+            pk[s + nloc - 1] = pk[i]; /* local block keys packed at the front (i >= nloc - 1) */
+            gcnt[s + nloc - 1] = 1;
+            lgrp[i] = nloc - 1;
+            break;
+          }
+          if (pk[s + v - 1] == k) {
+            gcnt[s + v - 1]++;
+            lgrp[i] = v - 1;
+            break;
+          }
+          h++;
+        }
+      }
+      pnloc[p] = nloc;
+      uint64_t nb = 0, nm = 0;
+      for (uint32_t g = 0; g < nloc; g++)
+        if (gcnt[s + g] >= 2) {
+          nb++;
+          nm += gcnt[s + g];
+        }
+      pblocks[p] = nb;
+      pmembers[p] = nm;
+    }
+    tsr__free(tb.slot);
+  }
+  if (failed) goto oom;
+  /* 3b. global numbering, then members in place */
+  uint64_t B = 0, M = 0;
+  for (uint32_t p = 0; p < P; p++) {
+    uint64_t b = pblocks[p], mm = pmembers[p];
+    pblocks[p] = B;
+    pmembers[p] = M;
+    B += b;
+    M += mm;
+  }
+  out->n = B;
+  out->start = tsr__malloc(sizeof *out->start * (B + 1));
+  out->members = tsr__malloc(sizeof *out->members * (M ? M : 1));
+  out->key = tsr__malloc(sizeof *out->key * (B ? B : 1));
+  if (!out->start || !out->members || !out->key) goto oom;
+  out->start[B] = M;
+#pragma omp parallel for num_threads(T) schedule(dynamic, 1)
+  for (uint32_t p = 0; p < P; p++) {
+    uint64_t s = pstart[p], e = pstart[p + 1];
+    uint64_t b = pblocks[p], at = pmembers[p];
+    /* gcnt becomes: output cursor for blocks of 2+, UINT32_MAX for singles */
+    for (uint32_t g = 0; g < pnloc[p]; g++) {
+      if (gcnt[s + g] >= 2) {
+        out->start[b] = at;
+        out->key[b] = pk[s + g];
+        uint32_t sz = gcnt[s + g];
+        gcnt[s + g] = (uint32_t)(at - pmembers[p]);
+        at += sz;
+        b++;
+      } else {
+        gcnt[s + g] = UINT32_MAX;
+      }
+    }
+    for (uint64_t i = s; i < e; i++) {
+      uint32_t c = gcnt[s + lgrp[i]];
+      if (c == UINT32_MAX) continue;
+      out->members[pmembers[p] + c] = pg[i];
+      gcnt[s + lgrp[i]] = c + 1;
+    }
+  }
+  tsr__free(hist);
+  tsr__free(pstart);
+  tsr__free(pk);
+  tsr__free(pg);
+  tsr__free(lgrp);
+  tsr__free(gcnt);
+  tsr__free(pblocks);
+  tsr__free(pmembers);
+  tsr__free(pnloc);
+  return 0;
+oom:
+  tsr__free(pk);
+  tsr__free(pg);
+  tsr__free(lgrp);
+  tsr__free(gcnt);
+  tsr__free(pblocks);
+  tsr__free(pmembers);
+  tsr__free(pnloc);
+  tsr__blocks_free(out);
+oom_early:
+  tsr__free(hist);
+  tsr__free(pstart);
+  return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory grouping %llu keys", (unsigned long long)n);
+}
+
+size_t tsr__key_text(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t gid, char *buf, size_t cap) {
+  if (cap == 0) return 0;
+  buf[0] = '\0';
+  uint32_t s = tsr__recset_src(rs, gid);
+  uint64_t row = gid - rs->base[s];
+  size_t len = 0;
+  for (uint8_t i = 0; i < r->n_parts && len + 1 < cap; i++) {
+    const tsr_column *c = tsr_store_field(rs->stores[s], r->parts[i].field);
+    char v[256];
+    v[0] = '\0';
+    if (c) {
+      switch (r->parts[i].fn) {
+      case TSR_KEYFN_SOUNDEX:
+        tsr_soundex_text(c->soundex[row], v);
+        break;
+      case TSR_KEYFN_NYSIIS:
+        tsr_nysiis_text(c->nysiis[row], v);
+        break;
+      case TSR_KEYFN_YEAR:
+      case TSR_KEYFN_YEAR_MONTH:
+        tsr_column_text(c, row, v, sizeof v);
+        v[r->parts[i].fn == TSR_KEYFN_YEAR ? 4 : 7] = '\0';
+        break;
+      case TSR_KEYFN_DISTRICT:
+        tsr_postcode_text(tsr_postcode_district(c->u64[row]), v);
+        break;
+      case TSR_KEYFN_SECTOR:
+        tsr_postcode_text(tsr_postcode_sector(c->u64[row]), v);
+        break;
+      case TSR_KEYFN_INITIAL:
+      case TSR_KEYFN_FIRST3:
+        tsr_column_text(c, row, v, sizeof v);
+        v[r->parts[i].fn == TSR_KEYFN_INITIAL ? 1 : 3] = '\0';
+        break;
+      default:
+        tsr_column_text(c, row, v, sizeof v);
+      }
+    }
+    int w = snprintf(buf + len, cap - len, "%s%s=%s", i ? " | " : "", r->parts[i].text, v);
+    if (w < 0) break;
+    len += (size_t)w;
+    if (len >= cap) len = cap - 1;
+  }
+  return len;
+}
