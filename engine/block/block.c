@@ -379,3 +379,75 @@ size_t tsr__key_text(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t gid,
   }
   return len;
 }
+
+int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t nrules, tsr_link_mode mode,
+                     uint64_t source_mask, uint64_t max_block, tsr__pair_fn fn, void *ctx, tsr__rule_pairs *out,
+                     int threads, tsr_error *err) {
+  const uint64_t N = rs->total;
+  if (threads < 1) threads = 1;
+  uint64_t **keys = tsr__calloc(nrules ? nrules : 1, sizeof *keys);
+  if (!keys) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  int rc = 0;
+  for (uint32_t k = 0; k < nrules && !rc; k++) {
+    memset(&out[k], 0, sizeof out[k]);
+    keys[k] = tsr__malloc(sizeof(uint64_t) * (N ? N : 1));
+    if (!keys[k]) {
+      rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory for the keys of %u rules", nrules);
+      break;
+    }
+    rc = tsr__rule_keys(rs, &rules[k], NULL, keys[k], threads, err);
+    for (uint32_t s = 0; s < rs->nsrc && !rc; s++)
+      if (!(source_mask >> s & 1)) memset(keys[k] + rs->base[s], 0, (rs->base[s + 1] - rs->base[s]) * sizeof(uint64_t));
+  }
+  for (uint32_t k = 0; k < nrules && !rc; k++) {
+    tsr__blocks b;
+    if ((rc = tsr__group(keys[k], N, threads, &b, err)) != 0) break;
+    tsr__rule_pairs *o = &out[k];
+    o->blocks = b.n;
+    o->eligible = b.eligible;
+    uint64_t pairs = 0, earlier = 0, cb = 0, cp = 0;
+    const int64_t nb = (int64_t)b.n;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 64) reduction(+ : pairs, earlier, cb, cp)
+    for (int64_t bi = 0; bi < nb; bi++) {
+      const uint32_t *m = b.members + b.start[bi];
+      const uint64_t sz = b.start[bi + 1] - b.start[bi];
+      if (sz > max_block) {
+        cb++;
+        cp += sz * (sz - 1) / 2;
+        continue;
+      }
+      int t = omp_get_thread_num();
+      for (uint64_t i = 0; i < sz; i++) {
+        uint32_t a = m[i], sa = tsr__recset_src(rs, a);
+        for (uint64_t j = i + 1; j < sz; j++) {
+          uint32_t c = m[j], sc = tsr__recset_src(rs, c);
+          if ((mode == TSR_MODE_LINK && sa == sc) || (mode == TSR_MODE_DEDUPE && sa != sc)) continue;
+          uint32_t q = 0;
+          for (; q < k; q++)
+            if (keys[q][a] && keys[q][a] == keys[q][c]) break;
+          if (q < k) {
+            earlier++;
+            continue;
+          }
+          pairs++;
+          if (fn) fn(ctx, t, k, a, c);
+        }
+      }
+    }
+    o->pairs = pairs;
+    o->earlier = earlier;
+    o->capped_blocks = cb;
+    o->capped_pairs = cp;
+    for (uint64_t bi = 0; bi < b.n; bi++) {
+      uint64_t sz = b.start[bi + 1] - b.start[bi];
+      if (sz > o->max_block || (sz == o->max_block && b.members[b.start[bi]] < o->max_block_first)) {
+        o->max_block = sz;
+        o->max_block_first = b.members[b.start[bi]];
+      }
+    }
+    tsr__blocks_free(&b);
+  }
+  for (uint32_t k = 0; k < nrules; k++) tsr__free(keys[k]);
+  tsr__free(keys);
+  return rc;
+}

@@ -60,6 +60,29 @@ typedef struct tsr__blocks {
 int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, tsr_error *err);
 void tsr__blocks_free(tsr__blocks *b);
 
+/* Candidate pairs of a list of blocking rules. A pair is emitted by the
+ * first rule it satisfies only: rule k skips a pair whose keys agree on an
+ * earlier rule (both keys valid and equal), so overlapping rules need no
+ * global de-duplication set. Pairs follow mode (cross-source for link,
+ * within a source for dedupe, any for link_and_dedupe), with a < b. Blocks
+ * over max_block records are skipped and counted. fn (may be NULL: count
+ * only) is called from many threads at once, with the OpenMP thread number;
+ * the order of calls is not fixed, the set of pairs is. */
+typedef void (*tsr__pair_fn)(void *ctx, int thread, uint32_t rule, uint32_t a, uint32_t b);
+
+typedef struct tsr__rule_pairs {
+  uint64_t pairs;          /* emitted by this rule */
+  uint64_t earlier;        /* pairs in its blocks already emitted by an earlier rule */
+  uint64_t blocks, eligible;
+  uint64_t capped_blocks, capped_pairs;
+  uint64_t max_block;
+  uint32_t max_block_first; /* smallest gid of the largest block */
+} tsr__rule_pairs;
+
+int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t nrules, tsr_link_mode mode,
+                     uint64_t source_mask, uint64_t max_block, tsr__pair_fn fn, void *ctx, tsr__rule_pairs *out,
+                     int threads, tsr_error *err);
+
 /* A rule's key parts as display text for the record gid ("1 | 1990-01-02 |
  * LS1 4AP"), into buf; returns length. */
 size_t tsr__key_text(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t gid, char *buf, size_t cap);

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "tessera/block.h"
 #include "tessera/config.h"
 #include "tessera/ingest.h"
 
@@ -20,6 +21,8 @@ void tsr__cli_inspect_help(void) {
          "  --config FILE     run configuration (JSON)\n"
          "  --json            print JSON instead of text\n"
          "  --top N           top values per field (default 5)\n"
+         "  --blocking        also count the pairs each rule of the link section would\n"
+         "                    emit (first rule only), cumulatively, with the largest blocks\n"
          "  --rejects DIR     also write rejected rows to DIR/rejects.csv\n"
          "  --threads N       worker threads (default: all cores)\n"
          "  --quiet, -q       warnings and errors only on stderr\n");
@@ -29,7 +32,7 @@ int tsr__cli_inspect(int argc, char **argv) {
   const char *cmd = "inspect";
   tsr__cli_common c = {0, 0};
   const char *config = NULL, *rejects_dir = NULL;
-  int json = 0, rc = 0;
+  int json = 0, rc = 0, blocking = 0;
   uint64_t top = 5;
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i], *v;
@@ -41,6 +44,8 @@ int tsr__cli_inspect(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--json") == 0) {
       json = 1;
+    } else if (strcmp(a, "--blocking") == 0) {
+      blocking = 1;
     } else if (tsr__cli_is_opt(a, "--config")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--config"))) rc = TSR_CLI_USAGE;
       else config = v;
@@ -79,6 +84,16 @@ int tsr__cli_inspect(int argc, char **argv) {
     json_decref(path);
   }
   int status = 0;
+  if (blocking && (!cfg->link.present || cfg->link.n_rules == 0)) {
+    tsr_config_free(cfg);
+    if (rj) tsr_rejects_close(rj, NULL);
+    return tsr__cli_usage_error(cmd, "--blocking needs a \"link\" section with rules in %s", config);
+  }
+  tsr_store **stores = calloc(cfg->n_sources, sizeof *stores);
+  if (!stores) {
+    tsr_config_free(cfg);
+    return TSR_CLI_FAIL;
+  }
   for (uint32_t s = 0; s < cfg->n_sources && !status; s++) {
     tsr_store *store = NULL;
     tsr_ingest_stats st;
@@ -94,9 +109,22 @@ int tsr__cli_inspect(int argc, char **argv) {
       fprintf(stderr, "tessera: warning: source %s: %llu of %llu rows rejected, above max_reject_share (%.2f%%): a link run would stop\n",
               cfg->sources[s].name, (unsigned long long)st.rows_rejected, (unsigned long long)st.rows_read,
               cfg->sources[s].max_reject_share * 100.0);
-    tsr_store_free(store);
+    if (blocking)
+      stores[s] = store;
+    else
+      tsr_store_free(store);
   }
-  if (json && !status) printf("]}\n");
+  if (blocking && !status) {
+    if (json) printf("], \"blocking\": ");
+    fflush(stdout);
+    r = tsr_blocking_profile(cfg, (const tsr_store *const *)stores, c.threads, json, stdout, &err);
+    if (r) status = tsr__cli_fail(&err, r);
+    if (json && !status) printf("}\n");
+  } else if (json && !status) {
+    printf("]}\n");
+  }
+  for (uint32_t s = 0; s < cfg->n_sources; s++) tsr_store_free(stores[s]);
+  free(stores);
   if (rj) {
     r = tsr_rejects_close(rj, &err);
     if (r && !status) status = tsr__cli_fail(&err, r);
