@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# tessera link + evaluate end to end on generated data: the hesid preset's
+# precision against truth, byte-identical Parquet at 1 and 2 threads, counts
+# that reconcile, CSV output, inspect --blocking, and config errors that stop
+# the run before any work.
+set -u
+bin="$1" src="$2"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*"; }
+json() { node -e "const j=JSON.parse(require('fs').readFileSync(process.argv[1]));const v=($2);if(!v){console.error(JSON.stringify(j).slice(0,400));process.exit(1)}" "$1"; }
+
+"$bin" generate --patients 30000 --seed 5 --out "$tmp/g" --quiet || bad "generate"
+
+# 1. link with the preset from link.json (hesid, link_and_dedupe), 1 and 2 threads
+"$bin" link --config "$tmp/g/link.json" --out "$tmp/r1" --threads 1 --quiet || bad "link 1 thread"
+"$bin" link --config "$tmp/g/link.json" --out "$tmp/r2" --threads 2 --csv > "$tmp/link.out" 2>&1 || bad "link 2 threads: $(cat "$tmp/link.out")"
+for f in links.parquet patients.parquet; do
+  cmp -s "$tmp/r1/$f" "$tmp/r2/$f" && ok || bad "$f differs between 1 and 2 threads"
+done
+grep -q "linked .* records into .* patients" "$tmp/link.out" && ok || bad "summary line: $(cat "$tmp/link.out")"
+ls "$tmp/r2" | grep -q '\.tmp' && bad "temporary files left: $(ls "$tmp/r2")" || ok
+
+# 2. precision against truth (issue target: >= 0.999 for hesid)
+"$bin" evaluate --links "$tmp/r2/links.parquet" --truth "$tmp/g/truth.csv" --min-precision 0.999 > "$tmp/eval.json" || bad "evaluate / precision: $(cat "$tmp/eval.json")"
+json "$tmp/eval.json" 'j.records.scored>0 && j.records.links_not_in_truth===0 && j.records.truth_not_in_links===0 && j.pairwise.recall>0.9 && j.clusters.true>0' && ok || bad "evaluate JSON"
+
+# 3. counts reconcile: every stored row is one links row; rules and sources add up
+rows=$(( $(wc -l < "$tmp/g/gp.csv") + $(wc -l < "$tmp/g/hes_apc.csv") - 2 ))
+csv_rows=$(( $(wc -l < "$tmp/r2/links.csv") - 1 ))
+[ "$csv_rows" -eq "$rows" ] && ok || bad "links.csv has $csv_rows rows, inputs $rows"
+json "$tmp/r2/report.json" "j.sources.reduce((a,s)=>a+s.rows_stored+s.rows_rejected,0)===$rows && j.sources.every(s=>s.rows_read===s.rows_stored+s.rows_rejected)" && ok || bad "report row counts"
+json "$tmp/r2/report.json" 'j.rules.length===3 && j.rules[2].records_linked_cumulative===j.rules.reduce((a,r)=>a+r.records_linked,0) && j.rules[0].largest_blocks.length>0 && j.rules[0].largest_blocks[0].key.includes("nhs_number=")' && ok || bad "report rules"
+json "$tmp/r2/report.json" 'j.sources[1].match_rates_by.provider.length>0 && j.sources[0].match_rates_by.practice.length>0 && j.stages.length>=5 && j.peak_rss_bytes>0' && ok || bad "report match rates and stages"
+linked_csv=$(grep -c ',true$' "$tmp/r2/links.csv")
+json "$tmp/r2/report.json" "j.clusters.records_linked===$linked_csv" && ok || bad "linked count matches links.csv"
+
+# 4. --rules swaps the preset; a CPRD-style run differs and still scores
+"$bin" link --config "$tmp/g/link.json" --rules cprd_hes --out "$tmp/r3" --quiet || bad "link --rules cprd_hes"
+json "$tmp/r3/report.json" 'j.preset==="cprd_hes" && j.rules.length===8' && ok || bad "cprd_hes report"
+
+# 5. inspect --blocking counts pairs per rule and cumulatively
+"$bin" inspect --config "$tmp/g/link.json" --blocking --json --top 1 > "$tmp/blk.json" 2>/dev/null || bad "inspect --blocking"
+json "$tmp/blk.json" 'j.blocking.length===3 && j.blocking[2].pairs_cumulative===j.blocking.reduce((a,r)=>a+r.pairs,0) && j.blocking[0].pairs>0' && ok || bad "blocking JSON"
+
+# 6. config errors stop the run before any work
+sed 's/"rules": "hesid"/"rules": [{"name": "x", "fields": ["dob", "nhs"]}]/' "$tmp/g/link.json" > "$tmp/g/bad1.json"
+err=$("$bin" link --config "$tmp/g/bad1.json" --out "$tmp/bad1" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q 'link.rules\[0\].fields\[1\]: unknown field "nhs"' && ok || bad "unknown field: rc=$rc $err"
+[ ! -e "$tmp/bad1" ] && ok || bad "output folder created before the config was checked"
+sed -e 's/"rules": "hesid"/"rules": [{"name": "x", "fields": ["dob", "provider"]}]/' -e 's/"mode": "link_and_dedupe"/"mode": "link"/' "$tmp/g/link.json" > "$tmp/g/bad2.json"
+err=$("$bin" link --config "$tmp/g/bad2.json" --out "$tmp/bad2" 2>&1)
+echo "$err" | grep -q 'source "gp" has no field "provider"' && ok || bad "field the source lacks: $err"
+err=$("$bin" link --config "$tmp/g/link.json" --rules hesidx --out "$tmp/bad3" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q 'unknown preset "hesidx"' && ok || bad "bad preset: $err"
+err=$("$bin" evaluate --links "$tmp/g/truth.csv" --truth "$tmp/g/truth.csv" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "truth.csv" && ok || bad "evaluate on a non-Parquet file: $err"
+
+echo "link_cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

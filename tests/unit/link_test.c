@@ -1,0 +1,492 @@
+/* Unit tests for the block and cluster stages: grouping against a naive
+ * reference, first-rule-only pair emission with overlapping rules, block
+ * caps, the step-down exclusion semantics, one-to-one, union-find against a
+ * reference on random graphs, link config errors and presets. */
+#include <criterion/criterion.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block/block.h"
+#include "cluster/cluster.h"
+#include "cluster/steps.h"
+#include "common/rng.h"
+#include "tessera/config.h"
+#include "tessera/ingest.h"
+#include "test_util.h"
+
+static void write_file(const char *dir, const char *name, const char *data) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "wb");
+  cr_assert_not_null(f);
+  fputs(data, f);
+  fclose(f);
+}
+
+/* --- fixtures: two small sources ------------------------------------------ */
+
+#define GP_HDR "id,nhs,dob,sex,pc,given,family\n"
+#define HES_HDR "id,nhs,dob,sex,pc,provider,lpi\n"
+
+#define K_CFG_FMT \
+    "{\"sources\": [" \
+    "{\"name\": \"gp\", \"path\": \"gp.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"text\"}," \
+    " \"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"dob\": {\"kind\": \"date\"}," \
+    " \"sex\": {\"kind\": \"sex\"}, \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}," \
+    " \"given\": {\"field\": \"given_name\", \"kind\": \"given_name\"}," \
+    " \"family\": {\"field\": \"family_name\", \"kind\": \"family_name\"}}}," \
+    "{\"name\": \"hes\", \"path\": \"hes.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"text\"}," \
+    " \"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"dob\": {\"kind\": \"date\"}," \
+    " \"sex\": {\"kind\": \"sex\"}, \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}," \
+    " \"provider\": {\"kind\": \"code\"}, \"lpi\": {\"field\": \"local_patient_id\", \"kind\": \"local_id\"}}}]," \
+    " \"link\": %s}"
+
+typedef struct fixture {
+  tsr_config *cfg;
+  tsr_store *stores[2];
+  tsr__recset rs;
+} fixture;
+
+static void load(fixture *fx, const char *gp, const char *hes, const char *link_json) {
+  char *dir = tsr_test_tmpdir("link");
+  cr_assert_not_null(dir);
+  write_file(dir, "gp.csv", gp);
+  write_file(dir, "hes.csv", hes);
+  char cfg[4096];
+  snprintf(cfg, sizeof cfg, K_CFG_FMT, link_json);
+  write_file(dir, "run.json", cfg);
+  char path[600];
+  snprintf(path, sizeof path, "%s/run.json", dir);
+  tsr_error err;
+  int rc = tsr_config_load(path, &fx->cfg, &err);
+  cr_assert_eq(rc, 0, "config: %s", err.msg);
+  tsr_ingest_opts io;
+  tsr_ingest_opts_init(&io);
+  io.threads = 1;
+  for (int s = 0; s < 2; s++) {
+    rc = tsr_ingest_source(&fx->cfg->sources[s], &io, &fx->stores[s], NULL, &err);
+    cr_assert_eq(rc, 0, "ingest: %s", err.msg);
+  }
+  tsr__recset_init(&fx->rs, (const tsr_store *const *)fx->stores, 2);
+}
+
+static void unload(fixture *fx) {
+  for (int s = 0; s < 2; s++) tsr_store_free(fx->stores[s]);
+  tsr_config_free(fx->cfg);
+}
+
+/* Runs the configured steps; returns parent (flattened roots) and rule_of. */
+static void run(fixture *fx, uint32_t **parent, uint8_t **rule_of, tsr__step_stats **st, int threads) {
+  uint64_t n = fx->rs.total;
+  *parent = malloc(sizeof **parent * n);
+  *rule_of = calloc(n, 1);
+  *st = calloc(fx->cfg->link.n_rules, sizeof **st);
+  tsr__uf_init(*parent, n, threads);
+  tsr_error err;
+  int rc = tsr__run_steps(&fx->rs, &fx->cfg->link, *parent, *rule_of, *st, threads, &err);
+  cr_assert_eq(rc, 0, "%s", err.msg);
+  for (uint64_t i = 0; i < n; i++) (*parent)[i] = tsr__uf_find(*parent, (uint32_t)i);
+}
+
+/* gids: gp rows first (0..), then hes rows */
+#define NA "9434765919"
+#define NB "4010232137"
+#define NC "4505577104"
+
+Test(steps, exclusion_semantics) {
+  fixture fx;
+  const char *gp = GP_HDR
+      "g0," NA ",1990-01-02,1,LS1 4AP,ANN,LEE\n"  /* gid 0: twin A */
+      "g1," NB ",1990-01-02,1,LS1 4AP,BEN,LEE\n"  /* gid 1: twin B, same sex/dob/postcode */
+      "g2," NC ",1970-05-05,2,M1 1AA,CAT,ROE\n";  /* gid 2 */
+  const char *hes = HES_HDR
+      "h0," NA ",1990-01-02,1,LS1 4AP,RX1,L1\n"   /* gid 3: step 1 with g0 */
+      "h1," NB ",1990-01-02,1,LS1 4AP,RX1,L2\n"   /* gid 4: step 1 with g1 */
+      "h2,,1990-01-02,1,LS1 4AP,RX1,L9\n"         /* gid 5: step 3 block holds both twins: ambiguous */
+      "h3,,1970-05-05,2,M1 1AA,RX2,L3\n"          /* gid 6: step 3 joins g2 (unmatched until then) */
+      "h4,,1970-05-05,2,M1 1AA,RX2,L3\n";         /* gid 7: step 2 with h3 (same provider + local id) */
+  load(&fx, gp, hes, "{\"mode\": \"link_and_dedupe\", \"rules\": \"hesid\"}");
+  uint32_t *p;
+  uint8_t *r;
+  tsr__step_stats *st;
+  run(&fx, &p, &r, &st, 2);
+  cr_expect_eq(r[0], 1);
+  cr_expect_eq(r[3], 1);
+  cr_expect_eq(p[3], p[0]);
+  cr_expect_eq(p[4], p[1]);
+  /* two clusters matched at step 1 agree at step 3 but are never merged */
+  cr_expect_neq(p[0], p[1], "matched clusters must not merge at a later step");
+  /* the unmatched record agreeing with both is ambiguous: left alone */
+  cr_expect_eq(r[5], 0);
+  cr_expect_eq(p[5], 5);
+  cr_expect_eq(st[2].ambiguous_blocks, 1);
+  /* h3 + h4 link at step 2 (within hes); g2 joins them at step 3 */
+  cr_expect_eq(r[6], 2);
+  cr_expect_eq(r[7], 2);
+  cr_expect_eq(r[2], 3);
+  cr_expect_eq(p[2], p[6]);
+  cr_expect_eq(p[6], p[7]);
+  cr_expect_eq(p[2], 2, "a cluster's root is its smallest member");
+  free(p);
+  free(r);
+  free(st);
+  unload(&fx);
+}
+
+Test(steps, link_mode_needs_another_source) {
+  fixture fx;
+  const char *gp = GP_HDR "g0," NC ",1970-05-05,2,M1 1AA,CAT,ROE\n";
+  const char *hes = HES_HDR "h0," NA ",1990-01-02,1,LS1 4AP,RX1,L1\n"
+                            "h1," NA ",1990-01-02,1,LS1 4AP,RX1,L1\n"
+                            "h2," NC ",1970-05-05,2,M1 1AA,RX1,L5\n";
+  load(&fx, gp, hes, "{\"mode\": \"link\", \"rules\": \"hesid\"}");
+  uint32_t *p;
+  uint8_t *r;
+  tsr__step_stats *st;
+  run(&fx, &p, &r, &st, 1);
+  cr_expect_eq(r[1], 0, "two hospital records alone do not link in link mode");
+  cr_expect_eq(r[2], 0);
+  cr_expect_neq(p[1], p[2]);
+  cr_expect_eq(p[3], p[0]);
+  cr_expect_eq(st[0].pairs, 1);
+  free(p);
+  free(r);
+  free(st);
+  unload(&fx);
+  load(&fx, gp, hes, "{\"mode\": \"link_and_dedupe\", \"rules\": \"hesid\"}");
+  run(&fx, &p, &r, &st, 1);
+  cr_expect_eq(p[1], p[2], "link_and_dedupe links within a source too");
+  cr_expect_eq(r[1], 1);
+  free(p);
+  free(r);
+  free(st);
+  unload(&fx);
+}
+
+Test(steps, block_cap_skips_and_reports) {
+  fixture fx;
+  char gp[4096] = GP_HDR, hes[4096] = HES_HDR;
+  for (int i = 0; i < 6; i++) {
+    char line[128];
+    snprintf(line, sizeof line, "g%d,,1980-03-03,2,ZZ1 1ZZ,X,Y\n", i);
+    strcat(gp, line);
+  }
+  strcat(hes, "h0,,1980-03-03,2,ZZ1 1ZZ,RX1,L1\n");
+  load(&fx, gp, hes,
+       "{\"mode\": \"link\", \"max_block_size\": 5, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", \"sex\", "
+       "\"postcode\"]}]}");
+  uint32_t *p;
+  uint8_t *r;
+  tsr__step_stats *st;
+  run(&fx, &p, &r, &st, 2);
+  cr_expect_eq(st[0].capped_blocks, 1);
+  cr_expect_eq(st[0].capped_records, 7);
+  cr_expect_eq(st[0].top[0].size, 7);
+  cr_expect(st[0].top[0].capped);
+  for (int i = 0; i < 7; i++) cr_expect_eq(r[i], 0, "records of a capped block stay unlinked");
+  char key[256];
+  tsr__key_text(&fx.rs, &fx.cfg->link.rules[0], st[0].top[0].first, key, sizeof key);
+  cr_expect(strstr(key, "dob=1980-03-03") && strstr(key, "postcode=ZZ1 1ZZ"), "key text: %s", key);
+  free(p);
+  free(r);
+  free(st);
+  unload(&fx);
+}
+
+Test(steps, one_to_one) {
+  fixture fx;
+  const char *gp = GP_HDR "g0,,1990-01-02,1,LS1 4AP,A,B\n"
+                          "g1,,1970-05-05,2,M1 1AA,C,D\n";
+  const char *hes = HES_HDR "h0,,1990-01-02,1,LS1 4AP,RX1,L1\n"
+                            "h1,,1990-01-02,1,LS1 4AP,RX1,L2\n"
+                            "h2,,1970-05-05,2,M1 1AA,RX1,L3\n";
+  load(&fx, gp, hes,
+       "{\"mode\": \"link\", \"one_to_one\": true, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", \"sex\", "
+       "\"postcode\"]}]}");
+  uint32_t *p;
+  uint8_t *r;
+  tsr__step_stats *st;
+  run(&fx, &p, &r, &st, 1);
+  cr_expect_eq(r[0], 0, "g0 has two candidates: not linked one-to-one");
+  cr_expect_eq(r[2], 0);
+  cr_expect_eq(r[3], 0);
+  cr_expect_eq(r[1], 1);
+  cr_expect_eq(r[4], 1);
+  cr_expect_eq(p[4], p[1]);
+  cr_expect_eq(st[0].ambiguous_blocks, 1);
+  free(p);
+  free(r);
+  free(st);
+  unload(&fx);
+}
+
+Test(steps, same_result_any_thread_count) {
+  /* many records with overlapping keys across three steps */
+  char *gp = calloc(1, 1 << 20), *hes = calloc(1, 1 << 20);
+  strcpy(gp, GP_HDR);
+  strcpy(hes, HES_HDR);
+  tsr__rng rng;
+  tsr__rng_init(&rng, 7, 1, 0);
+  static const char *const nhs[] = {NA, NB, NC, ""};
+  for (int i = 0; i < 3000; i++) {
+    char line[160];
+    int d = (int)tsr__rng_below(&rng, 20) + 1;
+    snprintf(line, sizeof line, "g%d,%s,1990-01-%02d,%d,LS%d 4AP,A,B\n", i, nhs[tsr__rng_below(&rng, 4)], d,
+             (int)tsr__rng_below(&rng, 2) + 1, (int)tsr__rng_below(&rng, 5) + 1);
+    strcat(gp, line);
+    snprintf(line, sizeof line, "h%d,%s,1990-01-%02d,%d,LS%d 4AP,RX%d,L%d\n", i, nhs[tsr__rng_below(&rng, 4)], d,
+             (int)tsr__rng_below(&rng, 2) + 1, (int)tsr__rng_below(&rng, 5) + 1, (int)tsr__rng_below(&rng, 3),
+             (int)tsr__rng_below(&rng, 50));
+    strcat(hes, line);
+  }
+  fixture fx;
+  load(&fx, gp, hes, "{\"mode\": \"link_and_dedupe\", \"max_block_size\": 100000, \"rules\": \"hesid\"}");
+  uint32_t *p1, *p2;
+  uint8_t *r1, *r2;
+  tsr__step_stats *s1, *s2;
+  run(&fx, &p1, &r1, &s1, 1);
+  run(&fx, &p2, &r2, &s2, 2);
+  cr_expect(memcmp(p1, p2, sizeof *p1 * fx.rs.total) == 0);
+  cr_expect(memcmp(r1, r2, fx.rs.total) == 0);
+  for (uint32_t k = 0; k < 3; k++) cr_expect_eq(s1[k].linked_total, s2[k].linked_total);
+  free(p1);
+  free(p2);
+  free(r1);
+  free(r2);
+  free(s1);
+  free(s2);
+  unload(&fx);
+  free(gp);
+  free(hes);
+}
+
+/* --- grouping and pairs ----------------------------------------------------- */
+
+Test(block, group_matches_naive_reference) {
+  const uint64_t n = 50000;
+  uint64_t *keys = malloc(sizeof *keys * n);
+  tsr__rng rng;
+  tsr__rng_init(&rng, 3, 0, 0);
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t v = tsr__rng_below(&rng, 20000);
+    keys[i] = v == 0 ? 0 : tsr__mix64(v); /* some missing keys */
+  }
+  tsr__blocks b1, b2;
+  tsr_error err;
+  cr_assert_eq(tsr__group(keys, n, 1, &b1, &err), 0);
+  cr_assert_eq(tsr__group(keys, n, 2, &b2, &err), 0);
+  cr_expect_eq(b1.n, b2.n);
+  cr_expect(memcmp(b1.start, b2.start, sizeof *b1.start * (b1.n + 1)) == 0);
+  cr_expect(memcmp(b1.members, b2.members, sizeof *b1.members * b1.start[b1.n]) == 0);
+  /* reference: every record with a key shared by another record is in
+   * exactly one block, with exactly those records, in ascending order */
+  uint32_t *seen = calloc(n, sizeof *seen);
+  uint64_t members = 0;
+  for (uint64_t bi = 0; bi < b1.n; bi++) {
+    uint64_t s = b1.start[bi], e = b1.start[bi + 1];
+    cr_assert(e - s >= 2);
+    for (uint64_t i = s; i < e; i++) {
+      uint32_t g = b1.members[i];
+      cr_assert_eq(keys[g], b1.key[bi]);
+      cr_assert_eq(seen[g], 0, "record %u in two blocks", g);
+      seen[g] = 1;
+      if (i > s) cr_assert(b1.members[i - 1] < g);
+      members++;
+    }
+  }
+  uint64_t expect = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    if (!keys[i]) continue;
+    uint64_t c = 0;
+    for (uint64_t j = 0; j < n && c < 2; j++) c += keys[j] == keys[i];
+    if (c >= 2) {
+      expect++;
+      cr_assert(seen[i], "record %llu shares its key but is in no block", (unsigned long long)i);
+    }
+  }
+  cr_expect_eq(members, expect);
+  free(seen);
+  free(keys);
+  tsr__blocks_free(&b1);
+  tsr__blocks_free(&b2);
+}
+
+typedef struct pair_sink {
+  uint64_t *pairs; /* a << 32 | b */
+  uint64_t n, cap;
+} pair_sink;
+
+static void collect(void *ctx, int thread, uint32_t rule, uint32_t a, uint32_t b) {
+  (void)thread;
+  (void)rule;
+  pair_sink *s = ctx;
+#pragma omp critical
+  {
+    if (s->n < s->cap) s->pairs[s->n++] = (uint64_t)a << 32 | b;
+  }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+Test(block, overlapping_rules_emit_no_duplicate_pairs) {
+  char *gp = calloc(1, 1 << 20), *hes = calloc(1, 1 << 20);
+  strcpy(gp, GP_HDR);
+  strcpy(hes, HES_HDR);
+  tsr__rng rng;
+  tsr__rng_init(&rng, 11, 0, 0);
+  static const char *const fam[] = {"SMITH", "SMYTH", "JONES", "BROWN"};
+  for (int i = 0; i < 400; i++) {
+    char line[160];
+    snprintf(line, sizeof line, "g%d,,19%02d-01-0%d,1,LS1 4AP,A,%s\n", i, (int)tsr__rng_below(&rng, 4) + 80,
+             (int)tsr__rng_below(&rng, 3) + 1, fam[tsr__rng_below(&rng, 4)]);
+    strcat(gp, line);
+    snprintf(line, sizeof line, "h%d,,19%02d-01-0%d,1,LS1 4AP,RX1,L1\n", i, (int)tsr__rng_below(&rng, 4) + 80,
+             (int)tsr__rng_below(&rng, 3) + 1);
+    strcat(hes, line);
+  }
+  fixture fx;
+  load(&fx, gp, hes,
+       "{\"mode\": \"link_and_dedupe\", \"rules\": ["
+       "{\"name\": \"dob\", \"fields\": [\"dob\"]},"
+       "{\"name\": \"year\", \"fields\": [\"year(dob)\"]},"
+       "{\"name\": \"pc_sex\", \"fields\": [\"postcode\", \"sex\"]}]}");
+  pair_sink sink = {malloc(sizeof(uint64_t) * 2000000), 0, 2000000};
+  tsr__rule_pairs rp[3];
+  tsr_error err;
+  const tsr_link_cfg *l = &fx.cfg->link;
+  cr_assert_eq(tsr__block_pairs(&fx.rs, l->rules, 3, l->mode, l->source_mask, 1000000, collect, &sink, rp, 2, &err),
+               0);
+  qsort(sink.pairs, sink.n, sizeof *sink.pairs, cmp_u64);
+  for (uint64_t i = 1; i < sink.n; i++) cr_assert_neq(sink.pairs[i], sink.pairs[i - 1], "duplicate pair");
+  /* every record pair shares the postcode and sex, so the union is all pairs */
+  uint64_t n = fx.rs.total;
+  cr_expect_eq(sink.n, n * (n - 1) / 2);
+  cr_expect_eq(rp[0].pairs + rp[1].pairs + rp[2].pairs, sink.n);
+  cr_expect_gt(rp[1].earlier, 0, "the year rule overlaps the dob rule");
+  /* the cap skips blocks and counts them */
+  cr_assert_eq(tsr__block_pairs(&fx.rs, l->rules, 3, l->mode, l->source_mask, 100, NULL, NULL, rp, 1, &err), 0);
+  cr_expect_eq(rp[2].capped_blocks, 1);
+  cr_expect_eq(rp[2].capped_pairs, n * (n - 1) / 2);
+  cr_expect_eq(rp[2].pairs, 0);
+  free(sink.pairs);
+  unload(&fx);
+  free(gp);
+  free(hes);
+}
+
+/* --- union-find ------------------------------------------------------------- */
+
+static uint32_t ref_find(uint32_t *p, uint32_t x) {
+  while (p[x] != x) x = p[x];
+  return x;
+}
+
+Test(uf, agrees_with_reference_on_random_graphs) {
+  for (int trial = 0; trial < 8; trial++) {
+    const uint32_t n = 20000 + (uint32_t)trial * 1000;
+    const uint32_t m = n / 2 + (uint32_t)trial * 2000;
+    uint32_t *ea = malloc(sizeof *ea * m), *eb = malloc(sizeof *eb * m);
+    tsr__rng rng;
+    tsr__rng_init(&rng, 99, (uint64_t)trial, 0);
+    for (uint32_t i = 0; i < m; i++) {
+      ea[i] = (uint32_t)tsr__rng_below(&rng, n);
+      eb[i] = (uint32_t)tsr__rng_below(&rng, n);
+    }
+    uint32_t *ref = malloc(sizeof *ref * n), *par = malloc(sizeof *par * n);
+    for (uint32_t i = 0; i < n; i++) ref[i] = i;
+    for (uint32_t i = 0; i < m; i++) {
+      uint32_t a = ref_find(ref, ea[i]), b = ref_find(ref, eb[i]);
+      if (a != b) ref[a > b ? a : b] = a < b ? a : b;
+    }
+    tsr__uf_init(par, n, 2);
+#pragma omp parallel for num_threads(2) schedule(dynamic, 64)
+    for (int64_t i = 0; i < (int64_t)m; i++) tsr__uf_union(par, ea[i], eb[i]);
+    int64_t *pid = malloc(sizeof *pid * n);
+    uint64_t k = tsr__uf_label(par, n, pid, 2);
+    uint64_t roots = 0;
+    int64_t last = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t r = ref_find(ref, i);
+      cr_assert_eq(par[i], r, "trial %d: record %u root %u, reference %u", trial, i, par[i], r);
+      if (r == i) {
+        roots++;
+        cr_assert_eq(pid[i], last + 1, "patient ids number roots in order");
+        last = pid[i];
+      } else {
+        cr_assert_eq(pid[i], pid[r]);
+      }
+    }
+    cr_expect_eq(k, roots);
+    free(ea);
+    free(eb);
+    free(ref);
+    free(par);
+    free(pid);
+  }
+}
+
+/* --- config ------------------------------------------------------------------ */
+
+static int cfg_error(const char *link_json, char *msg, size_t cap) {
+  char text[4096];
+  snprintf(text, sizeof text, K_CFG_FMT, link_json);
+  tsr_config *c = NULL;
+  tsr_error err;
+  int rc = tsr_config_parse(text, strlen(text), "run.json", "/tmp", &c, &err);
+  snprintf(msg, cap, "%s", rc ? err.msg : "");
+  tsr_config_free(c);
+  return rc;
+}
+
+Test(config, link_errors_name_the_key_path) {
+  static const struct {
+    const char *json, *want;
+  } cases[] = {
+      {"{\"rules\": [{\"name\": \"a\", \"fields\": [\"nhs\"]}]}", "link.rules[0].fields[0]: unknown field \"nhs\""},
+      {"{\"rules\": [{\"name\": \"a\", \"fields\": [\"dob\", \"provider\"]}]}",
+       "link.rules[0].fields[1]: source \"gp\" has no field \"provider\""},
+      {"{\"rules\": [{\"name\": \"a\", \"fields\": [\"soundex(dob)\"]}]}",
+       "link.rules[0].fields[0]: soundex() does not apply to field \"dob\""},
+      {"{\"rules\": [{\"name\": \"a\", \"fields\": [\"metaphone(family_name)\"]}]}", "unknown function"},
+      {"{\"rules\": \"hesidd\"}", "link.rules: unknown preset \"hesidd\""},
+      {"{\"rules\": [{\"name\": \"a\", \"fields\": [\"dob\"], \"sources\": [\"gpp\"]}]}",
+       "link.rules[0].sources[0]: no source is named \"gpp\""},
+      {"{\"mode\": \"merge\", \"rules\": \"hesid\"}", "link.mode: expected"},
+      {"{\"rules\": \"hesid\", \"max_block\": 5}", "link.max_block: unknown key"},
+      {"{\"mode\": \"link_and_dedupe\", \"one_to_one\": true, \"rules\": \"hesid\"}", "link.one_to_one"},
+      {"{\"rules\": [{\"name\": \"a\", \"fields\": [\"dob\"]}, {\"name\": \"a\", \"fields\": [\"sex\"]}]}",
+       "link.rules[1]: rule name \"a\" is used twice"},
+      {"{}", "link.rules: required key is missing"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char msg[600];
+    int rc = cfg_error(cases[i].json, msg, sizeof msg);
+    cr_expect_eq(rc, TSR_ECONFIG, "case %zu should fail", i);
+    cr_expect(strstr(msg, cases[i].want) != NULL, "case %zu: got \"%s\", want \"%s\"", i, msg, cases[i].want);
+  }
+}
+
+Test(config, presets_fit_the_sources) {
+  char text[4096];
+  snprintf(text, sizeof text, K_CFG_FMT, "{\"mode\": \"link_and_dedupe\", \"rules\": \"hesid\"}");
+  tsr_config *c = NULL;
+  tsr_error err;
+  cr_assert_eq(tsr_config_parse(text, strlen(text), "run.json", "/tmp", &c, &err), 0, "%s", err.msg);
+  cr_assert_eq(c->link.n_rules, 3);
+  cr_expect_str_eq(c->link.rules[1].name, "hesid_2");
+  cr_expect_eq(c->link.rules[1].source_mask, 2u, "hesid_2 needs provider and local id: hospital only");
+  cr_expect_eq(c->link.rules[0].source_mask, 3u);
+  cr_assert_eq(tsr_config_use_preset(c, "cprd_hes", &err), 0);
+  cr_expect_eq(c->link.n_rules, 8);
+  cr_expect_str_eq(c->link.rules[5].parts[2].text, "year(dob)");
+  cr_assert_eq(tsr_config_use_preset(c, "names", &err), 0);
+  cr_expect_eq(c->link.n_rules, 6);
+  cr_expect_eq(c->link.rules[0].source_mask, 1u, "hes has no names here");
+  cr_expect_eq(tsr_config_use_preset(c, "nope", &err), TSR_ECONFIG);
+  tsr_config_free(c);
+}
