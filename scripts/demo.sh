@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: generate a synthetic GP + hospital data set, summarise it, then
-# ingest it with the generated run configuration and profile each source.
+# make demo: generate a synthetic GP + hospital data set, profile it, link it
+# with the HES patient identifier preset, score the links against the
+# generator's ground truth, and print where the Parquet files are.
 set -euo pipefail
 bin="$1" out="$2" n="$3"
 echo "== tessera demo: generating $n patients into $out"
@@ -11,7 +12,17 @@ for f in gp.csv hes_apc.csv truth.csv truth_spells.csv truth_patients.csv optout
   printf '  %-24s %10s bytes\n' "$f" "$(stat -c %s "$out/$f")"
 done
 echo
-echo "== ingest profile (tessera inspect --config $out/link.json)"
-"$bin" inspect --config "$out/link.json" --top 3 --rejects "$out"
+echo "== ingest profile and blocking counts (tessera inspect --config $out/link.json --blocking)"
+"$bin" inspect --config "$out/link.json" --top 3 --blocking
 echo
-echo "Demo output is in: $(cd "$out" && pwd)"
+echo "== link with the hesid preset (tessera link --config $out/link.json --rules hesid --out $out/run)"
+"$bin" link --config "$out/link.json" --rules hesid --out "$out/run" --csv
+echo
+echo "== evaluate against ground truth (tessera evaluate --links $out/run/links.parquet --truth $out/truth.csv)"
+"$bin" evaluate --links "$out/run/links.parquet" --truth "$out/truth.csv" | tee "$out/run/evaluation.json"
+echo
+dir=$(cd "$out" && pwd)
+echo "Demo output is in: $dir"
+echo "  Parquet:  $dir/run/links.parquet  $dir/run/patients.parquet"
+echo "  Report:   $dir/run/report.json  (evaluation: $dir/run/evaluation.json)"
+echo "  Rejects:  $dir/run/rejects.csv"
