@@ -1,0 +1,22 @@
+# Parquet writer/reader tests (included from tests/CMakeLists.txt): the
+# Criterion unit suite, and DuckDB reading the files pq_cases writes.
+tsr_criterion_test(unit_parquet unit/parquet_test.c)
+set_tests_properties(unit_parquet PROPERTIES TIMEOUT 600)
+
+add_executable(pq_cases interop/pq_cases.c)
+target_include_directories(pq_cases PRIVATE ${PROJECT_SOURCE_DIR}/engine)
+target_compile_options(pq_cases PRIVATE ${TSR_WARNINGS})
+target_compile_definitions(pq_cases PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(pq_cases PRIVATE tessera)
+
+# The script imports @duckdb/node-api, which resolves from the repo's
+# node_modules (ES modules search upward from the script; NODE_PATH is set
+# for tools that use it).
+find_program(TSR_NODE node)
+if(TSR_NODE)
+  add_test(NAME interop_parquet
+    COMMAND bash -c "set -e; rm -rf pq_interop; mkdir -p pq_interop; $<TARGET_FILE:pq_cases> pq_interop; cd ${PROJECT_SOURCE_DIR} && NODE_PATH=${PROJECT_SOURCE_DIR}/node_modules ${TSR_NODE} tests/interop/parquet_interop.mjs ${CMAKE_CURRENT_BINARY_DIR}/pq_interop")
+  set_tests_properties(interop_parquet PROPERTIES ENVIRONMENT "${TSR_TEST_ENV}" TIMEOUT 300)
+else()
+  message(STATUS "node not found: the Parquet interop test (DuckDB) is not registered")
+endif()
