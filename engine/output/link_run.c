@@ -621,6 +621,7 @@ int tsr_link_run(const tsr_config *cfg, const tsr_link_opts *opts, tsr_link_summ
   tsr_pq_options_init(&po);
   po.row_group_rows = cfg->output.row_group_rows;
   po.zstd_level = cfg->output.zstd_level;
+  po.threads = R.threads;
   if ((rc = write_links(&R, &po)) != 0) goto done;
   if ((rc = write_patients(&R, &po)) != 0) goto done;
   stage_done(&R, "output", t0);

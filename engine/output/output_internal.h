@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "tessera/parquet.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the Parquet coder assumes a little-endian host"
@@ -60,5 +61,22 @@ void tsr__rle_encode_bits(tsr__buf *out, const uint8_t *bits, size_t n);
  * Returns the bytes consumed, or -1 when the input ends early or is
  * malformed. Extra values of the last literal group are ignored. */
 long tsr__rle_decode(const uint8_t *p, size_t len, int bit_width, uint32_t *out, size_t n);
+
+/* Bytes of one fixed-width value of type t (BOOL 1, INT32/DATE 4,
+ * INT64/DOUBLE 8); 0 for strings. Shared by the writer and the reader. */
+static inline uint32_t tsr__pq_fixed_width(tsr_pq_type t) {
+  switch (t) {
+  case TSR_PQ_BOOL:
+    return 1;
+  case TSR_PQ_INT32:
+  case TSR_PQ_DATE:
+    return 4;
+  case TSR_PQ_INT64:
+  case TSR_PQ_DOUBLE:
+    return 8;
+  default:
+    return 0;
+  }
+}
 
 #endif

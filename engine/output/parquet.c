@@ -162,6 +162,7 @@ struct tsr_pq_writer {
   uint64_t rg_max;
   uint32_t page_bytes;
   int zlevel;
+  int threads;
   char *created_by;
   char **kv; /* nkv keys then nkv values */
   size_t nkv;
@@ -185,21 +186,6 @@ void tsr_pq_options_init(tsr_pq_options *o) {
   o->row_group_rows = (uint64_t)1 << 20;
   o->page_bytes = (uint32_t)1 << 20;
   o->zstd_level = 1;
-}
-
-static uint32_t type_width(tsr_pq_type t) {
-  switch (t) {
-  case TSR_PQ_BOOL:
-    return 1;
-  case TSR_PQ_INT32:
-  case TSR_PQ_DATE:
-    return 4;
-  case TSR_PQ_INT64:
-  case TSR_PQ_DOUBLE:
-    return 8;
-  default:
-    return 0;
-  }
 }
 
 static int physical_type(tsr_pq_type t) {
@@ -307,6 +293,7 @@ int tsr_pq_open(tsr_pq_writer **out, const char *dir, const char *filename, cons
   if (w->page_bytes < 1024) w->page_bytes = 1024;
   if (w->page_bytes > (uint32_t)256 << 20) w->page_bytes = (uint32_t)256 << 20;
   w->zlevel = o.zstd_level;
+  w->threads = o.threads;
   char dflt[64];
   snprintf(dflt, sizeof dflt, "tessera version %s", tsr_version());
   w->created_by = dupstr(o.created_by ? o.created_by : dflt);
@@ -331,7 +318,7 @@ int tsr_pq_open(tsr_pq_writer **out, const char *dir, const char *filename, cons
     pc->type = cols[c].type;
     pc->nullable = cols[c].nullable != 0;
     pc->enc = cols[c].encoding;
-    pc->width = type_width(pc->type);
+    pc->width = tsr__pq_fixed_width(pc->type);
     oom = !pc->name;
     if (!oom && pc->type == TSR_PQ_STRING) {
       oom = grow(&pc->soff, &pc->soff_cap, 1, sizeof *pc->soff) != 0;
@@ -696,7 +683,8 @@ static int flush_row_group(tsr_pq_writer *w, tsr_error *err) {
   size_t rows = w->rg_n;
   if (rows == 0) return 0;
   long n = (long)w->ncols;
-#pragma omp parallel for schedule(dynamic, 1) if (n > 1 && rows >= 4096)
+  int nt = w->threads > 0 ? w->threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (n > 1 && rows >= 4096)
   for (long c = 0; c < n; c++) w->cols[c].rc = encode_chunk(w, &w->cols[c], rows);
   for (size_t c = 0; c < w->ncols; c++)
     if (w->cols[c].rc)

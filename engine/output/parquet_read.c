@@ -634,18 +634,8 @@ const char *tsr_pq_reader_kv(const tsr_pq_reader *r, const char *key) {
 
 /* --- Column decoding ---------------------------------------------------------------- */
 static size_t elem_size(tsr_pq_type t) {
-  switch (t) {
-  case TSR_PQ_BOOL:
-    return 1;
-  case TSR_PQ_INT32:
-  case TSR_PQ_DATE:
-    return 4;
-  case TSR_PQ_INT64:
-  case TSR_PQ_DOUBLE:
-    return 8;
-  default:
-    return sizeof(tsr_view);
-  }
+  uint32_t w = tsr__pq_fixed_width(t);
+  return w ? w : sizeof(tsr_view);
 }
 
 static int ensure(void *pp, size_t *cap, size_t need) {

@@ -66,6 +66,7 @@ typedef struct tsr_pq_options {
   const char *created_by;  /* default "tessera version X.Y.Z"; copied */
   const tsr_pq_kv *kv;     /* optional footer metadata, copied; default none */
   size_t nkv;
+  int threads;             /* threads encoding the columns of a row group; 0 = OpenMP's default */
 } tsr_pq_options;
 
 /* Fills o with the defaults above. */
