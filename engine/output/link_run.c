@@ -135,6 +135,19 @@ static int source_has_other(const run *R, uint64_t p, uint32_t s) {
   return 0;
 }
 
+/* Records of source s whose patient also has records of another source. */
+static uint64_t cross_linked(const run *R, uint32_t s, uint64_t *linked) {
+  uint64_t n = tsr_store_rows(R->stores[s]), base = R->rs.base[s], cross = 0, lk = 0;
+#pragma omp parallel for num_threads(R->threads) schedule(static) reduction(+ : cross, lk)
+  for (int64_t r = 0; r < (int64_t)n; r++) {
+    uint64_t p = (uint64_t)R->pid[base + (uint64_t)r] - 1;
+    lk += R->psize[p] > 1;
+    cross += (uint64_t)source_has_other(R, p, s);
+  }
+  *linked = lk;
+  return cross;
+}
+
 /* --- links ------------------------------------------------------------------ */
 
 static int write_links(run *R, tsr_pq_options *po) {
@@ -154,6 +167,9 @@ static int write_links(run *R, tsr_pq_options *po) {
   tsr__buf cb;
   tsr__buf_init(&cb, want_csv ? (1u << 20) : 16);
   if (want_csv) tsr__buf_puts(&cb, "source,record_id,patient_id,rule,match_weight,linked\n");
+  tsr_view rule_names[256];
+  for (uint32_t k = 0; k < R->cfg->link.n_rules && k < 256; k++)
+    rule_names[k] = (tsr_view){R->cfg->link.rules[k].name, (uint32_t)strlen(R->cfg->link.rules[k].name)};
   tsr_view *vsrc = tsr__malloc(sizeof *vsrc * BATCH), *vid = tsr__malloc(sizeof *vid * BATCH),
            *vrule = tsr__malloc(sizeof *vrule * BATCH);
   int64_t *vpid = tsr__malloc(sizeof *vpid * BATCH);
@@ -168,42 +184,39 @@ static int write_links(run *R, tsr_pq_options *po) {
     uint64_t n = tsr_store_rows(st), base = R->rs.base[s];
     for (uint64_t b0 = 0; b0 < n && !rc; b0 += BATCH) {
       size_t m = (size_t)(n - b0 < BATCH ? n - b0 : BATCH);
-      for (size_t i = 0; i < m; i++) {
+#pragma omp parallel for num_threads(R->threads) schedule(static)
+      for (int64_t ii = 0; ii < (int64_t)m; ii++) {
+        size_t i = (size_t)ii;
         uint64_t g = base + b0 + i;
         vsrc[i] = sv;
         vid[i] = tsr_store_id(st, b0 + i);
         vpid[i] = R->pid[g];
         uint8_t t = R->rule_of[g];
         rvalid[i] = t != 0;
-        if (t) {
-          const char *rn = R->cfg->link.rules[t - 1].name;
-          vrule[i] = (tsr_view){rn, (uint32_t)strlen(rn)};
-        } else {
-          vrule[i] = (tsr_view){"", 0};
-        }
+        vrule[i] = t ? rule_names[t - 1] : (tsr_view){"", 0};
         vlinked[i] = R->psize[R->pid[g] - 1] > 1;
-        if (want_csv) {
-          tsr__buf_put(&cb, sv.ptr, sv.len);
-          tsr__buf_putc(&cb, ',');
-          /* record ids are CSV text as read; quote when they need it */
-          int q = memchr(vid[i].ptr, ',', vid[i].len) || memchr(vid[i].ptr, '"', vid[i].len) ||
-                  memchr(vid[i].ptr, '\n', vid[i].len);
-          if (q) {
-            tsr__buf_putc(&cb, '"');
-            for (uint32_t k = 0; k < vid[i].len; k++) {
-              if (vid[i].ptr[k] == '"') tsr__buf_putc(&cb, '"');
-              tsr__buf_putc(&cb, vid[i].ptr[k]);
-            }
-            tsr__buf_putc(&cb, '"');
-          } else {
-            tsr__buf_put(&cb, vid[i].ptr, vid[i].len);
+      }
+      for (size_t i = 0; i < m && want_csv; i++) {
+        tsr__buf_put(&cb, sv.ptr, sv.len);
+        tsr__buf_putc(&cb, ',');
+        /* record ids are CSV text as read; quote when they need it */
+        int q = memchr(vid[i].ptr, ',', vid[i].len) || memchr(vid[i].ptr, '"', vid[i].len) ||
+                memchr(vid[i].ptr, '\n', vid[i].len);
+        if (q) {
+          tsr__buf_putc(&cb, '"');
+          for (uint32_t k = 0; k < vid[i].len; k++) {
+            if (vid[i].ptr[k] == '"') tsr__buf_putc(&cb, '"');
+            tsr__buf_putc(&cb, vid[i].ptr[k]);
           }
-          tsr__buf_putc(&cb, ',');
-          tsr__buf_u64(&cb, (uint64_t)vpid[i]);
-          tsr__buf_putc(&cb, ',');
-          tsr__buf_put(&cb, vrule[i].ptr, vrule[i].len);
-          tsr__buf_puts(&cb, vlinked[i] ? ",,true\n" : ",,false\n");
+          tsr__buf_putc(&cb, '"');
+        } else {
+          tsr__buf_put(&cb, vid[i].ptr, vid[i].len);
         }
+        tsr__buf_putc(&cb, ',');
+        tsr__buf_u64(&cb, (uint64_t)vpid[i]);
+        tsr__buf_putc(&cb, ',');
+        tsr__buf_put(&cb, vrule[i].ptr, vrule[i].len);
+        tsr__buf_puts(&cb, vlinked[i] ? ",,true\n" : ",,false\n");
       }
       tsr_pq_col cols[6] = {{vsrc, NULL}, {vid, NULL}, {vpid, NULL}, {vrule, rvalid}, {vw, wvalid}, {vlinked, NULL}};
       rc = tsr_pq_write(w, cols, m, R->err);
@@ -428,6 +441,7 @@ static json_t *match_rates(const run *R, uint32_t s, const tsr_column *c) {
 
 static int write_report(run *R, double t_start) {
   const tsr_config *cfg = R->cfg;
+  double t_report = tsr__now();
   json_t *root = json_object();
   json_object_set_new(root, "tessera_version", json_string(tsr_version()));
   json_object_set_new(root, "config", json_string(cfg->path));
@@ -445,12 +459,7 @@ static int write_report(run *R, double t_start) {
     json_object_set_new(o, "rows_read", json_integer((json_int_t)is->rows_read));
     json_object_set_new(o, "rows_stored", json_integer((json_int_t)is->rows_stored));
     json_object_set_new(o, "rows_rejected", json_integer((json_int_t)is->rows_rejected));
-    uint64_t lk = 0, cross = 0, n = tsr_store_rows(R->stores[s]), base = R->rs.base[s];
-    for (uint64_t r = 0; r < n; r++) {
-      uint64_t p = (uint64_t)R->pid[base + r] - 1;
-      lk += R->psize[p] > 1;
-      cross += (uint64_t)source_has_other(R, p, s);
-    }
+    uint64_t lk = 0, n = tsr_store_rows(R->stores[s]), cross = cross_linked(R, s, &lk);
     tot_linked += lk;
     json_object_set_new(o, "records_linked", json_integer((json_int_t)lk));
     json_object_set_new(o, "records_unlinked", json_integer((json_int_t)(n - lk)));
@@ -531,6 +540,7 @@ static int write_report(run *R, double t_start) {
   json_object_set_new(cl, "nhs_conflicts", json_integer((json_int_t)conflicts));
   json_object_set_new(cl, "nhs_conflict_examples", conf_ex);
   json_object_set_new(root, "clusters", cl);
+  stage_done(R, "report", t_report);
   json_object_set_new(root, "stages", json_incref(R->stages));
   json_object_set_new(root, "seconds_total", json_real(tsr__now() - t_start));
   json_object_set_new(root, "peak_rss_bytes", json_integer((json_int_t)tsr__peak_rss()));
