@@ -30,6 +30,11 @@ int tsr__cli_fail(const tsr_error *err, int rc) {
   else
     snprintf(buf, sizeof buf, "%s", tsr_strerror(rc));
   fprintf(stderr, "tessera: error: %s\n", buf);
+  if (tsr_memory_refused())
+    fprintf(stderr,
+            "tessera: error: the memory limit of %.2f GB (--memory-limit) was reached: %.3f GB were in use when "
+            "%.3f MB more was asked for. Raise the limit, or run fewer records at once.\n",
+            (double)tsr_memory_limit() / 1e9, (double)tsr_memory_refused_at() / 1e9, (double)tsr_memory_refused() / 1e6);
   return TSR_CLI_FAIL;
 }
 
@@ -62,6 +67,22 @@ int tsr__cli_common_opt(const char *cmd, int argc, char **argv, int *i, tsr__cli
     int rc = tsr__cli_parse_u64(cmd, "--threads", v, 1, 4096, &t);
     if (rc) return rc;
     c->threads = (int)t;
+    return 0;
+  }
+  if (strcmp(a, "--memory-limit") == 0 || strncmp(a, "--memory-limit=", 15) == 0) {
+    const char *v = a[14] == '=' ? a + 15 : (*i + 1 < argc ? argv[++*i] : NULL);
+    if (!v || !*v) return tsr__cli_usage_error(cmd, "--memory-limit needs a size such as 12G or 500M");
+    char *end;
+    double x = strtod(v, &end);
+    double mult = 1;
+    if (*end == 'k' || *end == 'K') mult = 1e3, end++;
+    else if (*end == 'm' || *end == 'M') mult = 1e6, end++;
+    else if (*end == 'g' || *end == 'G') mult = 1e9, end++;
+    else if (*end == 't' || *end == 'T') mult = 1e12, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || !(x > 0) || x * mult < 1e6 || x * mult > 1e15)
+      return tsr__cli_usage_error(cmd, "--memory-limit: expected a size from 1M to 1000T such as 12G or 500M, got '%s'", v);
+    tsr_memory_limit_set((uint64_t)(x * mult));
     return 0;
   }
   *handled = 0;
@@ -97,6 +118,8 @@ static void print_help(void) {
          "  help       show help for a command: tessera help generate\n\n"
          "Options for every command:\n"
          "  --threads N   worker threads (default: all cores)\n"
+         "  --memory-limit SIZE  fail with a clear error instead of using more than SIZE\n"
+         "                (e.g. 12G, 500M) for the engine's data\n"
          "  --quiet, -q   only warnings and errors on stderr; no progress bar\n"
          "  --help, -h    help for the command\n"
          "  --version     print the version\n",

@@ -544,6 +544,8 @@ static int write_report(run *R, double t_start) {
   json_object_set_new(root, "stages", json_incref(R->stages));
   json_object_set_new(root, "seconds_total", json_real(tsr__now() - t_start));
   json_object_set_new(root, "peak_rss_bytes", json_integer((json_int_t)tsr__peak_rss()));
+  json_object_set_new(root, "engine_peak_bytes", json_integer((json_int_t)tsr_memory_peak()));
+  json_object_set_new(root, "memory_limit_bytes", json_integer((json_int_t)tsr_memory_limit()));
   json_object_set_new(root, "threads", json_integer(R->threads));
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
   json_decref(root);

@@ -58,5 +58,14 @@ err=$("$bin" link --config "$tmp/g/link.json" --rules hesidx --out "$tmp/bad3" 2
 err=$("$bin" evaluate --links "$tmp/g/truth.csv" --truth "$tmp/g/truth.csv" 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$err" | grep -q "truth.csv" && ok || bad "evaluate on a non-Parquet file: $err"
 
+# 7. --memory-limit: a clear error instead of the OOM killer; enough memory passes
+err=$("$bin" link --config "$tmp/g/link.json" --out "$tmp/mem" --memory-limit 20M 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "the memory limit of 0.02 GB (--memory-limit) was reached" && ok || bad "memory limit: rc=$rc $err"
+[ ! -e "$tmp/mem/links.parquet" ] && ok || bad "links.parquet written despite the memory limit"
+"$bin" link --config "$tmp/g/link.json" --out "$tmp/mem2" --memory-limit 2G --quiet && ok || bad "run under a generous limit"
+json "$tmp/mem2/report.json" 'j.engine_peak_bytes>0 && j.memory_limit_bytes===2e9' && ok || bad "memory fields in the report"
+err=$("$bin" link --config "$tmp/g/link.json" --out "$tmp/mem3" --memory-limit lots 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$err" | grep -q "expected a size" && ok || bad "bad --memory-limit value: $err"
+
 echo "link_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

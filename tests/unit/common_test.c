@@ -204,3 +204,28 @@ Test(buf, integer_formatting) {
   cr_expect(!b.oom);
   tsr__buf_free(&b);
 }
+
+/* --- memory accounting and limit ------------------------------------------- */
+Test(alloc, counts_and_enforces_the_limit) {
+  uint64_t base = tsr_memory_in_use();
+  void *a = tsr__malloc(1 << 20);
+  cr_assert_not_null(a);
+  cr_expect_geq(tsr_memory_in_use(), base + (1 << 20));
+  cr_expect_geq(tsr_memory_peak(), base + (1 << 20));
+  a = tsr__realloc(a, 4 << 20);
+  cr_assert_not_null(a);
+  cr_expect_geq(tsr_memory_in_use(), base + (4 << 20));
+  tsr_memory_limit_set(tsr_memory_in_use() + (2 << 20));
+  cr_expect_null(tsr__malloc(8 << 20), "over the limit: refused");
+  cr_expect_eq(tsr_memory_refused(), 8 << 20);
+  cr_expect_null(tsr__realloc(a, 16 << 20), "growth over the limit: refused, the block is kept");
+  void *b = tsr__calloc(1, 1 << 20);
+  cr_expect_not_null(b, "under the limit: allowed");
+  tsr__free(b);
+  tsr__free(a);
+  tsr_memory_limit_set(0);
+  cr_expect_leq(tsr_memory_in_use(), base + 4096);
+  void *c = tsr__malloc(64 << 20);
+  cr_expect_not_null(c, "no limit");
+  tsr__free(c);
+}
