@@ -24,5 +24,5 @@ echo
 dir=$(cd "$out" && pwd)
 echo "Demo output is in: $dir"
 echo "  Parquet:  $dir/run/links.parquet  $dir/run/patients.parquet"
-echo "  Report:   $dir/run/report.json  (evaluation: $dir/run/evaluation.json)"
+echo "  Report:   $dir/run/report.html  $dir/run/report.json  (evaluation: $dir/run/evaluation.json)"
 echo "  Rejects:  $dir/run/rejects.csv"

@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/common_internal.h"
 #include "common/date.h"
+#include "output/output_internal.h"
 #include "tessera/ingest.h"
 #include "tessera/link.h"
 #include "tessera/parquet.h"
@@ -548,7 +549,12 @@ static int write_report(run *R, double t_start) {
   json_object_set_new(root, "memory_limit_bytes", json_integer((json_int_t)tsr_memory_limit()));
   json_object_set_new(root, "threads", json_integer(R->threads));
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+  int hrc = tsr__report_html(root, R->dir, R->err);
   json_decref(root);
+  if (hrc) {
+    free(text);
+    return hrc;
+  }
   if (!text) return tsr_error_set(R->err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   tsr__outfile f;
   int rc = tsr__outfile_open(&f, R->dir, "report.json", R->err);

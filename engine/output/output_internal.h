@@ -79,4 +79,8 @@ static inline uint32_t tsr__pq_fixed_width(tsr_pq_type t) {
   }
 }
 
+/* Writes DIR/report.html from the report.json document (link_run.c). */
+struct json_t;
+int tsr__report_html(const struct json_t *root, const char *dir, tsr_error *err);
+
 #endif

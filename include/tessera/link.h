@@ -10,6 +10,8 @@
  *   report.json       counts per rule and source, match rates by provider
  *                     and practice, largest blocks, cluster checks, time and
  *                     peak memory per stage
+ *   report.html       the same for people: one self-contained page with
+ *                     inline SVG charts
  *   rejects.csv       rows that could not be used
  *   links.csv, patients.csv when output.csv is set.
  * Every file is written under a temporary name and renamed when complete.

@@ -37,6 +37,9 @@ json "$tmp/r2/report.json" 'j.sources[1].match_rates_by.provider.length>0 && j.s
 linked_csv=$(grep -c ',true$' "$tmp/r2/links.csv")
 json "$tmp/r2/report.json" "j.clusters.records_linked===$linked_csv" && ok || bad "linked count matches links.csv"
 
+grep -q "<h1>Tessera run report</h1>" "$tmp/r2/report.html" && grep -q ">hesid_3</text>" "$tmp/r2/report.html" && grep -q "<h3>hes by provider</h3>" "$tmp/r2/report.html" && ok || bad "report.html"
+[ "$(grep -c '<svg' "$tmp/r2/report.html")" -ge 4 ] && ! grep -q '<script' "$tmp/r2/report.html" && ok || bad "report.html charts inline, no scripts"
+
 # 4. --rules swaps the preset; a CPRD-style run differs and still scores
 "$bin" link --config "$tmp/g/link.json" --rules cprd_hes --out "$tmp/r3" --quiet || bad "link --rules cprd_hes"
 json "$tmp/r3/report.json" 'j.preset==="cprd_hes" && j.rules.length===8' && ok || bad "cprd_hes report"
