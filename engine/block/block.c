@@ -166,9 +166,12 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
   const uint32_t P = 1u << bits, shift = 64 - bits;
   out->partitions = P;
   const int T = threads;
+  int rc = TSR_ENOMEM;
+  uint64_t *pk = NULL, *pblocks = NULL, *pmembers = NULL;
+  uint32_t *pg = NULL, *lgrp = NULL, *gcnt = NULL, *pnloc = NULL;
   uint64_t *hist = tsr__calloc((size_t)T * P, sizeof *hist);
   uint64_t *pstart = tsr__calloc((size_t)P + 1, sizeof *pstart);
-  if (!hist || !pstart) goto oom_early;
+  if (!hist || !pstart) goto done;
   /* 1. histogram over each thread's gid range */
 #pragma omp parallel num_threads(T)
   {
@@ -190,14 +193,14 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
   }
   pstart[P] = m;
   out->eligible = m;
-  uint64_t *pk = tsr__malloc(sizeof *pk * (m ? m : 1));
-  uint32_t *pg = tsr__malloc(sizeof *pg * (m ? m : 1));
-  uint32_t *lgrp = tsr__malloc(sizeof *lgrp * (m ? m : 1)); /* entry -> local block */
-  uint32_t *gcnt = tsr__malloc(sizeof *gcnt * (m ? m : 1)); /* local block sizes, at the partition's start */
-  uint64_t *pblocks = tsr__calloc((size_t)P + 1, sizeof *pblocks);
-  uint64_t *pmembers = tsr__calloc((size_t)P + 1, sizeof *pmembers);
-  uint32_t *pnloc = tsr__calloc((size_t)P, sizeof *pnloc);
-  if (!pk || !pg || !lgrp || !gcnt || !pblocks || !pmembers || !pnloc) goto oom;
+  pk = tsr__malloc(sizeof *pk * (m ? m : 1));
+  pg = tsr__malloc(sizeof *pg * (m ? m : 1));
+  lgrp = tsr__malloc(sizeof *lgrp * (m ? m : 1)); /* entry -> local block */
+  gcnt = tsr__malloc(sizeof *gcnt * (m ? m : 1)); /* local block sizes, at the partition's start */
+  pblocks = tsr__calloc((size_t)P + 1, sizeof *pblocks);
+  pmembers = tsr__calloc((size_t)P + 1, sizeof *pmembers);
+  pnloc = tsr__calloc((size_t)P, sizeof *pnloc);
+  if (!pk || !pg || !lgrp || !gcnt || !pblocks || !pmembers || !pnloc) goto done;
   /* 2. scatter */
 #pragma omp parallel num_threads(T)
   {
@@ -269,7 +272,7 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
     }
     tsr__free(tb.slot);
   }
-  if (failed) goto oom;
+  if (failed) goto done;
   /* 3b. global numbering, then members in place */
   uint64_t B = 0, M = 0;
   for (uint32_t p = 0; p < P; p++) {
@@ -283,7 +286,7 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
   out->start = tsr__malloc(sizeof *out->start * (B + 1));
   out->members = tsr__malloc(sizeof *out->members * (M ? M : 1));
   out->key = tsr__malloc(sizeof *out->key * (B ? B : 1));
-  if (!out->start || !out->members || !out->key) goto oom;
+  if (!out->start || !out->members || !out->key) goto done;
   out->start[B] = M;
 #pragma omp parallel for num_threads(T) schedule(dynamic, 1)
   for (uint32_t p = 0; p < P; p++) {
@@ -309,6 +312,9 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
       gcnt[s + lgrp[i]] = c + 1;
     }
   }
+  rc = 0;
+done:
+  if (rc) tsr__blocks_free(out);
   tsr__free(hist);
   tsr__free(pstart);
   tsr__free(pk);
@@ -318,20 +324,8 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
   tsr__free(pblocks);
   tsr__free(pmembers);
   tsr__free(pnloc);
-  return 0;
-oom:
-  tsr__free(pk);
-  tsr__free(pg);
-  tsr__free(lgrp);
-  tsr__free(gcnt);
-  tsr__free(pblocks);
-  tsr__free(pmembers);
-  tsr__free(pnloc);
-  tsr__blocks_free(out);
-oom_early:
-  tsr__free(hist);
-  tsr__free(pstart);
-  return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory grouping %llu keys", (unsigned long long)n);
+  return rc ? tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory grouping %llu keys", (unsigned long long)n)
+            : 0;
 }
 
 size_t tsr__key_text(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t gid, char *buf, size_t cap) {

@@ -58,26 +58,17 @@ static void stage_done(run *R, const char *name, double t0) {
   TSR_LOG_I("%s: %.2f s", name, tsr__now() - t0);
 }
 
-static inline void atomic_min_i32(int32_t *p, int32_t v) {
-  int32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (v < cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+/* Atomic min and max: the result does not depend on the order of updates. */
+#define TSR__ATOMIC_EXTREME(name, type, better)                                                         \
+  static inline void name(type *p, type v) {                                                            \
+    type cur = __atomic_load_n(p, __ATOMIC_RELAXED);                                                     \
+    while (v better cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { \
+    }                                                                                                    \
   }
-}
-static inline void atomic_max_i32(int32_t *p, int32_t v) {
-  int32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-}
-static inline void atomic_min_u64(uint64_t *p, uint64_t v) {
-  uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (v < cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-}
-static inline void atomic_max_u64(uint64_t *p, uint64_t v) {
-  uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-}
+TSR__ATOMIC_EXTREME(atomic_min_i32, int32_t, <)
+TSR__ATOMIC_EXTREME(atomic_max_i32, int32_t, >)
+TSR__ATOMIC_EXTREME(atomic_min_u64, uint64_t, <)
+TSR__ATOMIC_EXTREME(atomic_max_u64, uint64_t, >)
 
 /* Per-patient counts, event-date range and NHS number range. */
 static int patient_facts(run *R) {
