@@ -25,6 +25,12 @@ static uint64_t allowed_pairs(tsr_link_mode mode, const uint32_t *c, uint32_t ns
   }
 }
 
+/* Whether a member of source s has an allowed partner in a block of sz
+ * records with call[s] of its own source. */
+static inline int has_partner(tsr_link_mode mode, uint64_t sz, uint32_t same) {
+  return mode == TSR_MODE_LINK ? sz > same : mode == TSR_MODE_DEDUPE ? same > 1 : sz > 1;
+}
+
 static void top_insert(tsr__top_block *top, uint32_t *n, uint64_t size, uint32_t first, uint8_t capped) {
   /* kept sorted: size descending, then first ascending */
   uint32_t i = *n;
@@ -43,7 +49,7 @@ static void top_insert(tsr__top_block *top, uint32_t *n, uint64_t size, uint32_t
 }
 
 typedef struct local_stats {
-  uint64_t capped_blocks, capped_records, ambiguous_blocks, ambiguous_records, pairs, linked_total;
+  uint64_t capped_blocks, capped_records, ambiguous_blocks, ambiguous_records, pairs, linked_total, merged_blocks;
   uint64_t linked[TSR_MAX_SOURCES];
   tsr__top_block top[TSR_TOP_BLOCKS];
   uint32_t n_top;
@@ -74,6 +80,12 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
   }
   const uint64_t cap = l->max_block_size;
   const int64_t nb = (int64_t)b.n;
+  uint8_t *merge = r->merge && !l->one_to_one ? tsr__calloc((size_t)nb + 1, 1) : NULL;
+  if (r->merge && !l->one_to_one && !merge) {
+    tsr__free(ls);
+    tsr__blocks_free(&b);
+    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  }
   /* phase 1: decide from the start-of-step state; mark newly matched */
 #pragma omp parallel num_threads(nthreads)
   {
@@ -108,7 +120,7 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
           nunmatched++;
         }
       }
-      if (!nunmatched) continue;
+      if (!nunmatched && !(merge && ambiguous)) continue;
       if (l->one_to_one) {
         /* matched records were excluded; exactly one of each source links */
         uint32_t nonzero = 0, ones = 0;
@@ -130,19 +142,20 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
         me->pairs++;
         continue;
       }
-      if (ambiguous) {
+      if (ambiguous && !merge) {
         me->ambiguous_blocks++;
         me->ambiguous_records += nunmatched;
         continue;
+      }
+      if (ambiguous) { /* merge: the clusters join, with the block's unmatched records */
+        merge[bi] = 1;
+        me->merged_blocks++;
       }
       uint64_t newly = 0;
       for (uint64_t i = 0; i < sz; i++) {
         if (rule_of[m[i]]) continue;
         uint32_t s = tsr__recset_src(rs, m[i]);
-        uint64_t partners = l->mode == TSR_MODE_LINK     ? sz - call[s]
-                            : l->mode == TSR_MODE_DEDUPE ? call[s] - 1
-                                                         : sz - 1;
-        if (!partners) continue;
+        if (!has_partner(l->mode, sz, call[s])) continue;
         rule_of[m[i]] = tag;
         me->linked[s]++;
         newly++;
@@ -159,6 +172,19 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
     const uint32_t *m = b.members + b.start[bi];
     const uint64_t sz = b.start[bi + 1] - b.start[bi];
     if (sz > cap) continue;
+    if (merge && merge[bi]) {
+      /* every member with an allowed partner in the block joins one cluster */
+      uint32_t call[TSR_MAX_SOURCES] = {0}, first = UINT32_MAX;
+      for (uint64_t i = 0; i < sz; i++) call[tsr__recset_src(rs, m[i])]++;
+      for (uint64_t i = 0; i < sz; i++) {
+        if (!rule_of[m[i]] || !has_partner(l->mode, sz, call[tsr__recset_src(rs, m[i])])) continue;
+        if (first == UINT32_MAX)
+          first = m[i];
+        else
+          tsr__uf_union(parent, first, m[i]);
+      }
+      continue;
+    }
     uint32_t anchor = UINT32_MAX, old = UINT32_MAX;
     for (uint64_t i = 0; i < sz; i++) {
       uint8_t t = rule_of[m[i]];
@@ -180,11 +206,13 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
     st->ambiguous_records += ls[t].ambiguous_records;
     st->pairs += ls[t].pairs;
     st->linked_total += ls[t].linked_total;
+    st->merged_blocks += ls[t].merged_blocks;
     for (uint32_t s = 0; s < ns; s++) st->linked[s] += ls[t].linked[s];
     for (uint32_t i = 0; i < ls[t].n_top; i++)
       top_insert(st->top, &st->n_top, ls[t].top[i].size, ls[t].top[i].first, ls[t].top[i].capped);
   }
   tsr__free(ls);
+  tsr__free(merge);
   tsr__blocks_free(&b);
   double t3 = tsr__now();
   st->seconds_keys = t1 - t0;

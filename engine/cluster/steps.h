@@ -12,6 +12,9 @@
  *       block (another source in link mode, the same source in dedupe mode,
  *       anyone in link_and_dedupe) joins the block's cluster, or with the
  *       other unmatched records forms a new one; it is matched at step k.
+ *   A rule with merge set instead joins such clusters: every record of the
+ *   block with an allowed partner ends in one cluster (for rules strong
+ *   enough to overrule earlier ones, e.g. the same NHS number).
  *   With one_to_one (link mode, two sources), matched records leave the
  *   pool, and a block links only when it holds exactly one unmatched record
  *   of each source.
@@ -36,6 +39,7 @@ typedef struct tsr__step_stats {
   uint64_t blocks;           /* blocks of two or more records */
   uint64_t capped_blocks, capped_records;
   uint64_t ambiguous_blocks, ambiguous_records; /* unmatched records left by ambiguity */
+  uint64_t merged_blocks;    /* merge rules: blocks that joined two or more earlier clusters */
   uint64_t pairs;            /* allowed record pairs newly linked at this step */
   uint64_t linked[TSR_MAX_SOURCES]; /* records matched at this step, per source */
   uint64_t linked_total;

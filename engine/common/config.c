@@ -532,6 +532,7 @@ static int check_rule(ctx_t *c, const char *path, const tsr_config *cfg, tsr_rul
 typedef struct preset_step {
   const char *name;
   const char *parts[TSR_MAX_KEY_PARTS];
+  int merge;
 } preset_step;
 typedef struct preset {
   const char *name;
@@ -541,29 +542,29 @@ typedef struct preset {
 
 /* DOMAIN.md: the HES patient identifier's three steps. */
 static const preset_step k_hesid[] = {
-    {"hesid_1", {"sex", "dob", "nhs_number"}},
-    {"hesid_2", {"sex", "dob", "postcode", "provider", "local_patient_id"}},
-    {"hesid_3", {"sex", "dob", "postcode"}},
+    {"hesid_1", {"sex", "dob", "nhs_number"}, 0},
+    {"hesid_2", {"sex", "dob", "postcode", "provider", "local_patient_id"}, 0},
+    {"hesid_3", {"sex", "dob", "postcode"}, 0},
 };
 /* DOMAIN.md: CPRD-HES style ranks, from most to least specific. */
 static const preset_step k_cprd[] = {
-    {"cprd_1", {"nhs_number", "sex", "dob", "postcode"}},
-    {"cprd_2", {"nhs_number", "sex", "dob"}},
-    {"cprd_3", {"nhs_number", "dob", "postcode"}},
-    {"cprd_4", {"nhs_number", "dob"}},
-    {"cprd_5", {"nhs_number", "postcode"}},
-    {"cprd_6", {"nhs_number", "sex", "year(dob)"}},
-    {"cprd_7", {"nhs_number", "sex"}},
-    {"cprd_8", {"nhs_number"}},
+    {"cprd_1", {"nhs_number", "sex", "dob", "postcode"}, 0},
+    {"cprd_2", {"nhs_number", "sex", "dob"}, 1},
+    {"cprd_3", {"nhs_number", "dob", "postcode"}, 1},
+    {"cprd_4", {"nhs_number", "dob"}, 1},
+    {"cprd_5", {"nhs_number", "postcode"}, 1},
+    {"cprd_6", {"nhs_number", "sex", "year(dob)"}, 1},
+    {"cprd_7", {"nhs_number", "sex"}, 1},
+    {"cprd_8", {"nhs_number"}, 1},
 };
 /* DOMAIN.md: the name-based steps used to link school records. */
 static const preset_step k_names[] = {
-    {"names_1", {"given_name", "family_name", "dob", "sex", "postcode"}},
-    {"names_2", {"soundex(given_name)", "soundex(family_name)", "dob", "sex", "postcode"}},
-    {"names_3", {"initial(given_name)", "first3(family_name)", "dob", "sex", "postcode"}},
-    {"names_4", {"initial(given_name)", "first3(family_name)", "dob", "sex"}},
-    {"names_5", {"given_name", "family_name", "dob"}},
-    {"names_6", {"given_name", "family_name", "year_month(dob)"}},
+    {"names_1", {"given_name", "family_name", "dob", "sex", "postcode"}, 0},
+    {"names_2", {"soundex(given_name)", "soundex(family_name)", "dob", "sex", "postcode"}, 0},
+    {"names_3", {"initial(given_name)", "first3(family_name)", "dob", "sex", "postcode"}, 0},
+    {"names_4", {"initial(given_name)", "first3(family_name)", "dob", "sex"}, 0},
+    {"names_5", {"given_name", "family_name", "dob"}, 0},
+    {"names_6", {"given_name", "family_name", "year_month(dob)"}, 0},
 };
 static const preset k_presets[] = {
     {"hesid", k_hesid, sizeof k_hesid / sizeof k_hesid[0]},
@@ -588,6 +589,7 @@ static int build_preset(ctx_t *c, const char *path, tsr_config *cfg, const char 
     tsr_rule_cfg *r = &l->rules[l->n_rules];
     memset(r, 0, sizeof *r);
     if (!(r->name = dup_str(c, pr->steps[i].name))) return TSR_ENOMEM;
+    r->merge = pr->steps[i].merge;
     for (const char *const *p = pr->steps[i].parts; *p && r->n_parts < TSR_MAX_KEY_PARTS; p++)
       TSR_FORWARD_IF_ERROR(parse_part(c, path, *p, &r->parts[r->n_parts++]));
     r->source_mask = l->source_mask;
@@ -617,7 +619,7 @@ static int parse_sources_list(ctx_t *c, const char *path, const json_t *v, const
 }
 
 static int parse_rule(ctx_t *c, const char *path, const json_t *v, tsr_config *cfg, tsr_rule_cfg *r) {
-  static const char *const keys[] = {"name", "fields", "sources", NULL};
+  static const char *const keys[] = {"name", "fields", "sources", "merge", NULL};
   if (!json_is_object(v))
     return cfg_fail(c, path, "expected an object such as {\"name\": \"nhs\", \"fields\": [\"nhs_number\"]}, got %s",
                     json_type_name(v));
@@ -642,6 +644,7 @@ static int parse_rule(ctx_t *c, const char *path, const json_t *v, tsr_config *c
     TSR_FORWARD_IF_ERROR(parse_part(c, pi, json_string_value(e), &r->parts[r->n_parts++]));
   }
   r->source_mask = cfg->link.source_mask;
+  TSR_FORWARD_IF_ERROR(get_bool(c, v, path, "merge", &r->merge));
   json_t *srcs = json_object_get(v, "sources");
   if (srcs) {
     sub_path(p, sizeof p, path, "sources");

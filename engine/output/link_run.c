@@ -368,6 +368,8 @@ static json_t *rule_json(const run *R, uint32_t k) {
   json_object_set_new(o, "records_linked_by_source", per);
   json_object_set_new(o, "ambiguous_blocks", json_integer((json_int_t)st->ambiguous_blocks));
   json_object_set_new(o, "ambiguous_records", json_integer((json_int_t)st->ambiguous_records));
+  json_object_set_new(o, "merge", json_boolean(r->merge));
+  json_object_set_new(o, "merged_blocks", json_integer((json_int_t)st->merged_blocks));
   json_object_set_new(o, "capped_blocks", json_integer((json_int_t)st->capped_blocks));
   json_object_set_new(o, "capped_records", json_integer((json_int_t)st->capped_records));
   json_t *top = json_array();

@@ -109,6 +109,8 @@ typedef struct tsr_rule_cfg {
   tsr_key_part parts[TSR_MAX_KEY_PARTS];
   uint8_t n_parts;
   uint64_t source_mask; /* bit i: the rule applies to sources[i] */
+  int merge;            /* step-down: a block whose matched records belong to several clusters joins them
+                           (instead of being ambiguous); default false */
 } tsr_rule_cfg;
 
 typedef enum tsr_link_mode { TSR_MODE_LINK, TSR_MODE_DEDUPE, TSR_MODE_BOTH } tsr_link_mode;

@@ -135,6 +135,46 @@ Test(steps, exclusion_semantics) {
   unload(&fx);
 }
 
+Test(steps, merge_rules_join_earlier_clusters) {
+  /* one patient whose records split at step 1 (postcode differs), joined by
+   * a later same-NHS step only when it merges */
+  const char *gp = GP_HDR "g0," NA ",1990-01-02,1,LS1 4AP,ANN,LEE\n"
+                          "g1," NA ",1990-01-02,1,M1 1AA,ANN,LEE\n";
+  const char *hes = HES_HDR "h0," NA ",1990-01-02,1,LS1 4AP,RX1,L1\n"
+                            "h1," NA ",1990-01-02,1,M1 1AA,RX1,L1\n"
+                            "h2," NB ",1990-01-02,1,LS1 4AP,RX1,L9\n"; /* another NHS number: never merged */
+#define RULES_FMT                                                                          \
+  "{\"mode\": \"link_and_dedupe\", \"rules\": ["                                          \
+  "{\"name\": \"r1\", \"fields\": [\"nhs_number\", \"dob\", \"postcode\"]},"              \
+  "{\"name\": \"r2\", \"fields\": [\"nhs_number\", \"dob\"]%s}]}"
+  for (int merge = 0; merge < 2; merge++) {
+    char link[512];
+    snprintf(link, sizeof link, RULES_FMT, merge ? ", \"merge\": true" : "");
+    fixture fx;
+    load(&fx, gp, hes, link);
+    uint32_t *p;
+    uint8_t *r;
+    tsr__step_stats *st;
+    run(&fx, &p, &r, &st, 2);
+    cr_expect_eq(r[0], 1);
+    cr_expect_eq(r[1], 1);
+    cr_expect_eq(p[0], p[2]);
+    cr_expect_eq(p[1], p[3]);
+    if (merge) {
+      cr_expect_eq(p[0], p[1], "a merge rule joins the two step-1 clusters");
+      cr_expect_eq(st[1].merged_blocks, 1);
+    } else {
+      cr_expect_neq(p[0], p[1], "without merge, earlier clusters stay apart");
+      cr_expect_eq(st[1].merged_blocks, 0);
+    }
+    cr_expect_eq(p[4], 4, "a different NHS number never joins");
+    free(p);
+    free(r);
+    free(st);
+    unload(&fx);
+  }
+}
+
 Test(steps, link_mode_needs_another_source) {
   fixture fx;
   const char *gp = GP_HDR "g0," NC ",1970-05-05,2,M1 1AA,CAT,ROE\n";
