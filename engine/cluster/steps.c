@@ -50,6 +50,7 @@ static void top_insert(tsr__top_block *top, uint32_t *n, uint64_t size, uint32_t
 
 typedef struct local_stats {
   uint64_t capped_blocks, capped_records, ambiguous_blocks, ambiguous_records, pairs, linked_total, merged_blocks;
+  uint64_t vetoed_blocks;
   uint64_t linked[TSR_MAX_SOURCES];
   tsr__top_block top[TSR_TOP_BLOCKS];
   uint32_t n_top;
@@ -80,6 +81,13 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
   }
   const uint64_t cap = l->max_block_size;
   const int64_t nb = (int64_t)b.n;
+  const uint64_t *nhs[TSR_MAX_SOURCES] = {0}; /* valid NHS numbers per source, for the veto */
+  for (uint32_t s = 0; l->nhs_veto && s < ns; s++)
+    for (uint32_t c = 0; c < tsr_store_ncols(rs->stores[s]); c++)
+      if (tsr_store_col(rs->stores[s], c)->kind == TSR_KIND_NHS_NUMBER) {
+        nhs[s] = tsr_store_col(rs->stores[s], c)->u64;
+        break;
+      }
   uint8_t *merge = r->merge && !l->one_to_one ? tsr__calloc((size_t)nb + 1, 1) : NULL;
   if (r->merge && !l->one_to_one && !merge) {
     tsr__free(ls);
@@ -105,10 +113,16 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
       memset(call, 0, sizeof call[0] * ns);
       memset(cmatched, 0, sizeof cmatched[0] * ns);
       uint32_t root = UINT32_MAX, nunmatched = 0;
-      int ambiguous = 0;
+      int ambiguous = 0, vetoed = 0;
+      uint64_t nhs0 = 0;
       for (uint64_t i = 0; i < sz; i++) {
         uint32_t s = tsr__recset_src(rs, m[i]);
         call[s]++;
+        if (nhs[s]) {
+          uint64_t v = nhs[s][m[i] - rs->base[s]];
+          if (v && nhs0 && v != nhs0) vetoed = 1;
+          if (v) nhs0 = v;
+        }
         if (rule_of[m[i]]) {
           cmatched[s]++;
           uint32_t rt = tsr__uf_find(parent, m[i]);
@@ -121,6 +135,10 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
         }
       }
       if (!nunmatched && !(merge && ambiguous)) continue;
+      if (vetoed) { /* two different valid NHS numbers: these are not one patient */
+        me->vetoed_blocks++;
+        continue;
+      }
       if (l->one_to_one) {
         /* matched records were excluded; exactly one of each source links */
         uint32_t nonzero = 0, ones = 0;
@@ -207,6 +225,7 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
     st->pairs += ls[t].pairs;
     st->linked_total += ls[t].linked_total;
     st->merged_blocks += ls[t].merged_blocks;
+    st->vetoed_blocks += ls[t].vetoed_blocks;
     for (uint32_t s = 0; s < ns; s++) st->linked[s] += ls[t].linked[s];
     for (uint32_t i = 0; i < ls[t].n_top; i++)
       top_insert(st->top, &st->n_top, ls[t].top[i].size, ls[t].top[i].first, ls[t].top[i].capped);

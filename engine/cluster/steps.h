@@ -18,7 +18,8 @@
  *   With one_to_one (link mode, two sources), matched records leave the
  *   pool, and a block links only when it holds exactly one unmatched record
  *   of each source.
- *   Blocks larger than max_block_size are skipped and reported.
+ *   With nhs_veto, a block holding two different valid NHS numbers links
+ *   nothing. Blocks larger than max_block_size are skipped and reported.
  * Every decision reads the state at the start of the step and unions run
  * after all decisions, so the result does not depend on the thread count. */
 #ifndef TSR_CLUSTER_STEPS_H
@@ -40,6 +41,7 @@ typedef struct tsr__step_stats {
   uint64_t capped_blocks, capped_records;
   uint64_t ambiguous_blocks, ambiguous_records; /* unmatched records left by ambiguity */
   uint64_t merged_blocks;    /* merge rules: blocks that joined two or more earlier clusters */
+  uint64_t vetoed_blocks;    /* nhs_veto: blocks left alone for holding two valid NHS numbers */
   uint64_t pairs;            /* allowed record pairs newly linked at this step */
   uint64_t linked[TSR_MAX_SOURCES]; /* records matched at this step, per source */
   uint64_t linked_total;

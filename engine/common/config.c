@@ -668,8 +668,8 @@ static int get_uint(ctx_t *c, const json_t *obj, const char *path, const char *k
 }
 
 static int parse_link(ctx_t *c, const json_t *v, tsr_config *cfg) {
-  static const char *const keys[] = {"mode",        "sources",          "rules", "max_block_size",
-                                     "one_to_one",  "max_cluster_size", NULL};
+  static const char *const keys[] = {"mode",       "sources",          "rules",    "max_block_size",
+                                     "one_to_one", "max_cluster_size", "nhs_veto", NULL};
   const char *path = "link";
   tsr_link_cfg *l = &cfg->link;
   if (!json_is_object(v)) return cfg_fail(c, path, "expected an object, got %s", json_type_name(v));
@@ -700,6 +700,7 @@ static int parse_link(ctx_t *c, const json_t *v, tsr_config *cfg) {
   TSR_FORWARD_IF_ERROR(get_uint(c, v, path, "max_cluster_size", 2, 100000000, &u));
   l->max_cluster_size = (uint32_t)u;
   TSR_FORWARD_IF_ERROR(get_bool(c, v, path, "one_to_one", &l->one_to_one));
+  TSR_FORWARD_IF_ERROR(get_bool(c, v, path, "nhs_veto", &l->nhs_veto));
   if (l->one_to_one && (l->mode != TSR_MODE_LINK || nsrc != 2))
     return cfg_fail(c, "link.one_to_one", "one-to-one needs \"mode\": \"link\" with exactly two sources");
   json_t *rules = json_object_get(v, "rules");

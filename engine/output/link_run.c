@@ -370,6 +370,7 @@ static json_t *rule_json(const run *R, uint32_t k) {
   json_object_set_new(o, "ambiguous_records", json_integer((json_int_t)st->ambiguous_records));
   json_object_set_new(o, "merge", json_boolean(r->merge));
   json_object_set_new(o, "merged_blocks", json_integer((json_int_t)st->merged_blocks));
+  json_object_set_new(o, "vetoed_blocks", json_integer((json_int_t)st->vetoed_blocks));
   json_object_set_new(o, "capped_blocks", json_integer((json_int_t)st->capped_blocks));
   json_object_set_new(o, "capped_records", json_integer((json_int_t)st->capped_records));
   json_t *top = json_array();
@@ -442,6 +443,7 @@ static int write_report(run *R, double t_start) {
   json_object_set_new(root, "mode", json_string(tsr_link_mode_name(cfg->link.mode)));
   json_object_set_new(root, "preset", cfg->link.preset ? json_string(cfg->link.preset) : json_null());
   json_object_set_new(root, "one_to_one", json_boolean(cfg->link.one_to_one));
+  json_object_set_new(root, "nhs_veto", json_boolean(cfg->link.nhs_veto));
   json_object_set_new(root, "max_block_size", json_integer(cfg->link.max_block_size));
   /* sources */
   json_t *srcs = json_array();

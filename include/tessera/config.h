@@ -128,6 +128,7 @@ typedef struct tsr_link_cfg {
   uint32_t max_block_size;   /* blocks with more records are skipped and reported; default 1000 */
   uint32_t max_cluster_size; /* clusters above this are reported; default 500 */
   int one_to_one;            /* link mode, two sources: each record links to at most one of the other */
+  int nhs_veto;              /* a block holding two different valid NHS numbers links nothing; default false */
 } tsr_link_cfg;
 
 typedef struct tsr_output_cfg {

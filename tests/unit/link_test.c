@@ -175,6 +175,38 @@ Test(steps, merge_rules_join_earlier_clusters) {
   }
 }
 
+Test(steps, nhs_veto) {
+  /* twin A has a single record (no partner at step 1); twin B has two. At
+   * step 3 twin A's record would join B's cluster, unless vetoed */
+  const char *gp = GP_HDR "g0," NA ",1990-01-02,1,LS1 4AP,ANN,LEE\n"
+                          "g1," NB ",1990-01-02,1,LS1 4AP,BEN,LEE\n";
+  const char *hes = HES_HDR "h0," NB ",1990-01-02,1,LS1 4AP,RX1,L1\n";
+  for (int veto = 0; veto < 2; veto++) {
+    fixture fx;
+    load(&fx, gp, hes,
+         veto ? "{\"mode\": \"link_and_dedupe\", \"nhs_veto\": true, \"rules\": \"hesid\"}"
+              : "{\"mode\": \"link_and_dedupe\", \"rules\": \"hesid\"}");
+    uint32_t *p;
+    uint8_t *r;
+    tsr__step_stats *st;
+    run(&fx, &p, &r, &st, 1);
+    cr_expect_eq(p[1], p[2]);
+    if (veto) {
+      cr_expect_eq(r[0], 0, "vetoed: twin A stays alone");
+      cr_expect_eq(p[0], 0);
+      cr_expect_neq(p[0], p[1]);
+      cr_expect_eq(st[2].vetoed_blocks, 1);
+    } else {
+      cr_expect_eq(r[0], 3, "without the veto step 3 joins the twins");
+      cr_expect_eq(p[0], p[1]);
+    }
+    free(p);
+    free(r);
+    free(st);
+    unload(&fx);
+  }
+}
+
 Test(steps, link_mode_needs_another_source) {
   fixture fx;
   const char *gp = GP_HDR "g0," NC ",1970-05-05,2,M1 1AA,CAT,ROE\n";
