@@ -4,9 +4,12 @@
  *   Truth is read with the ingest stage itself (a generated source config:
  *   source as a code, record_id as text, patient_id as a local id), so it gets
  *   the same validation and error messages as any input. Records are joined
- *   on XXH3(source, record_id) through an open-addressing table; the
+ *   on XXH3(source, record_id): row i of the links first tries row i of the
+ *   truth (both list records in source and file order when the truth comes
+ *   from the generator), then an open-addressing table from key to row. The
  *   (predicted, true) contingency cells are counted in a second table. Every
- *   measure is a sum over cells, so nothing is sorted. */
+ *   measure is a sum over cells, so nothing is sorted. The tables grow with
+ *   the distinct keys and hold 12 bytes a slot. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +22,15 @@
 #include "tessera/ingest.h"
 #include "tessera/parquet.h"
 
-/* u64 key (never 0) -> u64 value, open addressing, linear probing. */
+/* u64 key (never 0) -> u32 value, open addressing, linear probing; grows
+ * at load 3/4, so its size follows the distinct keys, not the rows. */
 typedef struct map {
-  uint64_t *k, *v;
+  uint64_t *k;
+  uint32_t *v;
   uint64_t mask, n;
 } map;
 
-static int map_init(map *m, uint64_t expect) {
-  uint64_t cap = 16;
-  while (cap < expect * 2) cap <<= 1;
+static int map_alloc(map *m, uint64_t cap) {
   m->k = tsr__calloc(cap, sizeof *m->k);
   m->v = tsr__calloc(cap, sizeof *m->v);
   m->mask = cap - 1;
@@ -37,12 +40,32 @@ static int map_init(map *m, uint64_t expect) {
 static void map_free(map *m) {
   tsr__free(m->k);
   tsr__free(m->v);
+  m->k = NULL;
+  m->v = NULL;
 }
-/* Slot of key; *fresh says whether it was inserted. The map never fills:
- * callers size it for every key they insert. */
+static inline uint64_t map_home(uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 17; }
+static int map_grow(map *m) {
+  map g;
+  if (map_alloc(&g, (m->mask + 1) * 2)) {
+    map_free(&g);
+    return TSR_ENOMEM;
+  }
+  for (uint64_t i = 0; i <= m->mask; i++) {
+    if (!m->k[i]) continue;
+    uint64_t h = map_home(m->k[i]);
+    while (g.k[h & g.mask]) h++;
+    g.k[h & g.mask] = m->k[i];
+    g.v[h & g.mask] = m->v[i];
+  }
+  g.n = m->n;
+  map_free(m);
+  *m = g;
+  return 0;
+}
+/* Slot of key, inserted if new (*fresh = 1); UINT64_MAX when out of memory. */
 static uint64_t map_slot(map *m, uint64_t key, int *fresh) {
-  uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> 17;
-  for (;; h++) {
+  if (4 * (m->n + 1) > 3 * (m->mask + 1) && map_grow(m)) return UINT64_MAX;
+  for (uint64_t h = map_home(key);; h++) {
     uint64_t i = h & m->mask;
     if (m->k[i] == key) {
       *fresh = 0;
@@ -56,9 +79,64 @@ static uint64_t map_slot(map *m, uint64_t key, int *fresh) {
     }
   }
 }
+static uint64_t map_find(const map *m, uint64_t key) {
+  for (uint64_t h = map_home(key);; h++) {
+    uint64_t i = h & m->mask;
+    if (m->k[i] == key) return i;
+    if (!m->k[i]) return UINT64_MAX;
+  }
+}
+
+/* The table from record key to truth row, built only when the files'
+ * orders differ or to name a duplicate. Returns -1 when every key went in,
+ * the row of the second copy of a duplicate key, or -2 when out of memory. */
+static int64_t build_recs_impl(map *m, const uint64_t *tkey, uint64_t nt) {
+  uint64_t cap = 16;
+  while (cap * 3 < nt * 4 + 4) cap <<= 1;
+  if (map_alloc(m, cap)) return -2;
+  for (uint64_t r = 0; r < nt; r++) {
+    int fresh;
+    uint64_t slot = map_slot(m, tkey[r], &fresh);
+    if (slot == UINT64_MAX) return -2;
+    if (!fresh) return (int64_t)r;
+    m->v[slot] = (uint32_t)r;
+  }
+  return -1;
+}
+
 static uint64_t rec_key(const char *src, size_t sl, const char *id, size_t il) {
   uint64_t h = XXH3_64bits_withSeed(id, il, XXH3_64bits(src, sl));
   return h ? h : 1;
+}
+
+/* LSD radix sort of n keys below 2^bits, 16 bits a pass; tmp has n entries.
+ * Returns the array holding the sorted keys (a or tmp). */
+static uint64_t *radix_sort(uint64_t *a, uint64_t *tmp, uint64_t n, int bits) {
+  static const uint32_t R = 1u << 16;
+  uint64_t *cnt = tsr__malloc(sizeof *cnt * R);
+  if (!cnt) return NULL;
+  for (int shift = 0; shift < bits; shift += 16) {
+    memset(cnt, 0, sizeof *cnt * R);
+    for (uint64_t i = 0; i < n; i++) cnt[(a[i] >> shift) & (R - 1)]++;
+    uint64_t sum = 0;
+    for (uint32_t d = 0; d < R; d++) {
+      uint64_t c = cnt[d];
+      cnt[d] = sum;
+      sum += c;
+    }
+    for (uint64_t i = 0; i < n; i++) tmp[cnt[(a[i] >> shift) & (R - 1)]++] = a[i];
+    uint64_t *t = a;
+    a = tmp;
+    tmp = t;
+  }
+  tsr__free(cnt);
+  return a;
+}
+
+static inline int bits_for(uint64_t v) {
+  int b = 1;
+  while (b < 64 && (v >> b)) b++;
+  return b;
 }
 
 static inline uint64_t pairs_of(uint64_t n) { return n * (n ? n - 1 : 0) / 2; }
@@ -93,7 +171,9 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
   tsr_pq_column csrc = {0}, cid = {0}, cpid = {0};
   tsr_store *truth = NULL;
   map recs = {0}, tids = {0}, cells = {0};
-  uint64_t *npred = NULL, *ntrue = NULL, *pcells = NULL, *tcells = NULL;
+  uint32_t *npred = NULL, *ntrue = NULL, *pcells = NULL, *tcells = NULL, *ttid = NULL;
+  uint64_t *tkey = NULL, *pairs = NULL;
+  uint8_t *used = NULL;
   int rc = tsr_pq_reader_open(links_parquet, NULL, &rd, err);
   if (rc) goto done;
   static const char *const need[] = {"source", "record_id", "patient_id"};
@@ -115,30 +195,56 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
   const uint64_t nt = tsr_store_rows(truth);
   o->records_truth = nt;
   const tsr_column *ts = tsr_store_field(truth, "source"), *tp = tsr_store_field(truth, "patient_id");
-  /* truth: record -> dense true cluster id */
-  if (map_init(&recs, nt) || map_init(&tids, nt)) goto oom;
+  /* truth: each row's key and dense true cluster id; a table from key to
+   * row finds records that are not in the same position in both files */
+  tkey = tsr__malloc(sizeof *tkey * (nt + 1));
+  ttid = tsr__malloc(sizeof *ttid * (nt + 1));
+  used = tsr__calloc(nt + 1, 1);
+  if (!tkey || !ttid || !used) goto oom;
+  if (map_alloc(&tids, 1u << 16)) goto oom;
   for (uint64_t r = 0; r < nt; r++) {
     uint32_t sid = ts->code16 ? ts->code16[r] : ts->code32[r];
     const char *sp = ts->dict + ts->dict_off[sid - 1];
     size_t sl = ts->dict_off[sid] - ts->dict_off[sid - 1];
     tsr_view id = tsr_store_id(truth, r);
     int fresh;
-    uint64_t th = tp->hash[r], tslot = map_slot(&tids, th, &fresh);
-    if (fresh) tids.v[tslot] = tids.n - 1;
-    uint64_t slot = map_slot(&recs, rec_key(sp, sl, id.ptr, id.len), &fresh);
-    if (!fresh) {
+    uint64_t tslot = map_slot(&tids, tp->hash[r], &fresh);
+    if (tslot == UINT64_MAX) goto oom;
+    if (fresh) tids.v[tslot] = (uint32_t)(tids.n - 1);
+    ttid[r] = tids.v[tslot];
+    tkey[r] = rec_key(sp, sl, id.ptr, id.len);
+  }
+  /* a record twice in the truth: sorted keys side by side (then the table
+   * finds its line) */
+  {
+    uint64_t *a = tsr__malloc(sizeof *a * (nt + 1)), *b = tsr__malloc(sizeof *b * (nt + 1)), *sorted = NULL;
+    if (a && b) {
+      memcpy(a, tkey, sizeof *a * nt);
+      sorted = radix_sort(a, b, nt, 64);
+    }
+    int dup = 0;
+    for (uint64_t i = 1; sorted && i < nt && !dup; i++) dup = sorted[i] == sorted[i - 1];
+    tsr__free(a);
+    tsr__free(b);
+    if (!sorted) goto oom;
+    if (dup) {
+      int64_t d = build_recs_impl(&recs, tkey, nt);
+      if (d == -2) goto oom;
+      uint64_t r = d >= 0 ? (uint64_t)d : 0;
+      uint32_t sid = ts->code16 ? ts->code16[r] : ts->code32[r];
+      tsr_view id = tsr_store_id(truth, r);
       rc = tsr_error_set(err, TSR_EPARSE, truth_csv, r + 2, 0, "record (%.*s, %.*s) appears twice in the truth",
-                         (int)sl, sp, (int)id.len, id.ptr);
+                         (int)(ts->dict_off[sid] - ts->dict_off[sid - 1]), ts->dict + ts->dict_off[sid - 1],
+                         (int)id.len, id.ptr);
       goto done;
     }
-    recs.v[slot] = tids.v[tslot] + 1; /* 0 = already used by a links row */
   }
   o->clusters_true = tids.n;
   uint64_t maxp = 0;
   for (uint64_t i = 0; i < nl; i++) {
-    if (!cpid.valid[i] || cpid.values.i64[i] < 1) {
-      rc = tsr_error_set(err, TSR_EPARSE, links_parquet, 0, 0, "row %llu: patient_id is missing or not positive",
-                         (unsigned long long)i + 1);
+    if (!cpid.valid[i] || cpid.values.i64[i] < 1 || cpid.values.i64[i] > (int64_t)UINT32_MAX) {
+      rc = tsr_error_set(err, TSR_EPARSE, links_parquet, 0, 0,
+                         "row %llu: patient_id is missing or outside 1 .. 4294967295", (unsigned long long)i + 1);
       goto done;
     }
     if ((uint64_t)cpid.values.i64[i] > maxp) maxp = (uint64_t)cpid.values.i64[i];
@@ -147,54 +253,57 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
   pcells = tsr__calloc(maxp + 1, sizeof *pcells);
   ntrue = tsr__calloc(tids.n + 1, sizeof *ntrue);
   tcells = tsr__calloc(tids.n + 1, sizeof *tcells);
-  if (!npred || !pcells || !ntrue || !tcells || map_init(&cells, nl < nt ? nl : nt)) goto oom;
+  pairs = tsr__malloc(sizeof *pairs * (nl + 1));
+  if (!npred || !pcells || !ntrue || !tcells || !pairs) goto oom;
+  uint64_t np = 0;
   for (uint64_t i = 0; i < nl; i++) {
     tsr_view s = csrc.values.str[i], id = cid.values.str[i];
-    uint64_t v;
-    int found = 0;
-    uint64_t key = rec_key(s.ptr ? s.ptr : "", s.len, id.ptr ? id.ptr : "", id.len);
-    uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> 17, slot = 0;
-    for (;; h++) {
-      slot = h & recs.mask;
-      if (recs.k[slot] == key) {
-        found = 1;
-        break;
+    uint64_t key = rec_key(s.ptr ? s.ptr : "", s.len, id.ptr ? id.ptr : "", id.len), row;
+    if (i < nt && tkey[i] == key) {
+      row = i; /* the usual case: both files list the records in the same order */
+    } else {
+      if (!recs.k && build_recs_impl(&recs, tkey, nt) == -2) goto oom;
+      uint64_t slot = map_find(&recs, key);
+      if (slot == UINT64_MAX) {
+        o->links_not_in_truth++;
+        continue;
       }
-      if (!recs.k[slot]) break;
+      row = recs.v[slot];
     }
-    if (!found || !(v = recs.v[slot])) {
-      if (found) {
-        rc = tsr_error_set(err, TSR_EPARSE, links_parquet, 0, 0, "record (%.*s, %.*s) appears twice", (int)s.len,
-                           s.ptr, (int)id.len, id.ptr);
-        goto done;
-      }
-      o->links_not_in_truth++;
-      continue;
+    if (used[row]) {
+      rc = tsr_error_set(err, TSR_EPARSE, links_parquet, 0, 0, "record (%.*s, %.*s) appears twice", (int)s.len, s.ptr,
+                         (int)id.len, id.ptr);
+      goto done;
     }
-    recs.v[slot] = 0;
-    uint64_t tid = v - 1, p = (uint64_t)cpid.values.i64[i];
+    used[row] = 1;
+    uint64_t p = (uint64_t)cpid.values.i64[i];
     npred[p]++;
-    ntrue[tid]++;
-    int fresh;
-    uint64_t cs = map_slot(&cells, p << 32 | tid, &fresh);
-    cells.v[cs]++;
-    if (fresh) {
-      pcells[p]++;
-      tcells[tid]++;
-    }
-    o->records_scored++;
+    ntrue[ttid[row]]++;
+    pairs[np++] = p << 32 | ttid[row];
   }
-  o->truth_not_in_links = nt - o->records_scored;
-  /* sums over cells and margins */
+  o->records_scored = np;
+  /* contingency cells: runs of equal (predicted, true) in sorted order */
+  uint64_t *tmp = tsr__malloc(sizeof *tmp * (np + 1));
+  uint64_t *sorted = tmp ? radix_sort(pairs, tmp, np, 32 + bits_for(maxp)) : NULL;
+  if (!sorted) {
+    tsr__free(tmp);
+    goto oom;
+  }
   double bp = 0, br = 0;
-  for (uint64_t i = 0; i <= cells.mask; i++) {
-    if (!cells.k[i]) continue;
-    uint64_t p = cells.k[i] >> 32, t = cells.k[i] & 0xffffffffu, n = cells.v[i];
+  for (uint64_t i = 0; i < np;) {
+    uint64_t j = i + 1;
+    while (j < np && sorted[j] == sorted[i]) j++;
+    uint64_t p = sorted[i] >> 32, t = sorted[i] & 0xffffffffu, n = j - i;
+    pcells[p]++;
+    tcells[t]++;
     o->pairs_correct += pairs_of(n);
     if (n == npred[p] && n == ntrue[t]) o->clusters_exact++;
     bp += (double)n * (double)n / (double)npred[p];
     br += (double)n * (double)n / (double)ntrue[t];
+    i = j;
   }
+  tsr__free(tmp);
+  o->truth_not_in_links = nt - o->records_scored;
   for (uint64_t p = 1; p <= maxp; p++) {
     if (!npred[p]) continue;
     o->clusters_predicted++;
@@ -229,6 +338,10 @@ done:
   map_free(&recs);
   map_free(&tids);
   map_free(&cells);
+  tsr__free(tkey);
+  tsr__free(pairs);
+  tsr__free(ttid);
+  tsr__free(used);
   tsr__free(npred);
   tsr__free(ntrue);
   tsr__free(pcells);
