@@ -111,3 +111,23 @@ Test(evaluate, bad_inputs_name_the_file) {
   cr_expect_eq(tsr_evaluate(tp, tp, 1, &e, &err), TSR_EPARSE, "a CSV is not a links file");
   cr_expect(strstr(err.file, "ragged.csv") != NULL);
 }
+
+Test(evaluate, order_does_not_matter) {
+  char *dir = tsr_test_tmpdir("eval");
+  static const char *const ids[] = {"d", "c", "b", "a"};
+  static const int64_t pids[] = {3, 2, 1, 1};
+  write_links(dir, ids, pids, 4);
+  write_text(dir, "truth.csv", "source,record_id,patient_id\ns,a,x\ns,b,x\ns,c,y\ns,d,y\n");
+  char lp[600], tp[600];
+  snprintf(lp, sizeof lp, "%s/links.parquet", dir);
+  snprintf(tp, sizeof tp, "%s/truth.csv", dir);
+  tsr_eval e;
+  tsr_error err;
+  cr_assert_eq(tsr_evaluate(lp, tp, 1, &e, &err), 0, "%s", err.msg);
+  cr_expect_eq(e.records_scored, 4);
+  cr_expect_eq(e.pairs_correct, 1);
+  cr_expect_eq(e.pairs_true, 2);
+  cr_expect_eq(e.pairs_predicted, 1);
+  cr_expect_eq(e.true_clusters_split, 1);
+  cr_expect_eq(e.clusters_exact, 1);
+}
