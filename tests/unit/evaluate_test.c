@@ -35,6 +35,14 @@ static void write_text(const char *dir, const char *name, const char *text) {
   fclose(f);
 }
 
+/* Scores DIR/links.parquet against DIR/<truth>. */
+static int eval_in(const char *dir, const char *truth, int threads, tsr_eval *e, tsr_error *err) {
+  char lp[600], tp[600];
+  snprintf(lp, sizeof lp, "%s/links.parquet", dir);
+  snprintf(tp, sizeof tp, "%s/%s", dir, truth);
+  return tsr_evaluate(lp, tp, threads, e, err);
+}
+
 Test(evaluate, hand_worked_example) {
   char *dir = tsr_test_tmpdir("eval");
   /* truth {1,2,3} {4,5} {7}; predicted {1,2} {3,4,5} {6}; 6 is not in the
@@ -43,12 +51,9 @@ Test(evaluate, hand_worked_example) {
   static const int64_t pids[] = {10, 10, 20, 20, 20, 30};
   write_links(dir, ids, pids, 6);
   write_text(dir, "truth.csv", "source,record_id,patient_id\ns,1,A\ns,2,A\ns,3,A\ns,4,B\ns,5,B\ns,7,C\n");
-  char lp[600], tp[600];
-  snprintf(lp, sizeof lp, "%s/links.parquet", dir);
-  snprintf(tp, sizeof tp, "%s/truth.csv", dir);
   tsr_eval e;
   tsr_error err;
-  cr_assert_eq(tsr_evaluate(lp, tp, 1, &e, &err), 0, "%s", err.msg);
+  cr_assert_eq(eval_in(dir, "truth.csv", 1, &e, &err), 0, "%s", err.msg);
   cr_expect_eq(e.records_links, 6);
   cr_expect_eq(e.records_truth, 6);
   cr_expect_eq(e.records_scored, 5);
@@ -75,12 +80,9 @@ Test(evaluate, perfect_links_score_one) {
   static const int64_t pids[] = {1, 1, 2, 3};
   write_links(dir, ids, pids, 4);
   write_text(dir, "truth.csv", "source,record_id,patient_id\ns,a,x\ns,b,x\ns,c,y\ns,d,z\n");
-  char lp[600], tp[600];
-  snprintf(lp, sizeof lp, "%s/links.parquet", dir);
-  snprintf(tp, sizeof tp, "%s/truth.csv", dir);
   tsr_eval e;
   tsr_error err;
-  cr_assert_eq(tsr_evaluate(lp, tp, 2, &e, &err), 0, "%s", err.msg);
+  cr_assert_eq(eval_in(dir, "truth.csv", 2, &e, &err), 0, "%s", err.msg);
   cr_expect_float_eq(e.precision, 1.0, 1e-12);
   cr_expect_float_eq(e.recall, 1.0, 1e-12);
   cr_expect_eq(e.clusters_exact, 3);
@@ -118,12 +120,9 @@ Test(evaluate, order_does_not_matter) {
   static const int64_t pids[] = {3, 2, 1, 1};
   write_links(dir, ids, pids, 4);
   write_text(dir, "truth.csv", "source,record_id,patient_id\ns,a,x\ns,b,x\ns,c,y\ns,d,y\n");
-  char lp[600], tp[600];
-  snprintf(lp, sizeof lp, "%s/links.parquet", dir);
-  snprintf(tp, sizeof tp, "%s/truth.csv", dir);
   tsr_eval e;
   tsr_error err;
-  cr_assert_eq(tsr_evaluate(lp, tp, 1, &e, &err), 0, "%s", err.msg);
+  cr_assert_eq(eval_in(dir, "truth.csv", 1, &e, &err), 0, "%s", err.msg);
   cr_expect_eq(e.records_scored, 4);
   cr_expect_eq(e.pairs_correct, 1);
   cr_expect_eq(e.pairs_true, 2);

@@ -90,6 +90,14 @@ static void run(fixture *fx, uint32_t **parent, uint8_t **rule_of, tsr__step_sta
   for (uint64_t i = 0; i < n; i++) (*parent)[i] = tsr__uf_find(*parent, (uint32_t)i);
 }
 
+/* Frees what run() returned, and the fixture. */
+static void finish(fixture *fx, uint32_t *p, uint8_t *r, tsr__step_stats *st) {
+  free(p);
+  free(r);
+  free(st);
+  unload(fx);
+}
+
 /* gids: gp rows first (0..), then hes rows */
 #define NA "9434765919"
 #define NB "4010232137"
@@ -129,10 +137,7 @@ Test(steps, exclusion_semantics) {
   cr_expect_eq(p[2], p[6]);
   cr_expect_eq(p[6], p[7]);
   cr_expect_eq(p[2], 2, "a cluster's root is its smallest member");
-  free(p);
-  free(r);
-  free(st);
-  unload(&fx);
+  finish(&fx, p, r, st);
 }
 
 Test(steps, merge_rules_join_earlier_clusters) {
@@ -168,10 +173,7 @@ Test(steps, merge_rules_join_earlier_clusters) {
       cr_expect_eq(st[1].merged_blocks, 0);
     }
     cr_expect_eq(p[4], 4, "a different NHS number never joins");
-    free(p);
-    free(r);
-    free(st);
-    unload(&fx);
+    finish(&fx, p, r, st);
   }
 }
 
@@ -200,10 +202,7 @@ Test(steps, nhs_veto) {
       cr_expect_eq(r[0], 3, "without the veto step 3 joins the twins");
       cr_expect_eq(p[0], p[1]);
     }
-    free(p);
-    free(r);
-    free(st);
-    unload(&fx);
+    finish(&fx, p, r, st);
   }
 }
 
@@ -223,18 +222,12 @@ Test(steps, link_mode_needs_another_source) {
   cr_expect_neq(p[1], p[2]);
   cr_expect_eq(p[3], p[0]);
   cr_expect_eq(st[0].pairs, 1);
-  free(p);
-  free(r);
-  free(st);
-  unload(&fx);
+  finish(&fx, p, r, st);
   load(&fx, gp, hes, "{\"mode\": \"link_and_dedupe\", \"rules\": \"hesid\"}");
   run(&fx, &p, &r, &st, 1);
   cr_expect_eq(p[1], p[2], "link_and_dedupe links within a source too");
   cr_expect_eq(r[1], 1);
-  free(p);
-  free(r);
-  free(st);
-  unload(&fx);
+  finish(&fx, p, r, st);
 }
 
 Test(steps, block_cap_skips_and_reports) {
@@ -261,10 +254,7 @@ Test(steps, block_cap_skips_and_reports) {
   char key[256];
   tsr__key_text(&fx.rs, &fx.cfg->link.rules[0], st[0].top[0].first, key, sizeof key);
   cr_expect(strstr(key, "dob=1980-03-03") && strstr(key, "postcode=ZZ1 1ZZ"), "key text: %s", key);
-  free(p);
-  free(r);
-  free(st);
-  unload(&fx);
+  finish(&fx, p, r, st);
 }
 
 Test(steps, one_to_one) {
@@ -288,10 +278,7 @@ Test(steps, one_to_one) {
   cr_expect_eq(r[4], 1);
   cr_expect_eq(p[4], p[1]);
   cr_expect_eq(st[0].ambiguous_blocks, 1);
-  free(p);
-  free(r);
-  free(st);
-  unload(&fx);
+  finish(&fx, p, r, st);
 }
 
 Test(steps, same_result_any_thread_count) {
