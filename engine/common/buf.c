@@ -37,3 +37,22 @@ int tsr__buf_grow(tsr__buf *b, size_t n) {
   b->cap = cap;
   return 0;
 }
+
+void tsr__buf_csv_field(tsr__buf *b, const char *s, size_t n, char delim, int flags) {
+  int formula = (flags & TSR__CSV_PEOPLE) && tsr__csv_is_formula(s, n);
+  int quote = 0;
+  for (size_t i = 0; i < n && !quote; i++)
+    quote = s[i] == delim || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+  if (!quote) {
+    if (formula) tsr__buf_putc(b, '\'');
+    tsr__buf_put(b, s, n);
+    return;
+  }
+  tsr__buf_putc(b, '"');
+  if (formula) tsr__buf_putc(b, '\'');
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"') tsr__buf_putc(b, '"');
+    tsr__buf_putc(b, s[i]);
+  }
+  tsr__buf_putc(b, '"');
+}

@@ -60,4 +60,19 @@ static inline void tsr__buf_u64w(tsr__buf *b, uint64_t v, int width) {
   tsr__buf_put(b, t, (size_t)width);
 }
 
+/* --- CSV fields ---------------------------------------------------------------
+ * The one CSV escaper (RFC 4180): the field is quoted when it holds the
+ * delimiter, a quote, CR or LF, and quotes are doubled. With TSR__CSV_PEOPLE
+ * the spreadsheet-injection rule applies as well: a field that starts with
+ * '=', '+', '-', '@', TAB or CR gets a leading apostrophe, so a spreadsheet
+ * shows it as text instead of running it as a formula. Use TSR__CSV_PEOPLE
+ * for every CSV meant to be opened by a person (rejects.csv, CSV copies of
+ * outputs); docs/config.md says which files do. */
+enum { TSR__CSV_PLAIN = 0, TSR__CSV_PEOPLE = 1 };
+/* 1 when the field needs the apostrophe under TSR__CSV_PEOPLE. */
+static inline int tsr__csv_is_formula(const char *s, size_t n) {
+  return n > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
+}
+void tsr__buf_csv_field(tsr__buf *b, const char *s, size_t n, char delim, int flags);
+
 #endif

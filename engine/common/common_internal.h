@@ -53,6 +53,12 @@ void tsr__progress_start(tsr__progress *p, const char *label, uint64_t total);
 void tsr__progress_update(tsr__progress *p, uint64_t done);
 void tsr__progress_finish(tsr__progress *p);
 
+/* --- Threads ------------------------------------------------------------------
+ * The one rule for a thread count: requested > 0 is taken as it is; 0 (or
+ * less) means every core OpenMP may use (omp_get_max_threads, which honours
+ * OMP_NUM_THREADS). Every stage resolves its count through this. */
+int tsr__threads(int requested);
+
 /* Monotonic wall-clock seconds. */
 double tsr__now(void);
 /* Peak resident set size of this process in bytes (0 if unknown). */

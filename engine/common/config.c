@@ -449,6 +449,8 @@ static int fn_accepts(tsr_key_fn fn, tsr_field_kind k) {
   case TSR_KEYFN_INITIAL:
   case TSR_KEYFN_FIRST3:
     return k == TSR_KIND_GIVEN_NAME || k == TSR_KIND_FAMILY_NAME || k == TSR_KIND_LOCAL_ID;
+  case TSR_KEYFN_NORM:
+    return k == TSR_KIND_TEXT || k == TSR_KIND_LOCAL_ID || k == TSR_KIND_CODE;
   default:
     return 0;
   }

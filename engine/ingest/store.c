@@ -418,6 +418,12 @@ const tsr_column *tsr_store_field(const tsr_store *s, const char *field) {
   return NULL;
 }
 
+const tsr_column *tsr_store_kind(const tsr_store *s, tsr_field_kind kind) {
+  for (uint32_t i = 0; i < s->ncols; i++)
+    if (s->cols[i].pub.kind == kind) return &s->cols[i].pub;
+  return NULL;
+}
+
 size_t tsr_store_bytes(const tsr_store *s) {
   size_t b = sizeof *s + sizeof(tsr__col) * s->ncols;
   for (uint32_t i = 0; i < s->ncols; i++) b += tsr__col_bytes(&s->cols[i]);

@@ -83,7 +83,8 @@ typedef struct tsr_source_cfg {
   X(DISTRICT, "district", "postcode district (outward code)")           \
   X(SECTOR, "sector", "postcode sector (outward code + first inward digit)") \
   X(INITIAL, "initial", "first letter of a name or text")               \
-  X(FIRST3, "first3", "first three letters of a name or text")
+  X(FIRST3, "first3", "first three letters of a name or text")         \
+  X(NORM, "norm", "text normalised: upper case, punctuation and repeated spaces folded")
 
 typedef enum tsr_key_fn {
 #define TSR__KF_ENUM(id, name, desc) TSR_KEYFN_##id,
