@@ -59,7 +59,8 @@ int tsr__cfg_parse_part(tsr__cfg_ctx *c, const char *path, const char *text, tsr
   const char *open = strchr(text, '(');
   if (!open) {
     part->fn = TSR_KEYFN_VALUE;
-    if (!tsr__cfg_valid_name(text)) return tsr__cfg_fail(c, path, "expected a field name or fn(field), got \"%s\"", text);
+    if (!tsr__cfg_valid_name(text))
+      return tsr__cfg_fail(c, path, "expected a field name or fn(field), got \"%s\"", text);
     return (part->field = tsr__cfg_strdup(c, text)) ? 0 : TSR_ENOMEM;
   }
   size_t fl = (size_t)(open - text), tl = strlen(text);

@@ -29,7 +29,9 @@ const char *tsr_field_kind_name(tsr_field_kind k) {
 }
 
 /* Two copies of letter `l` in either case ("HH", "mm"). */
-static int pair(const char *t, char l) { return toupper((unsigned char)t[0]) == l && toupper((unsigned char)t[1]) == l; }
+static int pair(const char *t, char l) {
+  return toupper((unsigned char)t[0]) == l && toupper((unsigned char)t[1]) == l;
+}
 
 /* [:]XX where XX is the letter l twice; returns the bytes taken, 0 if none. */
 static size_t field2(const char *t, char l) {
@@ -172,7 +174,8 @@ static int parse_column(tsr__cfg_ctx *c, const char *path, const char *name, con
       json_t *e = json_array_get(fmt, i);
       char pi[TSR__CFG_PATH_MAX];
       tsr__cfg_path_index(pi, sizeof pi, p, i);
-      if (!json_is_string(e)) return tsr__cfg_fail(c, pi, "expected a date format string, got %s", tsr__cfg_type_name(e));
+      if (!json_is_string(e))
+        return tsr__cfg_fail(c, pi, "expected a date format string, got %s", tsr__cfg_type_name(e));
       TSR_FORWARD_IF_ERROR(compile_date_format(c, pi, json_string_value(e), &col->formats[i]));
     }
     col->n_formats = (uint8_t)json_array_size(fmt);
@@ -211,7 +214,8 @@ static int parse_event_dates(tsr__cfg_ctx *c, const char *path, const json_t *v,
   json_t *ed = json_object_get(v, "event_dates");
   uint32_t n = 0;
   if (ed) {
-    if (!json_is_array(ed)) return tsr__cfg_fail(c, p, "expected a list of date fields, got %s", tsr__cfg_type_name(ed));
+    if (!json_is_array(ed))
+      return tsr__cfg_fail(c, p, "expected a list of date fields, got %s", tsr__cfg_type_name(ed));
     n = (uint32_t)json_array_size(ed);
   } else {
     for (uint32_t k = 0; k < s->n_columns; k++)
@@ -297,7 +301,7 @@ static int parse_columns(tsr__cfg_ctx *c, const char *path, const json_t *v, tsr
 }
 
 static int parse_source(tsr__cfg_ctx *c, const char *path, const json_t *v, const char *base_dir, tsr_source_cfg *s) {
-  static const char *const keys[] = {"name",   "path",    "delimiter",        "quote",       "header", "trim",
+  static const char *const keys[] = {"name", "path",    "delimiter",        "quote",       "header", "trim",
                                      "null_tokens", "id", "columns", "max_reject_share", "event_dates", NULL};
   if (!json_is_object(v)) return tsr__cfg_fail(c, path, "expected an object, got %s", tsr__cfg_type_name(v));
   TSR_FORWARD_IF_ERROR(tsr__cfg_check_keys(c, v, path, keys));
