@@ -37,11 +37,15 @@ typedef enum tsr_field_kind {
 
 TSR_API const char *tsr_field_kind_name(tsr_field_kind k);
 
-/* A date layout compiled from text such as "DD/MM/YYYY": up to 8 parts. */
+/* A date layout compiled from text such as "DD/MM/YYYY": up to 8 parts.
+ * A format may end in a time part (" HH:MM:SS", "THH:MM:SS.SSSZ", ...):
+ * it is checked when the config is read, then left out of the parts, since
+ * a date field keeps the day only; has_time records that it was there. */
 typedef struct tsr_date_format {
-  char text[24];
+  char text[48];   /* the format as written */
   uint8_t n;
   uint8_t part[8]; /* 'Y' (4 digits), 'y' (2 digits), 'M', 'D', or a literal byte */
+  uint8_t has_time; /* the format ends in a time part (not in part[]) */
 } tsr_date_format;
 
 #define TSR_MAX_DATE_FORMATS 4
