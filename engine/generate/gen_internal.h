@@ -1,13 +1,20 @@
-/* Internals of the synthetic data generator: the parameter catalogue, the
- * frequency tables, and the corruption operators (exposed for unit tests). */
+/* Internals of the synthetic data generator, shared by its files: the
+ * parameter catalogue, the frequency tables, the corruption operators
+ * (exposed for unit tests), and the chunk model -- the types of one chunk's
+ * patients, households and staged rows, the per-thread worker, and the entry
+ * points by which the driver (generate.c) calls the population, GP, hospital
+ * and output files. The chunk model's DESIGN note is in generate.c. */
 #ifndef TSR_GEN_INTERNAL_H
 #define TSR_GEN_INTERNAL_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/buf.h"
 #include "common/common_internal.h"
+#include "common/date.h"
 #include "common/rng.h"
 #include "tessera/generate.h"
 
@@ -181,5 +188,241 @@ int32_t tsr__dob_jan1(int32_t days);
 uint64_t tsr__nhs_mistype(uint64_t nhs, tsr__rng *r);
 /* The i-th patient's NHS number: unique, valid, a keyed permutation of i. */
 uint64_t tsr__nhs_for_patient(uint64_t seed, uint64_t i, uint64_t npatients);
+
+/* --- The chunk model ----------------------------------------------------------
+ * Shared by gen_people.c (households), gen_record.c (observed records and
+ * staging), gen_gp.c, gen_hes.c, gen_chunk.c (one chunk's output) and the
+ * driver generate.c. */
+#define TSR__GEN_CHUNK 4096u
+#define TSR__GEN_ID_STRIDE 1000000u /* ids are chunk * ID_STRIDE + position + 1 */
+#define TSR__GEN_MAX_EPOCHS 8
+#define TSR__GEN_NAME_CAP 96
+
+/* A parameter's value: TSR__GEN_P(g, POP_MOVES). */
+#define TSR__GEN_P(ctx, id) ((ctx)->o->param[TSR__GP_##id])
+
+/* Residence kinds; truth_patients.csv names them (gen_chunk.c). */
+enum { TSR__K_ORDINARY = 0, TSR__K_CARE_HOME = 1, TSR__K_PRISON = 2, TSR__K_HALL = 3 };
+/* The source a record is observed for. */
+enum { TSR__SRC_GP = 0, TSR__SRC_HES = 1 };
+/* The chunk's output buffers, in file order. */
+enum { TSR__F_GP, TSR__F_HES, TSR__F_TRUTH, TSR__F_SPELLS, TSR__F_TPAT, TSR__F_OPT1, TSR__F_OPT2, TSR__F_COUNT };
+
+typedef struct {
+  uint16_t area;
+  uint8_t district, sector;
+  char unit[2];
+  uint16_t street;
+  uint16_t number;
+  uint16_t flat;    /* 0 = not a flat */
+  uint8_t communal; /* TSR__K_* */
+  uint16_t communal_idx;
+} tsr__gen_addr;
+
+/* A household's address history: epoch e runs from start[e] to start[e+1]. */
+typedef struct {
+  uint8_t n;
+  int32_t start[TSR__GEN_MAX_EPOCHS]; /* start[0] is "long ago" */
+  tsr__gen_addr a[TSR__GEN_MAX_EPOCHS];
+  uint32_t practice[TSR__GEN_MAX_EPOCHS];
+} tsr__gen_hh;
+
+typedef struct {
+  uint64_t pid, nhs;
+  int32_t dob, dob_swapped, surname_change, reg0, death;
+  uint32_t given, surname, maiden;
+  uint16_t hh;
+  uint8_t sex, kind, twin, regular, type1, ndoo;
+} tsr__gen_pat;
+
+/* Row staging: rows are formatted without their id, then emitted in a
+ * shuffled order with the id in front. */
+typedef struct {
+  tsr__buf text;
+  uint32_t *off;   /* n+1 offsets */
+  uint32_t *pat;   /* patient index within the chunk */
+  uint32_t *spell; /* HES only: spell index within the chunk */
+  uint32_t n, cap;
+} tsr__gen_stage;
+
+/* Read-only state of a run, shared by all threads. */
+typedef struct {
+  const tsr_gen_opts *o;
+  const tsr__gen_tables *t;
+  double age_cdf[19];
+  double adult_cdf[19]; /* bands 18+ only (band 3 partially) */
+  double hh_cdf[6];
+  uint32_t n_establishments; /* communal establishment pool size */
+  double cips_lambda; /* mean CIPS per patient before the age factor */
+  double p_multi;     /* chance an ordinary (classpat 1) spell has several episodes */
+  /* formatted dates for every day in [date_lo, date_hi]: formatting is the
+   * hot path, and corrupted dates stay within 1900-2100 */
+  int32_t date_lo, date_hi;
+  char (*iso)[10];
+  char (*uk)[10];
+} tsr__gen_ctx;
+
+/* One thread's state: the chunk being built, its staged rows and output
+ * buffers, and the thread's running counts. */
+typedef struct {
+  tsr__gen_pat pat[TSR__GEN_CHUNK];
+  tsr__gen_hh hh[TSR__GEN_CHUNK];
+  uint32_t n_pat, n_hh;
+  tsr__gen_stage gp, hes;
+  uint32_t *spell_first; /* first episode row of each spell */
+  uint32_t *spell_cips;  /* CIPS (as its first spell) of each spell */
+  uint32_t n_spells, cap_spells;
+  uint32_t *perm, *pos, cap_perm;
+  tsr__buf out_gp, out_hes, out_truth, out_spells, out_tpat, out_opt1, out_opt2;
+  uint64_t file_off[TSR__F_COUNT];
+  uint64_t events[TSR_GEN_MAX_PARAMS], eligible[TSR_GEN_MAX_PARAMS];
+  uint64_t n_gp, n_hes, n_spells_total, n_cips, n_households, n_communal, n_twins, n_opt1, n_opt2;
+  int oom;
+} tsr__gen_worker;
+
+/* Observed demographics of one record, after corruption. */
+typedef struct {
+  uint64_t nhs; /* 0 = missing */
+  int nhs_spaced;
+  char given[TSR__GEN_NAME_CAP], family[TSR__GEN_NAME_CAP];
+  uint32_t given_len, family_len;
+  int32_t dob;
+  uint8_t sex; /* 1, 2, 0 = not known, 9 = not specified */
+  char postcode[12];
+  uint32_t postcode_len;
+  const tsr__gen_addr *addr; /* true address as recorded (may be stale) */
+} tsr__gen_demog;
+
+/* The chunk's output buffer of file i (TSR__F_*). */
+static inline tsr__buf *tsr__gen_out(tsr__gen_worker *w, int i) {
+  tsr__buf *outs[TSR__F_COUNT] = {&w->out_gp,     &w->out_hes,  &w->out_truth, &w->out_spells,
+                                  &w->out_tpat,   &w->out_opt1, &w->out_opt2};
+  assert(i >= 0 && i < TSR__F_COUNT);
+  return outs[i];
+}
+
+/* Counts one chance at a corruption and draws whether it happens. */
+static inline int tsr__gen_corrupt(tsr__gen_worker *w, const tsr__gen_ctx *g, tsr__rng *r, int id) {
+  assert(id >= 0 && id < TSR__GP_COUNT);
+  w->eligible[id]++;
+  if (!tsr__rng_chance(r, g->o->param[id])) return 0;
+  w->events[id]++;
+  return 1;
+}
+
+static inline int tsr__gen_age_at(int32_t dob, int32_t when) { return (int)((when - dob) / 365.2425); }
+
+/* The address epoch a household is in on a given day. */
+static inline int tsr__gen_epoch_at(const tsr__gen_hh *h, int32_t day) {
+  assert(h->n >= 1 && h->n <= TSR__GEN_MAX_EPOCHS);
+  int e = 0;
+  while (e + 1 < h->n && h->start[e + 1] <= day) e++;
+  return e;
+}
+
+/* gen_people.c: population and households. */
+/* Fills the population part of g (age and household-size tables, the size of
+ * the communal establishment pool). */
+void tsr__gen_people_init(tsr__gen_ctx *g);
+/* Appends one ordinary household of at most `room` people (ids from
+ * first_pid) to w, with its address history. */
+void tsr__gen_household(const tsr__gen_ctx *g, tsr__gen_worker *w, uint64_t first_pid, uint32_t room, tsr__rng *r);
+/* Appends `size` residents of one communal establishment to w. */
+void tsr__gen_communal_group(const tsr__gen_ctx *g, tsr__gen_worker *w, uint64_t first_pid, uint32_t size,
+                             tsr__rng *r);
+/* Draws a patient's own attributes (opt-outs, regular attender, first
+ * registration) from the patient's stream. */
+void tsr__gen_patient_attrs(const tsr__gen_ctx *g, tsr__gen_pat *p);
+
+/* gen_record.c: formatting, observed records, staging. */
+/* "YYYY-MM-DD" (uk = 0) or "DD/MM/YYYY" into out (11 bytes, NUL-terminated). */
+void tsr__gen_fmt_date(int32_t days, int uk, char *out);
+/* Patient p as a record dated `when` of source src (TSR__SRC_*) shows it,
+ * after corruption; named = 0 leaves the names empty. */
+void tsr__gen_observe(const tsr__gen_ctx *g, tsr__gen_worker *w, const tsr__gen_pat *p, int32_t when, int src,
+                      int named, tsr__rng *r, tsr__gen_demog *o);
+/* Resizes *p to n entries; 0, or -1 with *p unchanged. */
+int tsr__gen_resize_u32(uint32_t **p, size_t n);
+
+/* Dates are the hot path of formatting: looked up in the run's table. */
+static inline void tsr__gen_put_date(const tsr__gen_ctx *g, tsr__buf *b, int32_t days, int uk) {
+  if (days == TSR_DATE_MISSING) return;
+  if (days >= g->date_lo && days <= g->date_hi) {
+    tsr__buf_put(b, (uk ? g->uk : g->iso)[days - g->date_lo], 10);
+    return;
+  }
+  char t[11];
+  tsr__gen_fmt_date(days, uk, t);
+  tsr__buf_put(b, t, 10);
+}
+#define tsr__gen_put_date_iso(g, b, days) tsr__gen_put_date(g, b, days, 0)
+#define tsr__gen_put_date_uk(g, b, days) tsr__gen_put_date(g, b, days, 1)
+
+/* Ten digits, or 3-3-4 with spaces. */
+static inline void tsr__gen_put_nhs(tsr__buf *b, uint64_t nhs, int spaced) {
+  assert(nhs < 10000000000ull);
+  char d[10];
+  for (int i = 9; i >= 0; i--) {
+    d[i] = (char)('0' + nhs % 10u);
+    nhs /= 10u;
+  }
+  if (!spaced) {
+    tsr__buf_put(b, d, 10);
+    return;
+  }
+  tsr__buf_put(b, d, 3);
+  tsr__buf_putc(b, ' ');
+  tsr__buf_put(b, d + 3, 3);
+  tsr__buf_putc(b, ' ');
+  tsr__buf_put(b, d + 6, 4);
+}
+
+/* Starts a staged row of patient pat (and spell); -1 when out of memory. */
+static inline int tsr__gen_stage_begin_row(tsr__gen_stage *s, uint32_t pat, uint32_t spell) {
+  if (s->n + 1 >= s->cap) {
+    uint32_t cap = s->cap ? s->cap * 2 : 16384;
+    if (tsr__gen_resize_u32(&s->off, (size_t)cap + 1) || tsr__gen_resize_u32(&s->pat, cap) ||
+        tsr__gen_resize_u32(&s->spell, cap))
+      return -1;
+    s->cap = cap;
+  }
+  assert(s->text.len <= UINT32_MAX); /* offsets are 32-bit: a chunk's text stays far below 4 GiB */
+  s->off[s->n] = (uint32_t)s->text.len;
+  s->pat[s->n] = pat;
+  s->spell[s->n] = spell;
+  return 0;
+}
+
+static inline void tsr__gen_stage_end_row(tsr__gen_stage *s) {
+  assert(s->n < s->cap && s->text.len >= s->off[s->n]);
+  s->n++;
+  s->off[s->n] = (uint32_t)s->text.len;
+}
+
+static inline void tsr__gen_stage_reset(tsr__gen_stage *s) {
+  s->n = 0;
+  s->text.len = 0;
+  if (s->off) s->off[0] = 0;
+}
+
+/* gen_gp.c: a patient's GP registrations, staged in w->gp. */
+void tsr__gen_gp_rows(const tsr__gen_ctx *g, tsr__gen_worker *w, uint32_t pi);
+
+/* gen_hes.c: hospital episodes and spells. */
+/* Fills the hospital part of g that needs no calibration (p_multi). */
+void tsr__gen_hes_init(tsr__gen_ctx *g);
+/* Sets g->cips_lambda so that episodes per patient come out at the
+ * configured mean; 0 or TSR_ENOMEM. Needs tsr__gen_people_init first. */
+int tsr__gen_hes_calibrate(tsr__gen_ctx *g);
+/* A patient's hospital history, staged in w->hes with its spells. May set
+ * the patient's death date, so it runs before tsr__gen_gp_rows. */
+void tsr__gen_hes_rows(const tsr__gen_ctx *g, tsr__gen_worker *w, uint32_t pi);
+
+/* gen_chunk.c: one chunk, from households to the seven output buffers. */
+void tsr__gen_chunk(const tsr__gen_ctx *g, tsr__gen_worker *w, uint64_t c);
+
+/* gen_json.c: generate_summary.json, then link.json, into o->out_dir. */
+int tsr__gen_write_summary(const tsr_gen_opts *o, const tsr_gen_summary *s, tsr_error *err);
+int tsr__gen_write_link_json(const tsr_gen_opts *o, tsr_error *err);
 
 #endif

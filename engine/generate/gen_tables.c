@@ -216,8 +216,14 @@ static int load_names(tsr__gen_tables *t, const char *label, const unsigned char
  * population, spread over hundreds of thousands of rare names. That weight
  * goes to a pool of synthetic rare surnames built from English-looking
  * syllables, deterministic (not seed-dependent), distinct from each other and
- * from the table. Common names then keep their real shares (Smith ~1.26%), and
- * the tail is long, as term-frequency adjustment needs. */
+ * from the table. The tail is long, as term-frequency adjustment needs.
+ *
+ * Known slip, kept because fixing it changes every generated file: the walk
+ * below multiplies k * 2654435761u in 32 bits, which wraps, so it meets only
+ * 38,560 of the 61,200 combinations and the pool holds 38,491 names, not
+ * 60,000. Each still carries rest / RARE_SURNAMES, so the rare tail has 43% of
+ * the weight instead of 54%, and common names are 1.24x their real shares
+ * (Smith 1.56%, not 1.26%). tests/unit/generate_test.c pins these figures. */
 #define RARE_SURNAMES 60000
 #define SURNAME_SCALE 10000000.0
 
