@@ -28,8 +28,26 @@ int tsr__is_run_file(const char *name) {
 
 static int is_stage_name(const char *name) { return strncmp(name, STAGE_PREFIX, strlen(STAGE_PREFIX)) == 0; }
 
+/* A temporary file of one of a run's outputs (this version's
+ * .NAME.XXXXXX.tmp or earlier versions' NAME.PID.tmp). Other temporary-
+ * looking names are not ours, so --overwrite never deletes them. */
+static int is_run_tmp(const char *name) {
+  if (!tsr__is_tmp_name(name)) return 0;
+  char base[256];
+  size_t n = strlen(name);
+  if (n >= sizeof base) return 0;
+  const char *end = name + n - 4; /* ".tmp" */
+  const char *dot = end - 1;
+  while (dot > name && *dot != '.') dot--; /* the dot before XXXXXX or PID */
+  const char *start = name[0] == '.' && name + 1 < dot ? name + 1 : name;
+  if (dot <= start) return 0;
+  memcpy(base, start, (size_t)(dot - start));
+  base[dot - start] = '\0';
+  return tsr__is_run_file(base);
+}
+
 /* A leftover of a run: an output name, a temporary file or a staging folder. */
-static int is_leftover(const char *name) { return tsr__is_run_file(name) || tsr__is_tmp_name(name) || is_stage_name(name); }
+static int is_leftover(const char *name) { return tsr__is_run_file(name) || is_run_tmp(name) || is_stage_name(name); }
 
 /* Removes the plain files (and symlinks) in a folder, then the folder. Only
  * one level: staging folders hold nothing else. */

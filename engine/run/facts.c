@@ -8,6 +8,7 @@
  *   order of updates, so the facts are the same at any thread count. The
  *   sentinels used while folding (INT32_MAX, UINT64_MAX) are then turned into
  *   the public "none" values (TSR_DATE_NONE, 0). */
+#include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -74,13 +75,17 @@ int tsr__run_facts(tsr_linkage *L, tsr_error *err) {
       }
     }
   }
-  uint64_t linked = 0;
-#pragma omp parallel for num_threads(L->threads) schedule(static) reduction(+ : linked)
+  uint64_t linked = 0, total = 0;
+#pragma omp parallel for num_threads(L->threads) schedule(static) reduction(+ : linked, total)
   for (int64_t p = 0; p < (int64_t)np; p++) {
+    assert(L->precords[p] > 0 && "every patient id names a cluster with records");
     if (L->pfirst[p] == INT32_MAX) L->pfirst[p] = L->plast[p] = TSR_DATE_NONE;
     if (L->nhs_min[p] == UINT64_MAX) L->nhs_min[p] = 0;
     if (L->precords[p] > 1) linked += L->precords[p];
+    total += L->precords[p];
   }
+  assert(total == L->nrec && "every record counted once");
+  (void)total;
   L->linked = linked;
   L->facts.nsrc = ns;
   L->facts.records = L->precords;

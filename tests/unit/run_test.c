@@ -399,12 +399,19 @@ Test(run_folder, refuses_a_folder_holding_another_run) {
     free(before);
     free(after);
   }
-  /* a folder with only unrelated files is fine, and they stay */
+  /* a folder with only unrelated files is fine, and they stay (temporary-
+   * looking names that are not a run's output's included) */
   char *out = tsr_test_tmpdir("runout");
   write_file(out, "notes.txt", "mine\n");
+  write_file(out, "notes.txt.123.tmp", "mine\n");
+  write_file(out, ".notes.txt.AbCdEf.tmp", "mine\n");
   tsr_error err;
   cr_expect_eq(link_into(cp, out, 0, &err), 0, "%s", err.msg);
   cr_expect(exists(out, "notes.txt") && exists(out, "links.parquet"));
+  cr_expect(exists(out, "notes.txt.123.tmp") && exists(out, ".notes.txt.AbCdEf.tmp"));
+  /* and --overwrite leaves them too */
+  cr_expect_eq(link_into(cp, out, 1, &err), 0, "%s", err.msg);
+  cr_expect(exists(out, "notes.txt.123.tmp") && exists(out, ".notes.txt.AbCdEf.tmp") && exists(out, "notes.txt"));
   free(cp);
 }
 
