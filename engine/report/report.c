@@ -186,7 +186,7 @@ static json_t *clusters_json(const tsr_linkage *L, uint64_t tot_linked) {
     for (int b = 0; b < 7; b++)
       if (sz >= edges[b] && sz < edges[b + 1]) hist[b]++;
     if (sz > cfg->link.max_cluster_size) oversized++;
-    if (F->nhs_max[p] && F->nhs_min[p] != F->nhs_max[p]) {
+    if (tsr_patient_nhs_conflict(F, p)) {
       if (conflicts < 20) {
         json_t *e = json_object();
         char a[24], b2[24];

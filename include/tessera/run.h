@@ -123,6 +123,11 @@ typedef struct tsr_patient_facts {
   const uint64_t *nhs_min;   /* [n] smallest valid NHS number; 0 when none */
   const uint64_t *nhs_max;   /* [n] largest; nhs_min != nhs_max means a conflict */
 } tsr_patient_facts;
+/* 1 when patient p (0-based: patient id - 1) holds two different valid NHS
+ * numbers. */
+static inline int tsr_patient_nhs_conflict(const tsr_patient_facts *F, uint64_t p) {
+  return F->nhs_max[p] != 0 && F->nhs_min[p] != F->nhs_max[p];
+}
 TSR_API uint64_t tsr_linkage_patients(const tsr_linkage *L);
 TSR_API const tsr_patient_facts *tsr_linkage_facts(const tsr_linkage *L);
 /* Records in clusters of two or more. */

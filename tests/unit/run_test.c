@@ -202,6 +202,9 @@ Test(run, linkage_result_on_a_hand_worked_fixture) {
   cr_expect_eq(F->nhs_max[2], 0);
   cr_expect_eq(F->nhs_min[3], 4000000020ull, "a conflict shows as two ends");
   cr_expect_eq(F->nhs_max[3], 4505577104ull);
+  cr_expect(tsr_patient_nhs_conflict(F, 3));
+  cr_expect(!tsr_patient_nhs_conflict(F, 0));
+  cr_expect(!tsr_patient_nhs_conflict(F, 2), "no NHS number is no conflict");
   const tsr_rule_stats *r1 = tsr_linkage_rule_stats(L, 1), *r2 = tsr_linkage_rule_stats(L, 2);
   cr_assert_not_null(r1);
   cr_expect_eq(r1->records_linked, 5);
