@@ -1,6 +1,7 @@
 /* tessera link: ingest, deterministic step-down rules, clusters, Parquet
  * output and report.json (include/tessera/link.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -11,13 +12,16 @@ void tsr__cli_link_help(void) {
   printf("Usage: tessera link --config FILE --out DIR [options]\n\n"
          "Links the sources of a run configuration into patients with its ordered\n"
          "deterministic rules, and writes DIR/links.parquet, DIR/patients.parquet,\n"
-         "DIR/report.json and DIR/rejects.csv.\n\n"
+         "DIR/report.json, DIR/report.html, DIR/rejects.csv and DIR/manifest.json.\n"
+         "DIR changes only when the run succeeds; a DIR holding another run's\n"
+         "files is refused unless --overwrite is given.\n\n"
          "Options:\n"
          "  --config FILE     run configuration (JSON) with a \"link\" section\n"
          "  --out DIR         run folder (created if missing)\n"
          "  --rules PRESET    use a preset instead of the config's rules: hesid,\n"
          "                    cprd_hes or names (without a link section: link_and_dedupe)\n"
          "  --csv             also write links.csv and patients.csv\n"
+         "  --overwrite       replace the run already in DIR (all of its files)\n"
          "  --threads N       worker threads (default: all cores)\n"
          "  --quiet, -q       warnings and errors only on stderr\n");
 }
@@ -26,7 +30,7 @@ int tsr__cli_link(int argc, char **argv) {
   const char *cmd = "link";
   tsr__cli_common c = {0, 0};
   const char *config = NULL, *out = NULL, *preset = NULL;
-  int rc = 0, csv = 0;
+  int rc = 0, csv = 0, overwrite = 0;
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i], *v;
     int handled;
@@ -37,6 +41,8 @@ int tsr__cli_link(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--csv") == 0) {
       csv = 1;
+    } else if (strcmp(a, "--overwrite") == 0) {
+      overwrite = 1;
     } else if (tsr__cli_is_opt(a, "--config")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--config"))) rc = TSR_CLI_USAGE;
       else config = v;
@@ -62,16 +68,32 @@ int tsr__cli_link(int argc, char **argv) {
     return tsr__cli_fail(&err, r);
   }
   if (csv) cfg->output.csv = 1;
-  tsr_link_opts lo = {c.threads, out};
+  /* the command line for manifest.json: "tessera" and this command's words */
+  const char **words = malloc(sizeof *words * (size_t)(argc + 1));
+  if (!words) {
+    tsr_config_free(cfg);
+    fprintf(stderr, "tessera: error: out of memory\n");
+    return TSR_CLI_FAIL;
+  }
+  words[0] = "tessera";
+  for (int i = 0; i < argc; i++) words[i + 1] = argv[i];
+  tsr_link_opts lo;
+  tsr_link_opts_init(&lo);
+  lo.threads = c.threads;
+  lo.out_dir = out;
+  lo.overwrite = overwrite;
+  lo.argc = argc + 1;
+  lo.argv = words;
   tsr_link_summary s;
   r = tsr_link_run(cfg, &lo, &s, &err);
+  free(words);
   tsr_config_free(cfg);
   if (r) return tsr__cli_fail(&err, r);
   if (!c.quiet) {
     printf("linked %llu of %llu records into %llu patients (%llu rows rejected) in %.2f s, peak RSS %.1f MB\n",
            (unsigned long long)s.linked, (unsigned long long)s.records, (unsigned long long)s.patients,
            (unsigned long long)s.rejected, s.seconds, (double)s.peak_rss / 1e6);
-    printf("output: %s/links.parquet, %s/patients.parquet, %s/report.json\n", out, out, out);
+    printf("output: %s/links.parquet, %s/patients.parquet, %s/report.json, %s/manifest.json\n", out, out, out, out);
   }
   return 0;
 }

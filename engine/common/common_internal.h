@@ -81,6 +81,8 @@ typedef struct tsr__outfile {
   char path[1024];
   char tmp[1100];
 } tsr__outfile;
+/* Opens DIR/.NAME.XXXXXX.tmp, a new file (never an existing one, never
+ * through a symlink) whose six letters are random, mode 0666 & ~umask. */
 int tsr__outfile_open(tsr__outfile *f, const char *dir, const char *name, tsr_error *err);
 int tsr__outfile_write(tsr__outfile *f, const void *data, size_t n, tsr_error *err);
 static inline uint64_t tsr__outfile_reserve(tsr__outfile *f, size_t n) {
@@ -92,5 +94,17 @@ int tsr__outfile_pwrite(tsr__outfile *f, const void *data, size_t n, uint64_t of
 int tsr__outfile_commit(tsr__outfile *f, tsr_error *err);
 /* Closes and deletes the temporary file; safe on a closed or zeroed file. */
 void tsr__outfile_abort(tsr__outfile *f);
+
+/* Temporary names: DIR/.NAME.XXXXXX.tmp with TSR__TMP_LETTERS random
+ * letters (A-Z, a-z, 0-9) from libsodium's CSPRNG. */
+#define TSR__TMP_LETTERS 6
+int tsr__tmp_name(char *out, size_t n, const char *dir, const char *name, tsr_error *err);
+/* Creates path as a new file for writing: O_CREAT | O_EXCL | O_NOFOLLOW, mode
+ * 0666 & ~umask. Returns the descriptor, or -errno (-EEXIST when anything,
+ * a symlink included, is already there). */
+int tsr__create_new(const char *path);
+/* 1 when a file name (no folder) looks like a temporary file of ours: this
+ * version's .NAME.XXXXXX.tmp or earlier versions' NAME.PID.tmp. */
+int tsr__is_tmp_name(const char *name);
 
 #endif

@@ -1,6 +1,7 @@
 /* report.html: the run report for people, from the same JSON document as
  * report.json. Self-contained (inline CSS and SVG, no scripts, no network):
- * records linked per rule, match rates by source and by provider/practice,
+ * records linked per rule, match rates by source and by the fields the report
+ * covers (report.c: code fields such as provider and practice),
  * cluster sizes, the largest blocks, cluster checks and time per stage. */
 #include <jansson.h>
 #include <stdarg.h>
@@ -9,7 +10,7 @@
 
 #include "common/buf.h"
 #include "common/common_internal.h"
-#include "output/output_internal.h"
+#include "report/report.h"
 
 static void esc(tsr__buf *b, const char *s) {
   for (; s && *s; s++) {
@@ -159,7 +160,7 @@ int tsr__report_html(const json_t *root, const char *dir, tsr_error *err) {
     tsr__buf_puts(&b, "</table>\n");
   }
 
-  /* match rates by provider / practice: the lowest rates among the busiest */
+  /* match rates by code field (provider, practice, ...): the lowest rates among the busiest */
   tsr__buf_puts(&b, "<h2>Match rates</h2>\n<p>Share of each group's records whose patient also has records in "
                     "another source; the 25 busiest values, lowest rate first.</p>\n");
   json_array_foreach(srcs, i, s) {
