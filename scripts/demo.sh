@@ -15,8 +15,8 @@ echo
 echo "== ingest profile and blocking counts (tessera inspect --config $out/link.json --blocking)"
 "$bin" inspect --config "$out/link.json" --top 3 --blocking
 echo
-echo "== link with the hesid preset (tessera link --config $out/link.json --rules hesid --out $out/run)"
-"$bin" link --config "$out/link.json" --rules hesid --out "$out/run" --csv
+echo "== link with the hesid preset (tessera link --config $out/link.json --rules hesid --out $out/run --csv --overwrite)"
+"$bin" link --config "$out/link.json" --rules hesid --out "$out/run" --csv --overwrite
 echo
 echo "== evaluate against ground truth (tessera evaluate --links $out/run/links.parquet --truth $out/truth.csv)"
 "$bin" evaluate --links "$out/run/links.parquet" --truth "$out/truth.csv" | tee "$out/run/evaluation.json"

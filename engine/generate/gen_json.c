@@ -77,7 +77,8 @@ static const char k_link_json[] =
     "    \"max_block_size\": 1000,\n"
     "    \"max_cluster_size\": 500\n"
     "  },\n"
-    "  \"output\": {\"csv\": false, \"row_group_rows\": 1048576, \"zstd_level\": 1}\n"
+    "  \"output\": {\"csv\": false, \"row_group_rows\": 1048576, \"zstd_level\": 1,\n"
+    "             \"match_rates_by\": [\"provider\", \"practice\"]}\n"
     "}\n";
 
 /* Writes b as the file dir/name (temporary name, then renamed). */

@@ -25,9 +25,10 @@ int tsr_run_write(tsr_linkage *L, const char *dir, tsr_error *err) {
   TSR_FORWARD_IF_ERROR(tsr__write_links(L, dir, cfg->output.csv, err));
   TSR_FORWARD_IF_ERROR(tsr__write_patients(L, dir, cfg->output.csv, err));
   if (tsr_linkage_add_stage(L, "output", t0)) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-  /* Match-rate fields: the config does not name any yet, so every code
-   * field of a source gets its table (see docs/config.md, "output"). */
-  tsr__rate_fields rf = {0, NULL, 0};
+  /* Match-rate fields: output.match_rates_by, or every code field of a
+   * source when the key is absent (docs/config.md, "output"). */
+  tsr__rate_fields rf = {cfg->output.match_rates_set, (const char *const *)cfg->output.match_rates_by,
+                         cfg->output.n_match_rates_by};
   return tsr__report_write(L, &rf, dir, err);
 }
 

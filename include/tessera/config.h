@@ -140,6 +140,9 @@ typedef struct tsr_output_cfg {
   int csv;                 /* also write links.csv and patients.csv; default false */
   uint64_t row_group_rows; /* default 1048576 */
   int zstd_level;          /* 0 = uncompressed; default 1 */
+  char **match_rates_by;   /* code fields whose values get match-rate tables in the report */
+  uint32_t n_match_rates_by;
+  int match_rates_set;     /* 0: the key is absent, every code field gets a table */
 } tsr_output_cfg;
 
 typedef struct tsr_config {

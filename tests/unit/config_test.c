@@ -228,7 +228,7 @@ Test(config, unknown_keys_name_their_path_in_every_section) {
       {"", ", \"linkk\": {}", "linkk: unknown key (expected one of: version, sources, link, output)"},
       {", \"x\": {\"kind\": \"text\", \"fromat\": 1}", "",
        "sources[0].columns.x.fromat: unknown key (expected one of: field, kind, format, required, min, max)"},
-      {"", ", \"output\": {\"zstd\": 3}", "output.zstd: unknown key (expected one of: csv, row_group_rows, zstd_level)"},
+      {"", ", \"output\": {\"zstd\": 3}", "output.zstd: unknown key (expected one of: csv, row_group_rows, zstd_level, match_rates_by)"},
       {"", ", \"link\": {\"mode\": \"dedupe\", \"rules\": \"hesid\", \"max_block\": 5}",
        "link.max_block: unknown key (expected one of: mode, sources, rules, max_block_size, one_to_one, "
        "max_cluster_size, nhs_veto)"},
@@ -425,6 +425,32 @@ Test(config, preset_without_link_keeps_the_output_section) {
   cr_expect_eq(c->output.zstd_level, 7);
   cr_expect_eq(c->output.row_group_rows, 4096u);
   tsr_config_free(c);
+}
+
+Test(config, match_rates_by_names_code_fields) {
+  tsr_config *c = NULL;
+  char msg[600];
+  cr_assert_eq(parse2(", \"output\": {\"match_rates_by\": [\"provider\"]}", &c, msg, sizeof msg), 0, "%s", msg);
+  cr_expect_eq(c->output.match_rates_set, 1);
+  cr_assert_eq(c->output.n_match_rates_by, 1u);
+  cr_expect_str_eq(c->output.match_rates_by[0], "provider");
+  tsr_config_free(c);
+  c = NULL;
+  cr_assert_eq(parse2(", \"output\": {\"match_rates_by\": []}", &c, msg, sizeof msg), 0, "%s", msg);
+  cr_expect_eq(c->output.match_rates_set, 1);
+  cr_expect_eq(c->output.n_match_rates_by, 0u);
+  tsr_config_free(c);
+  c = NULL;
+  cr_assert_eq(parse2("", &c, msg, sizeof msg), 0, "%s", msg);
+  cr_expect_eq(c->output.match_rates_set, 0);
+  tsr_config_free(c);
+  c = NULL;
+  cr_expect_neq(parse2(", \"output\": {\"match_rates_by\": [\"provider\", \"nope\"]}", &c, msg, sizeof msg), 0);
+  cr_expect(strstr(msg, "output.match_rates_by[1]") && strstr(msg, "unknown field"), "%s", msg);
+  cr_expect_neq(parse2(", \"output\": {\"match_rates_by\": [\"dob\"]}", &c, msg, sizeof msg), 0);
+  cr_expect(strstr(msg, "output.match_rates_by[0]") && strstr(msg, "not a code"), "%s", msg);
+  cr_expect_neq(parse2(", \"output\": {\"match_rates_by\": \"provider\"}", &c, msg, sizeof msg), 0);
+  cr_expect(strstr(msg, "output.match_rates_by") != NULL, "%s", msg);
 }
 
 /* --- norm() and the kinds each key function accepts ---------------------------- */
