@@ -140,9 +140,11 @@ static inline uint64_t part_value(const part_src *p, uint64_t r) {
     return str_prefix(c, r, 1);
   case TSR_KEYFN_FIRST3:
     return str_prefix(c, r, 3);
-  case TSR_KEYFN_NORM:
+  case TSR_KEYFN_NORM: {
     if (c->kind == TSR_KIND_CODE) return p->code_hash[c->code16 ? c->code16[r] : c->code32[r]];
-    return tsr__norm_key(c->str + c->str_off[r], c->str_off[r + 1] - c->str_off[r]);
+    uint32_t a = c->str_off[r], b = c->str_off[r + 1];
+    return b == a ? 0 : tsr__norm_key(c->str + a, b - a);
+  }
   default:
     return 0;
   }
