@@ -2,6 +2,7 @@
  * for the design. */
 #include "block/block.h"
 
+#include <assert.h>
 #include <omp.h>
 #include <string.h>
 #include <xxhash.h>
@@ -18,11 +19,71 @@ void tsr__recset_init(tsr__recset *rs, const tsr_store *const *stores, uint32_t 
   rs->total = rs->base[nsrc];
 }
 
+/* --- norm() ------------------------------------------------------------------
+ * One normaliser, resumable so the key can hash text of any length through
+ * a small stack buffer: a chunk is filled, hashed into the running seed, and
+ * the next chunk continues where it stopped. Chunks are cut from the
+ * normalised stream, so equal normalised texts give equal keys, whatever
+ * their raw spelling; a text that fits one chunk hashes as XXH3_64bits. */
+#define NORM_CHUNK 256
+
+typedef struct norm_state {
+  size_t pos;   /* next input byte */
+  int started;  /* something was written: a space may follow */
+  int pending;  /* a space is owed before the next kept byte */
+} norm_state;
+
+static size_t norm_fill(const char *s, size_t n, norm_state *ns, char *out, size_t cap) {
+  size_t len = 0;
+  while (ns->pos < n && len < cap) {
+    unsigned char c = (unsigned char)s[ns->pos];
+    if (c >= 'a' && c <= 'z') {
+      c = (unsigned char)(c - 'a' + 'A');
+    } else if (c < 0x80 && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9')) {
+      ns->pending = ns->started;
+      ns->pos++;
+      continue;
+    }
+    if (ns->pending) {
+      out[len++] = ' ';
+      ns->pending = 0;
+      if (len == cap) break; /* the kept byte goes into the next chunk */
+    }
+    out[len++] = (char)c;
+    ns->started = 1;
+    ns->pos++;
+  }
+  return len;
+}
+
+size_t tsr__norm_text(const char *s, size_t n, char *out, size_t cap) {
+  norm_state ns = {0, 0, 0};
+  size_t len = cap ? norm_fill(s, n, &ns, out, cap - 1) : 0;
+  if (cap) out[len] = '\0';
+  return len;
+}
+
+uint64_t tsr__norm_key(const char *s, size_t n) {
+  char buf[NORM_CHUNK];
+  norm_state ns = {0, 0, 0};
+  uint64_t h = 0;
+  size_t total = 0;
+  for (;;) {
+    size_t len = norm_fill(s, n, &ns, buf, sizeof buf);
+    if (!len) break;
+    h = XXH3_64bits_withSeed(buf, len, h);
+    total += len;
+  }
+  if (!total) return 0;
+  return h ? h : 1;
+}
+
 /* One part of a rule, bound to one source's column. */
 typedef struct part_src {
   const tsr_column *col;
   tsr_key_fn fn;
-  uint64_t *code_hash; /* code columns: XXH3 of each dictionary value, so codes agree across sources */
+  uint64_t *code_hash; /* code columns: the key of each dictionary value (value: XXH3, norm: tsr__norm_key),
+                         so codes agree across sources */
 } part_src;
 
 static inline uint64_t str_prefix(const tsr_column *c, uint64_t r, uint32_t n) {
@@ -79,16 +140,22 @@ static inline uint64_t part_value(const part_src *p, uint64_t r) {
     return str_prefix(c, r, 1);
   case TSR_KEYFN_FIRST3:
     return str_prefix(c, r, 3);
+  case TSR_KEYFN_NORM: {
+    if (c->kind == TSR_KIND_CODE) return p->code_hash[c->code16 ? c->code16[r] : c->code32[r]];
+    uint32_t a = c->str_off[r], b = c->str_off[r + 1];
+    return b == a ? 0 : tsr__norm_key(c->str + a, b - a);
+  }
   default:
     return 0;
   }
 }
 
-int tsr__rule_keys(const tsr__recset *rs, const tsr_rule_cfg *r, const uint8_t *exclude, uint64_t *keys, int threads,
-                   tsr_error *err) {
+int tsr__rule_keys(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t run_mask, const uint8_t *exclude,
+                   uint64_t *keys, int threads, tsr_error *err) {
+  threads = tsr__threads(threads);
   for (uint32_t s = 0; s < rs->nsrc; s++) {
     uint64_t lo = rs->base[s], hi = rs->base[s + 1];
-    if (!(r->source_mask >> s & 1)) {
+    if (!((r->source_mask & run_mask) >> s & 1)) { /* outside the rule or the run: no key */
       memset(keys + lo, 0, (hi - lo) * sizeof *keys);
       continue;
     }
@@ -103,7 +170,7 @@ int tsr__rule_keys(const tsr__recset *rs, const tsr_rule_cfg *r, const uint8_t *
                            tsr_store_source(rs->stores[s]), r->parts[i].field);
         break;
       }
-      if (ps[i].col->kind == TSR_KIND_CODE && ps[i].fn == TSR_KEYFN_VALUE) {
+      if (ps[i].col->kind == TSR_KIND_CODE && (ps[i].fn == TSR_KEYFN_VALUE || ps[i].fn == TSR_KEYFN_NORM)) {
         const tsr_column *c = ps[i].col;
         ps[i].code_hash = tsr__malloc(sizeof(uint64_t) * ((size_t)c->dict_n + 1));
         if (!ps[i].code_hash) {
@@ -112,8 +179,14 @@ int tsr__rule_keys(const tsr__recset *rs, const tsr_rule_cfg *r, const uint8_t *
         }
         ps[i].code_hash[0] = 0;
         for (uint32_t k = 1; k <= c->dict_n; k++) {
-          uint64_t h = XXH3_64bits(c->dict + c->dict_off[k - 1], c->dict_off[k] - c->dict_off[k - 1]);
-          ps[i].code_hash[k] = h ? h : 1;
+          const char *v = c->dict + c->dict_off[k - 1];
+          const size_t vn = c->dict_off[k] - c->dict_off[k - 1];
+          if (ps[i].fn == TSR_KEYFN_NORM) {
+            ps[i].code_hash[k] = tsr__norm_key(v, vn); /* 0 when nothing is left: missing */
+          } else {
+            uint64_t h = XXH3_64bits(v, vn);
+            ps[i].code_hash[k] = h ? h : 1;
+          }
         }
       }
     }
@@ -158,7 +231,7 @@ typedef struct {
 
 int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, tsr_error *err) {
   memset(out, 0, sizeof *out);
-  if (threads < 1) threads = 1;
+  threads = tsr__threads(threads);
   /* partitions of ~16k entries keep each table (8 bytes a slot at load 1/2)
    * inside L2 */
   uint32_t bits = 4;
@@ -193,6 +266,9 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
   }
   pstart[P] = m;
   out->eligible = m;
+#ifndef NDEBUG
+  for (uint32_t p = 0; p < P; p++) assert(pstart[p] <= pstart[p + 1]); /* prefix sums */
+#endif
   pk = tsr__malloc(sizeof *pk * (m ? m : 1));
   pg = tsr__malloc(sizeof *pg * (m ? m : 1));
   lgrp = tsr__malloc(sizeof *lgrp * (m ? m : 1)); /* entry -> local block */
@@ -215,6 +291,15 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
       pg[at] = (uint32_t)g;
     }
   }
+#ifndef NDEBUG
+  /* every cursor ended where the next (partition, thread) range starts, and
+   * gids ascend inside a partition (the scatter kept their order) */
+  for (uint32_t p = 0; p < P; p++) {
+    for (int t = 0; t + 1 < T; t++) assert(hist[(size_t)t * P + p] <= hist[(size_t)(t + 1) * P + p]);
+    assert(hist[(size_t)(T - 1) * P + p] == pstart[p + 1]);
+    for (uint64_t i = pstart[p] + 1; i < pstart[p + 1]; i++) assert(pg[i - 1] < pg[i]);
+  }
+#endif
   /* 3a. per partition: local blocks in first-seen order, sizes */
   uint64_t maxp = 0;
   for (uint32_t p = 0; p < P; p++)
@@ -312,6 +397,18 @@ int tsr__group(const uint64_t *keys, uint64_t n, int threads, tsr__blocks *out, 
       gcnt[s + lgrp[i]] = c + 1;
     }
   }
+#ifndef NDEBUG
+  /* CSR: offsets ascend, every block holds 2+ records, in ascending gid
+   * order, all with the block's key */
+  assert(out->start[0] == 0 && out->start[B] == M);
+  for (uint64_t b = 0; b < B; b++) {
+    assert(out->start[b] + 2 <= out->start[b + 1]);
+    for (uint64_t i = out->start[b]; i < out->start[b + 1]; i++) {
+      assert(keys[out->members[i]] == out->key[b]);
+      assert(i == out->start[b] || out->members[i - 1] < out->members[i]);
+    }
+  }
+#endif
   rc = 0;
 done:
   if (rc) tsr__blocks_free(out);
@@ -362,6 +459,12 @@ size_t tsr__key_text(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t gid,
         tsr_column_text(c, row, v, sizeof v);
         v[r->parts[i].fn == TSR_KEYFN_INITIAL ? 1 : 3] = '\0';
         break;
+      case TSR_KEYFN_NORM: {
+        char raw[sizeof v];
+        size_t n = tsr_column_text(c, row, raw, sizeof raw);
+        tsr__norm_text(raw, n < sizeof raw ? n : sizeof raw - 1, v, sizeof v);
+        break;
+      }
       default:
         tsr_column_text(c, row, v, sizeof v);
       }
@@ -374,14 +477,32 @@ size_t tsr__key_text(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t gid,
   return len;
 }
 
+/* One thread's batch: filled pair by pair, handed to the consumer when full. */
+static inline void batch_put(tsr__pair_batch *pb, tsr__pair_batch_fn fn, void *ctx, int t, uint32_t a, uint32_t b,
+                             uint16_t rule) {
+  pb->a[pb->n] = a;
+  pb->b[pb->n] = b;
+  pb->rule[pb->n] = rule;
+  if (++pb->n == TSR__PAIR_BATCH_CAP) {
+    fn(ctx, t, pb);
+    pb->n = 0;
+  }
+}
+
 int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t nrules, tsr_link_mode mode,
-                     uint64_t source_mask, uint64_t max_block, tsr__pair_fn fn, void *ctx, tsr__rule_pairs *out,
-                     int threads, tsr_error *err) {
+                     uint64_t source_mask, uint64_t max_block, tsr__pair_batch_fn fn, void *ctx,
+                     tsr__rule_pairs *out, int threads, tsr_error *err) {
   const uint64_t N = rs->total;
-  if (threads < 1) threads = 1;
+  threads = tsr__threads(threads);
+  if (nrules > UINT16_MAX) return tsr_error_set(err, TSR_ECONFIG, NULL, 0, 0, "at most 65,535 blocking rules");
   uint64_t **keys = tsr__calloc(nrules ? nrules : 1, sizeof *keys);
-  if (!keys) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  /* one batch per thread, reused across rules; none when counting only */
+  tsr__pair_batch **batch = fn ? tsr__calloc((size_t)threads, sizeof *batch) : NULL;
   int rc = 0;
+  if (!keys || (fn && !batch)) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  for (int t = 0; fn && !rc && t < threads; t++)
+    if (!(batch[t] = tsr__malloc(sizeof **batch)))
+      rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory for %d pair batches", threads);
   for (uint32_t k = 0; k < nrules && !rc; k++) {
     memset(&out[k], 0, sizeof out[k]);
     keys[k] = tsr__malloc(sizeof(uint64_t) * (N ? N : 1));
@@ -389,9 +510,7 @@ int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t 
       rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory for the keys of %u rules", nrules);
       break;
     }
-    rc = tsr__rule_keys(rs, &rules[k], NULL, keys[k], threads, err);
-    for (uint32_t s = 0; s < rs->nsrc && !rc; s++)
-      if (!(source_mask >> s & 1)) memset(keys[k] + rs->base[s], 0, (rs->base[s + 1] - rs->base[s]) * sizeof(uint64_t));
+    rc = tsr__rule_keys(rs, &rules[k], source_mask, NULL, keys[k], threads, err);
   }
   for (uint32_t k = 0; k < nrules && !rc; k++) {
     tsr__blocks b;
@@ -401,31 +520,42 @@ int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t 
     o->eligible = b.eligible;
     uint64_t pairs = 0, earlier = 0, cb = 0, cp = 0;
     const int64_t nb = (int64_t)b.n;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 64) reduction(+ : pairs, earlier, cb, cp)
-    for (int64_t bi = 0; bi < nb; bi++) {
-      const uint32_t *m = b.members + b.start[bi];
-      const uint64_t sz = b.start[bi + 1] - b.start[bi];
-      if (sz > max_block) {
-        cb++;
-        cp += sz * (sz - 1) / 2;
-        continue;
-      }
-      int t = omp_get_thread_num();
-      for (uint64_t i = 0; i < sz; i++) {
-        uint32_t a = m[i], sa = tsr__recset_src(rs, a);
-        for (uint64_t j = i + 1; j < sz; j++) {
-          uint32_t c = m[j], sc = tsr__recset_src(rs, c);
-          if ((mode == TSR_MODE_LINK && sa == sc) || (mode == TSR_MODE_DEDUPE && sa != sc)) continue;
-          uint32_t q = 0;
-          for (; q < k; q++)
-            if (keys[q][a] && keys[q][a] == keys[q][c]) break;
-          if (q < k) {
-            earlier++;
-            continue;
-          }
-          pairs++;
-          if (fn) fn(ctx, t, k, a, c);
+    const uint16_t rule = (uint16_t)k;
+#pragma omp parallel num_threads(threads) reduction(+ : pairs, earlier, cb, cp)
+    {
+      const int t = omp_get_thread_num();
+      tsr__pair_batch *pb = fn ? batch[t] : NULL;
+      if (pb) pb->n = 0;
+#pragma omp for schedule(dynamic, 64) nowait
+      for (int64_t bi = 0; bi < nb; bi++) {
+        const uint32_t *m = b.members + b.start[bi];
+        const uint64_t sz = b.start[bi + 1] - b.start[bi];
+        if (sz > max_block) {
+          cb++;
+          cp += sz * (sz - 1) / 2;
+          continue;
         }
+        for (uint64_t i = 0; i < sz; i++) {
+          uint32_t a = m[i], sa = tsr__recset_src(rs, a);
+          for (uint64_t j = i + 1; j < sz; j++) {
+            uint32_t c = m[j], sc = tsr__recset_src(rs, c);
+            if (!tsr__mode_allows(mode, sa == sc)) continue;
+            uint32_t q = 0;
+            for (; q < k; q++)
+              if (keys[q][a] && keys[q][a] == keys[q][c]) break;
+            if (q < k) {
+              earlier++;
+              continue;
+            }
+            pairs++;
+            if (pb) batch_put(pb, fn, ctx, t, a, c, rule);
+          }
+        }
+      }
+      /* the thread's share of this rule is done: hand over the rest */
+      if (pb && pb->n) {
+        fn(ctx, t, pb);
+        pb->n = 0;
       }
     }
     o->pairs = pairs;
@@ -441,7 +571,9 @@ int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t 
     }
     tsr__blocks_free(&b);
   }
-  for (uint32_t k = 0; k < nrules; k++) tsr__free(keys[k]);
+  for (uint32_t k = 0; keys && k < nrules; k++) tsr__free(keys[k]);
   tsr__free(keys);
+  for (int t = 0; batch && t < threads; t++) tsr__free(batch[t]);
+  tsr__free(batch);
   return rc;
 }

@@ -1,4 +1,6 @@
-/* tessera inspect --blocking: pair counts per rule (include/tessera/block.h). */
+/* tessera inspect --blocking: pair counts per rule (include/tessera/block.h),
+ * counted from the pair batches the block stage hands over, the hand-off the
+ * compare stage takes. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,27 @@
 #include "common/common_internal.h"
 #include "tessera/block.h"
 
+/* Pairs per (thread, rule): each thread counts into its own row, so the
+ * consumer needs no lock (the batch thread rules, block.h). */
+typedef struct pair_count {
+  uint32_t nrules;
+  uint64_t *n; /* threads x nrules */
+} pair_count;
+
+static void count_batch(void *ctx, int thread, const tsr__pair_batch *batch) {
+  pair_count *pc = ctx;
+  uint64_t *row = pc->n + (size_t)thread * pc->nrules;
+  /* pairs of one rule come in runs: count a run in a register */
+  uint32_t i = 0;
+  while (i < batch->n) {
+    const uint16_t r = batch->rule[i];
+    uint32_t j = i + 1;
+    while (j < batch->n && batch->rule[j] == r) j++;
+    row[r] += j - i;
+    i = j;
+  }
+}
+
 int tsr_blocking_profile(const tsr_config *cfg, const tsr_store *const *stores, int threads, int json, FILE *f,
                          tsr_error *err) {
   const tsr_link_cfg *l = &cfg->link;
@@ -14,12 +37,26 @@ int tsr_blocking_profile(const tsr_config *cfg, const tsr_store *const *stores, 
     return tsr_error_set(err, TSR_ECONFIG, cfg->path, 0, 0, "link: no rules to profile (add a \"link\" section)");
   tsr__recset rs;
   tsr__recset_init(&rs, stores, cfg->n_sources);
+  threads = tsr__threads(threads);
   tsr__rule_pairs *rp = tsr__calloc(l->n_rules, sizeof *rp);
-  if (!rp) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  pair_count pc = {l->n_rules, tsr__calloc((size_t)threads * l->n_rules, sizeof(uint64_t))};
+  if (!rp || !pc.n) {
+    tsr__free(rp);
+    tsr__free(pc.n);
+    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  }
   double t0 = tsr__now();
-  int rc = tsr__block_pairs(&rs, l->rules, l->n_rules, l->mode, l->source_mask, l->max_block_size, NULL, NULL, rp,
-                            threads, err);
+  int rc = tsr__block_pairs(&rs, l->rules, l->n_rules, l->mode, l->source_mask, l->max_block_size, count_batch, &pc,
+                            rp, threads, err);
   double secs = tsr__now() - t0;
+  for (uint32_t k = 0; !rc && k < l->n_rules; k++) {
+    uint64_t n = 0;
+    for (int t = 0; t < threads; t++) n += pc.n[(size_t)t * l->n_rules + k];
+    if (n != rp[k].pairs)
+      rc = tsr_error_set(err, TSR_EINTERNAL, NULL, 0, 0, "rule %s: %llu pairs in batches, %llu counted",
+                         l->rules[k].name, (unsigned long long)n, (unsigned long long)rp[k].pairs);
+  }
+  tsr__free(pc.n);
   if (rc) {
     tsr__free(rp);
     return rc;

@@ -17,7 +17,7 @@
 
 #include "tessera/common.h"
 
-/* parent[i] = i for i < n, in parallel. */
+/* parent[i] = i for i < n, in parallel. threads: 0 = all cores. */
 void tsr__uf_init(uint32_t *parent, uint64_t n, int threads);
 
 static inline uint32_t tsr__uf_find(uint32_t *parent, uint32_t x) {
@@ -49,7 +49,8 @@ static inline int tsr__uf_union(uint32_t *parent, uint32_t a, uint32_t b) {
 
 /* Flattens parent[] so parent[i] is i's root (its cluster's smallest
  * member), then numbers clusters: pid[i] = 1 + rank of the root among all
- * roots. Returns the number of clusters. pid may alias nothing else. */
+ * roots. Returns the number of clusters. pid may alias nothing else.
+ * threads: 0 = all cores. */
 uint64_t tsr__uf_label(uint32_t *parent, uint64_t n, int64_t *pid, int threads);
 
 #endif

@@ -7,7 +7,8 @@
 #include "cluster/cluster.h"
 #include "common/common_internal.h"
 
-/* Allowed pairs among source counts c[0..ns): cross-source, within-source or all. */
+/* Allowed pairs among source counts c[0..ns): cross-source pairs if the
+ * mode allows them, plus within-source pairs if it allows those. */
 static uint64_t allowed_pairs(tsr_link_mode mode, const uint32_t *c, uint32_t ns) {
   uint64_t tot = 0, sq = 0, within = 0;
   for (uint32_t s = 0; s < ns; s++) {
@@ -15,20 +16,13 @@ static uint64_t allowed_pairs(tsr_link_mode mode, const uint32_t *c, uint32_t ns
     sq += (uint64_t)c[s] * c[s];
     within += (uint64_t)c[s] * (c[s] ? c[s] - 1 : 0) / 2;
   }
-  switch (mode) {
-  case TSR_MODE_LINK:
-    return (tot * tot - sq) / 2;
-  case TSR_MODE_DEDUPE:
-    return within;
-  default:
-    return tot * (tot ? tot - 1 : 0) / 2;
-  }
+  return (tsr__mode_allows(mode, 0) ? (tot * tot - sq) / 2 : 0) + (tsr__mode_allows(mode, 1) ? within : 0);
 }
 
-/* Whether a member of source s has an allowed partner in a block of sz
- * records with call[s] of its own source. */
+/* Whether a member of a block of sz records, same of them (itself
+ * included) from its own source, has an allowed partner in the block. */
 static inline int has_partner(tsr_link_mode mode, uint64_t sz, uint32_t same) {
-  return mode == TSR_MODE_LINK ? sz > same : mode == TSR_MODE_DEDUPE ? same > 1 : sz > 1;
+  return (sz > same && tsr__mode_allows(mode, 0)) || (same > 1 && tsr__mode_allows(mode, 1));
 }
 
 static void top_insert(tsr__top_block *top, uint32_t *n, uint64_t size, uint32_t first, uint8_t capped) {
@@ -62,10 +56,8 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
   const uint8_t tag = (uint8_t)(k + 1);
   const uint32_t ns = rs->nsrc;
   double t0 = tsr__now();
-  TSR_FORWARD_IF_ERROR(tsr__rule_keys(rs, r, l->one_to_one ? rule_of : NULL, keys, threads, err));
-  /* sources outside the run take no part */
-  for (uint32_t s = 0; s < ns; s++)
-    if (!(l->source_mask >> s & 1)) memset(keys + rs->base[s], 0, (rs->base[s + 1] - rs->base[s]) * sizeof *keys);
+  /* sources outside the run take no part; one_to_one: matched records leave the pool */
+  TSR_FORWARD_IF_ERROR(tsr__rule_keys(rs, r, l->source_mask, l->one_to_one ? rule_of : NULL, keys, threads, err));
   double t1 = tsr__now();
   tsr__blocks b;
   TSR_FORWARD_IF_ERROR(tsr__group(keys, rs->total, threads, &b, err));
@@ -73,8 +65,8 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
   st->eligible = b.eligible;
   st->blocks = b.n;
   st->partitions = b.partitions;
-  int nthreads = threads < 1 ? 1 : threads;
-  local_stats *ls = tsr__calloc((size_t)nthreads, sizeof *ls);
+  st->threads = (uint32_t)threads;
+  local_stats *ls = tsr__calloc((size_t)threads, sizeof *ls);
   if (!ls) {
     tsr__blocks_free(&b);
     return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
@@ -82,12 +74,10 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
   const uint64_t cap = l->max_block_size;
   const int64_t nb = (int64_t)b.n;
   const uint64_t *nhs[TSR_MAX_SOURCES] = {0}; /* valid NHS numbers per source, for the veto */
-  for (uint32_t s = 0; l->nhs_veto && s < ns; s++)
-    for (uint32_t c = 0; c < tsr_store_ncols(rs->stores[s]); c++)
-      if (tsr_store_col(rs->stores[s], c)->kind == TSR_KIND_NHS_NUMBER) {
-        nhs[s] = tsr_store_col(rs->stores[s], c)->u64;
-        break;
-      }
+  for (uint32_t s = 0; l->nhs_veto && s < ns; s++) {
+    const tsr_column *c = tsr_store_kind(rs->stores[s], TSR_KIND_NHS_NUMBER);
+    nhs[s] = c ? c->u64 : NULL;
+  }
   uint8_t *merge = r->merge && !l->one_to_one ? tsr__calloc((size_t)nb + 1, 1) : NULL;
   if (r->merge && !l->one_to_one && !merge) {
     tsr__free(ls);
@@ -95,7 +85,7 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
     return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   }
   /* phase 1: decide from the start-of-step state; mark newly matched */
-#pragma omp parallel num_threads(nthreads)
+#pragma omp parallel num_threads(threads)
   {
     local_stats *me = &ls[omp_get_thread_num()];
     uint32_t call[TSR_MAX_SOURCES], cmatched[TSR_MAX_SOURCES];
@@ -185,7 +175,7 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
   }
   /* phase 2: unions. Newly matched records join each other and the block's
    * (single) earlier cluster. */
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 256)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
   for (int64_t bi = 0; bi < nb; bi++) {
     const uint32_t *m = b.members + b.start[bi];
     const uint64_t sz = b.start[bi + 1] - b.start[bi];
@@ -217,7 +207,7 @@ static int run_step(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t k, ui
     }
     if (anchor != UINT32_MAX && old != UINT32_MAX && !l->one_to_one) tsr__uf_union(parent, anchor, old);
   }
-  for (int t = 0; t < nthreads; t++) {
+  for (int t = 0; t < threads; t++) {
     st->capped_blocks += ls[t].capped_blocks;
     st->capped_records += ls[t].capped_records;
     st->ambiguous_blocks += ls[t].ambiguous_blocks;
@@ -244,6 +234,7 @@ int tsr__run_steps(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t *paren
                    tsr__step_stats *stats, int threads, tsr_error *err) {
   if (l->n_rules > 254) return tsr_error_set(err, TSR_ECONFIG, NULL, 0, 0, "at most 254 deterministic rules");
   if (rs->total >= UINT32_MAX) return tsr_error_set(err, TSR_ELIMIT, NULL, 0, 0, "more than 4,294,967,294 records");
+  threads = tsr__threads(threads);
   uint64_t *keys = tsr__malloc(sizeof *keys * (rs->total ? rs->total : 1));
   if (!keys) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory for %llu keys", (unsigned long long)rs->total);
   int rc = 0;

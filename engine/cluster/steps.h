@@ -46,6 +46,7 @@ typedef struct tsr__step_stats {
   uint64_t linked[TSR_MAX_SOURCES]; /* records matched at this step, per source */
   uint64_t linked_total;
   uint32_t partitions;
+  uint32_t threads;          /* worker threads the step ran on */
   tsr__top_block top[TSR_TOP_BLOCKS];
   uint32_t n_top;
   double seconds_keys, seconds_group, seconds_link;
@@ -53,7 +54,8 @@ typedef struct tsr__step_stats {
 
 /* Runs every rule of l in order. parent (rs->total entries) must be
  * initialised; rule_of[gid] is 0 or the 1-based step that matched the
- * record, and is updated. stats has l->n_rules entries. */
+ * record, and is updated. stats has l->n_rules entries. threads: 0 = all
+ * cores. */
 int tsr__run_steps(const tsr__recset *rs, const tsr_link_cfg *l, uint32_t *parent, uint8_t *rule_of,
                    tsr__step_stats *stats, int threads, tsr_error *err);
 

@@ -6,13 +6,14 @@
 #include "common/common_internal.h"
 
 void tsr__uf_init(uint32_t *parent, uint64_t n, int threads) {
+  threads = tsr__threads(threads);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < (int64_t)n; i++) parent[i] = (uint32_t)i;
 }
 
 uint64_t tsr__uf_label(uint32_t *parent, uint64_t n, int64_t *pid, int threads) {
   if (n == 0) return 0;
-  if (threads < 1) threads = 1;
+  threads = tsr__threads(threads);
   uint64_t chunks[257] = {0};
   int T = threads > 256 ? 256 : threads, used = 1;
   /* pass 1: roots (no unions run now, so find is exact); count roots per range */

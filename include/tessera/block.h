@@ -16,8 +16,9 @@ extern "C" {
  * largest block and its key values, the pairs it emits (a pair counts only
  * for the first rule it satisfies), pairs already emitted by earlier rules,
  * the cumulative total, and blocks over max_block_size. stores holds one
- * store per source, in config order. Writes text, or a JSON array when json
- * is set, to f. */
+ * store per source, in config order. threads: worker threads, 0 = all
+ * cores. Writes text, or a JSON array when json is set, to f. Returns 0 or a
+ * negative TSR_E* code (err filled). */
 TSR_API int tsr_blocking_profile(const tsr_config *cfg, const tsr_store *const *stores, int threads, int json, FILE *f,
                                  tsr_error *err);
 
