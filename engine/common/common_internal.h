@@ -95,6 +95,15 @@ int tsr__outfile_commit(tsr__outfile *f, tsr_error *err);
 /* Closes and deletes the temporary file; safe on a closed or zeroed file. */
 void tsr__outfile_abort(tsr__outfile *f);
 
+/* Writes data as DIR/NAME in one go (temporary name, then rename). */
+int tsr__write_file(const char *dir, const char *name, const void *data, size_t n, tsr_error *err);
+
+/* The names in folder dir for which keep(name) is true (keep NULL: every
+ * name but "." and ".."), sorted bytewise, into *names (free with
+ * tsr__free; NULL when there are none). Returns 0 or TSR_EIO / TSR_ENOMEM. */
+typedef char tsr__dir_name[256];
+int tsr__dir_names(const char *dir, int (*keep)(const char *name), tsr__dir_name **names, size_t *n, tsr_error *err);
+
 /* Temporary names: DIR/.NAME.XXXXXX.tmp with TSR__TMP_LETTERS random
  * letters (A-Z, a-z, 0-9) from libsodium's CSPRNG. */
 #define TSR__TMP_LETTERS 6

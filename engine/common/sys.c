@@ -1,8 +1,10 @@
 /* Operating-system helpers: time, peak memory, folders, atomic output files
  * under unpredictable temporary names, and the stderr progress bar. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -195,4 +197,54 @@ void tsr__progress_finish(tsr__progress *p) {
   progress_draw(p, tsr__now());
   fputc('\n', stderr);
   p->active = false;
+}
+
+int tsr__write_file(const char *dir, const char *name, const void *data, size_t n, tsr_error *err) {
+  tsr__outfile f;
+  int rc = tsr__outfile_open(&f, dir, name, err);
+  if (rc) return rc;
+  rc = tsr__outfile_write(&f, data, n, err);
+  if (rc) {
+    tsr__outfile_abort(&f);
+    return rc;
+  }
+  return tsr__outfile_commit(&f, err);
+}
+
+static int cmp_dir_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+int tsr__dir_names(const char *dir, int (*keep)(const char *name), tsr__dir_name **names, size_t *n, tsr_error *err) {
+  *names = NULL;
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (!d) return tsr_error_set(err, TSR_EIO, dir, 0, 0, "cannot read folder: %s", strerror(errno));
+  tsr__dir_name *v = NULL;
+  size_t cnt = 0, cap = 0;
+  int rc = 0;
+  struct dirent *e;
+  /* collect first: removing while reading a folder may skip entries */
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (keep && !keep(e->d_name)) continue;
+    if (cnt == cap) {
+      size_t nc = cap ? 2 * cap : 16;
+      tsr__dir_name *nv = tsr__realloc(v, sizeof *v * nc);
+      if (!nv) {
+        rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+        break;
+      }
+      v = nv;
+      cap = nc;
+    }
+    snprintf(v[cnt++], sizeof v[0], "%s", e->d_name);
+  }
+  closedir(d);
+  if (rc) {
+    tsr__free(v);
+    return rc;
+  }
+  if (cnt) qsort(v, cnt, sizeof *v, cmp_dir_name);
+  *names = v;
+  *n = cnt;
+  return 0;
 }

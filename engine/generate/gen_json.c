@@ -84,16 +84,7 @@ static const char k_link_json[] =
 /* Writes b as the file dir/name (temporary name, then renamed). */
 static int write_whole(const char *dir, const char *name, const tsr__buf *b, tsr_error *err) {
   if (b->oom) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-  tsr__outfile f;
-  int rc = tsr__outfile_open(&f, dir, name, err);
-  if (!rc) {
-    rc = tsr__outfile_write(&f, b->p, b->len, err);
-    if (!rc)
-      rc = tsr__outfile_commit(&f, err);
-    else
-      tsr__outfile_abort(&f);
-  }
-  return rc;
+  return tsr__write_file(dir, name, b->p, b->len, err);
 }
 
 int tsr__gen_write_summary(const tsr_gen_opts *o, const tsr_gen_summary *s, tsr_error *err) {

@@ -52,36 +52,16 @@ int tsr__sha256_file(const char *path, char hex[65], uint64_t *bytes, tsr_error 
   return 0;
 }
 
-static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+/* The run's files: temporary names start with '.', and the manifest does not
+ * list itself. */
+static int is_listed(const char *name) { return name[0] != '.' && strcmp(name, "manifest.json") != 0; }
 
 int tsr__manifest_write(const char *dir, const char *config_path, const char *config_sha256, int argc,
                         const char *const *argv, tsr_error *err) {
-  char(*names)[256] = NULL;
-  size_t n = 0, cap = 0;
-  DIR *d = opendir(dir);
-  if (!d) return tsr_error_set(err, TSR_EIO, dir, 0, 0, "cannot read folder: %s", strerror(errno));
-  struct dirent *e;
-  int rc = 0;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.' || strcmp(e->d_name, "manifest.json") == 0) continue; /* temporary names start with '.' */
-    if (n == cap) {
-      size_t nc = cap ? 2 * cap : 16;
-      char(*nn)[256] = tsr__realloc(names, sizeof *names * nc);
-      if (!nn) {
-        rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-        break;
-      }
-      names = nn;
-      cap = nc;
-    }
-    snprintf(names[n++], sizeof names[0], "%s", e->d_name);
-  }
-  closedir(d);
-  if (rc) {
-    tsr__free(names);
-    return rc;
-  }
-  qsort(names, n, sizeof *names, cmp_name);
+  tsr__dir_name *names;
+  size_t n;
+  int rc = tsr__dir_names(dir, is_listed, &names, &n, err);
+  if (rc) return rc;
   json_t *root = json_object();
   json_object_set_new(root, "tessera_version", json_string(tsr_version()));
   json_t *cmd = json_array();
@@ -108,18 +88,7 @@ int tsr__manifest_write(const char *dir, const char *config_path, const char *co
   }
   json_object_set_new(root, "files", files);
   tsr__free(names);
-  char *text = rc ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  if (!rc) rc = tsr__write_json(dir, "manifest.json", root, JSON_INDENT(2) | JSON_PRESERVE_ORDER, err);
   json_decref(root);
-  if (rc) return rc;
-  if (!text) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-  tsr__outfile f;
-  rc = tsr__outfile_open(&f, dir, "manifest.json", err);
-  if (!rc) rc = tsr__outfile_write(&f, text, strlen(text), err);
-  if (!rc) rc = tsr__outfile_write(&f, "\n", 1, err);
-  if (!rc)
-    rc = tsr__outfile_commit(&f, err);
-  else
-    tsr__outfile_abort(&f);
-  free(text);
   return rc;
 }

@@ -178,59 +178,20 @@ static void remove_old_run(const tsr__outdir *o) {
     }
     json_decref(m);
   }
-  DIR *d = opendir(o->dir);
-  if (!d) return;
-  /* collect first: removing while reading a folder may skip entries */
-  char(*names)[256] = NULL;
-  size_t n = 0, cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (!is_leftover(e->d_name)) continue;
-    if (n == cap) {
-      size_t nc = cap ? 2 * cap : 32;
-      char(*nn)[256] = tsr__realloc(names, sizeof *names * nc);
-      if (!nn) break;
-      names = nn;
-      cap = nc;
-    }
-    snprintf(names[n++], sizeof names[0], "%s", e->d_name);
-  }
-  closedir(d);
+  tsr__dir_name *names;
+  size_t n;
+  if (tsr__dir_names(o->dir, is_leftover, &names, &n, NULL)) return;
   for (size_t i = 0; i < n; i++) remove_old(o, names[i]);
   tsr__free(names);
 }
 
-static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
-
 int tsr__outdir_commit(tsr__outdir *o, tsr_error *err) {
   if (!o->staged) return tsr_error_set(err, TSR_EINTERNAL, o->dir, 0, 0, "no staging folder");
   /* the new files, sorted, manifest.json last */
-  char(*names)[256] = NULL;
-  size_t n = 0, cap = 0;
-  DIR *d = opendir(o->stage);
-  if (!d) return tsr_error_set(err, TSR_EIO, o->stage, 0, 0, "cannot read the staging folder: %s", strerror(errno));
-  struct dirent *e;
-  int rc = 0;
-  while ((e = readdir(d)) != NULL && !rc) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    if (n == cap) {
-      size_t nc = cap ? 2 * cap : 16;
-      char(*nn)[256] = tsr__realloc(names, sizeof *names * nc);
-      if (!nn) {
-        rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-        break;
-      }
-      names = nn;
-      cap = nc;
-    }
-    snprintf(names[n++], sizeof names[0], "%s", e->d_name);
-  }
-  closedir(d);
-  if (rc) {
-    tsr__free(names);
-    return rc;
-  }
-  qsort(names, n, sizeof *names, cmp_name);
+  tsr__dir_name *names;
+  size_t n;
+  int rc = tsr__dir_names(o->stage, NULL, &names, &n, err);
+  if (rc) return rc;
   if (o->overwrite) remove_old_run(o);
   int has_manifest = 0;
   for (size_t i = 0; i <= n && !rc; i++) {

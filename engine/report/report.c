@@ -274,20 +274,23 @@ int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rf, const char *di
   json_object_set_new(root, "engine_peak_bytes", json_integer((json_int_t)tsr_memory_peak()));
   json_object_set_new(root, "memory_limit_bytes", json_integer((json_int_t)tsr_memory_limit()));
   json_object_set_new(root, "threads", json_integer(tsr_linkage_threads(L)));
-  char *text = rc ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-  if (!rc && !text) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  if (!rc) rc = tsr__write_json(dir, "report.json", root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6), err);
   if (!rc) rc = tsr__report_html(root, dir, err);
   json_decref(root);
-  if (!rc) {
-    tsr__outfile f;
-    rc = tsr__outfile_open(&f, dir, "report.json", err);
-    if (!rc) rc = tsr__outfile_write(&f, text, strlen(text), err);
-    if (!rc) rc = tsr__outfile_write(&f, "\n", 1, err);
-    if (!rc)
-      rc = tsr__outfile_commit(&f, err);
-    else
-      tsr__outfile_abort(&f);
+  return rc;
+}
+
+int tsr__write_json(const char *dir, const char *name, const json_t *root, size_t flags, tsr_error *err) {
+  char *text = json_dumps(root, flags);
+  if (!text) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  size_t n = strlen(text);
+  char *t = realloc(text, n + 2); /* jansson's text comes from malloc */
+  if (!t) {
+    free(text);
+    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   }
-  free(text);
+  t[n] = '\n';
+  int rc = tsr__write_file(dir, name, t, n + 1, err);
+  free(t);
   return rc;
 }

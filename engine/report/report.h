@@ -31,6 +31,8 @@ int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rates, const char 
 /* --- report_html.c ---------------------------------------------------------------- */
 /* Writes DIR/report.html from the report.json document. */
 int tsr__report_html(const struct json_t *root, const char *dir, tsr_error *err);
+/* Writes root as DIR/NAME (json_dumps flags), with a final newline, in one go. */
+int tsr__write_json(const char *dir, const char *name, const struct json_t *root, size_t flags, tsr_error *err);
 
 /* --- outdir.c ----------------------------------------------------------------------
  * The output folder of a run, changed only by a run that succeeds.

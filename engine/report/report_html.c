@@ -246,13 +246,7 @@ int tsr__report_html(const json_t *root, const char *dir, tsr_error *err) {
     tsr__buf_free(&b);
     return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory writing report.html");
   }
-  tsr__outfile f;
-  int rc = tsr__outfile_open(&f, dir, "report.html", err);
-  if (!rc) rc = tsr__outfile_write(&f, b.p, b.len, err);
-  if (!rc)
-    rc = tsr__outfile_commit(&f, err);
-  else
-    tsr__outfile_abort(&f);
+  int rc = tsr__write_file(dir, "report.html", b.p, b.len, err);
   tsr__buf_free(&b);
   return rc;
 }
