@@ -1,4 +1,4 @@
-/* Unit tests for engine/output: Thrift compact protocol, the RLE/bit-packed
+/* Unit tests for engine/parquet: Thrift compact protocol, the RLE/bit-packed
  * hybrid, Parquet writer -> reader round trips for every type, encoding
  * choices, determinism across thread counts, and the reader's handling of
  * truncated, corrupted and unsupported files. */
@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 
 #include "common/buf.h"
-#include "output/output_internal.h"
-#include "output/thrift.h"
+#include "parquet/parquet_internal.h"
+#include "parquet/thrift.h"
 #include "tessera/parquet.h"
 #include "test_util.h"
 
