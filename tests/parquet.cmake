@@ -28,3 +28,8 @@ if(TSR_NODE)
     COMMAND bash -c "set -e; rm -rf lk_interop; mkdir -p lk_interop; $<TARGET_FILE:tessera-cli> generate --patients 8000 --seed 2 --out lk_interop/data --quiet; sed -i 's/\"row_group_rows\": 1048576/\"row_group_rows\": 4096/' lk_interop/data/link.json; $<TARGET_FILE:tessera-cli> link --config lk_interop/data/link.json --out lk_interop/run --csv --quiet; cd ${PROJECT_SOURCE_DIR} && NODE_PATH=${PROJECT_SOURCE_DIR}/node_modules ${TSR_NODE} tests/interop/link_interop.mjs ${CMAKE_CURRENT_BINARY_DIR}/lk_interop/run ${CMAKE_CURRENT_BINARY_DIR}/lk_interop/data")
   set_tests_properties(interop_link PROPERTIES ENVIRONMENT "${TSR_TEST_ENV}" TIMEOUT 300)
 endif()
+
+# tessera evaluate end to end (defects 8 and 9 of issue 8): kept here with
+# the Parquet reader it drives; no node needed.
+add_test(NAME evaluate_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/evaluate_cli.sh $<TARGET_FILE:tessera-cli>)
+set_tests_properties(evaluate_cli PROPERTIES ENVIRONMENT "${TSR_TEST_ENV}" TIMEOUT 300)
