@@ -65,13 +65,144 @@ Test(evaluate, hand_worked_example) {
   cr_expect_float_eq(e.precision, 0.5, 1e-12);
   cr_expect_float_eq(e.recall, 0.5, 1e-12);
   cr_expect_float_eq(e.f1, 0.5, 1e-12);
+  cr_expect_eq(e.pairs_true_missing, 0);
   cr_expect_eq(e.clusters_predicted, 2);
-  cr_expect_eq(e.clusters_true, 2);
+  cr_expect_eq(e.clusters_true, 3); /* {7} is a true cluster too, missed */
   cr_expect_eq(e.clusters_exact, 0);
   cr_expect_eq(e.true_clusters_split, 1);
   cr_expect_eq(e.predicted_clusters_merged, 1);
   cr_expect_float_eq(e.bcubed_precision, (2.0 + 1.0 / 3 + 4.0 / 3) / 5, 1e-12);
-  cr_expect_float_eq(e.bcubed_recall, (4.0 / 3 + 1.0 / 3 + 2.0) / 5, 1e-12);
+  /* recall over all six truth records: 7 is missing, so it stands alone
+   * (1/1) */
+  cr_expect_float_eq(e.bcubed_recall, (4.0 / 3 + 1.0 / 3 + 2.0 + 1.0) / 6, 1e-12);
+  cr_expect_float_eq(e.cluster_recall, 0.0, 1e-12);
+}
+
+/* Worked by hand, and lopsided so that precision and recall differ (a
+ * symmetric example cannot tell a B-cubed recall that divides by the
+ * predicted cluster's size from the right one):
+ *   truth {a,b,c} {d}; predicted {a,b,c,d}
+ *   pairwise: predicted 6, true 3, correct 3 -> precision 1/2, recall 1
+ *   B-cubed precision: a,b,c 3/4 each, d 1/4 -> (9/4 + 1/4) / 4 = 5/8
+ *   B-cubed recall:    a,b,c 3/3 each, d 1/1 -> 1
+ *   clusters: 1 predicted, 2 true, 0 exact, 1 merged, 0 split */
+Test(evaluate, lopsided_example_precision_differs_from_recall) {
+  char *dir = tsr_test_tmpdir("eval");
+  static const char *const ids[] = {"a", "b", "c", "d"};
+  static const int64_t pids[] = {5, 5, 5, 5};
+  write_links(dir, ids, pids, 4);
+  write_text(dir, "truth.csv", "source,record_id,patient_id\ns,a,X\ns,b,X\ns,c,X\ns,d,Y\n");
+  tsr_eval e;
+  tsr_error err;
+  cr_assert_eq(eval_in(dir, "truth.csv", 1, &e, &err), 0, "%s", err.msg);
+  cr_expect_eq(e.pairs_predicted, 6);
+  cr_expect_eq(e.pairs_true, 3);
+  cr_expect_eq(e.pairs_correct, 3);
+  cr_expect_float_eq(e.precision, 0.5, 1e-12);
+  cr_expect_float_eq(e.recall, 1.0, 1e-12);
+  cr_expect_float_eq(e.f1, 2.0 / 3, 1e-12);
+  cr_expect_float_eq(e.bcubed_precision, 5.0 / 8, 1e-12);
+  cr_expect_float_eq(e.bcubed_recall, 1.0, 1e-12);
+  cr_expect_eq(e.clusters_predicted, 1);
+  cr_expect_eq(e.clusters_true, 2);
+  cr_expect_eq(e.clusters_exact, 0);
+  cr_expect_eq(e.predicted_clusters_merged, 1);
+  cr_expect_eq(e.true_clusters_split, 0);
+}
+
+/* The mirror image: truth {a,b,c,d}; predicted {a,b,c} {d}.
+ *   pairwise: predicted 3, true 6, correct 3 -> precision 1, recall 1/2
+ *   B-cubed precision 1; recall (3 * 3/4 + 1/4) / 4 = 5/8 */
+Test(evaluate, lopsided_example_mirror) {
+  char *dir = tsr_test_tmpdir("eval");
+  static const char *const ids[] = {"a", "b", "c", "d"};
+  static const int64_t pids[] = {5, 5, 5, 6};
+  write_links(dir, ids, pids, 4);
+  write_text(dir, "truth.csv", "source,record_id,patient_id\ns,a,X\ns,b,X\ns,c,X\ns,d,X\n");
+  tsr_eval e;
+  tsr_error err;
+  cr_assert_eq(eval_in(dir, "truth.csv", 1, &e, &err), 0, "%s", err.msg);
+  cr_expect_float_eq(e.precision, 1.0, 1e-12);
+  cr_expect_float_eq(e.recall, 0.5, 1e-12);
+  cr_expect_float_eq(e.bcubed_precision, 1.0, 1e-12);
+  cr_expect_float_eq(e.bcubed_recall, 5.0 / 8, 1e-12);
+  cr_expect_eq(e.true_clusters_split, 1);
+  cr_expect_eq(e.predicted_clusters_merged, 0);
+}
+
+/* Defect 8: a truth record missing from the links (rejected at ingest, say)
+ * is a missed record. truth {a,b,c,d} {e,f}; the links hold only a, b (one
+ * cluster) and e: c, d and f are missing.
+ *   true pairs over every truth record: 6 + 1 = 7; correct: (a,b) = 1
+ *   recall 1/7 (the old figure, over the scored records only, was 1/1)
+ *   pairs lost with the missing records: 7 - 1 (a,b) - 0 (e) = 6
+ *   B-cubed recall over 6 records: a,b 2/4 each, c,d 1/4 each, e,f 1/2 each
+ *     = (1/2 + 1/2 + 1/4 + 1/4 + 1/2 + 1/2) / 6 = 5/12 */
+Test(evaluate, truth_missing_from_links_counts_as_missed) {
+  char *dir = tsr_test_tmpdir("eval");
+  static const char *const ids[] = {"a", "b", "e"};
+  static const int64_t pids[] = {1, 1, 2};
+  write_links(dir, ids, pids, 3);
+  write_text(dir, "truth.csv", "source,record_id,patient_id\ns,a,X\ns,b,X\ns,c,X\ns,d,X\ns,e,Y\ns,f,Y\n");
+  tsr_eval e;
+  tsr_error err;
+  cr_assert_eq(eval_in(dir, "truth.csv", 1, &e, &err), 0, "%s", err.msg);
+  cr_expect_eq(e.records_scored, 3);
+  cr_expect_eq(e.truth_not_in_links, 3);
+  cr_expect_eq(e.pairs_true, 7);
+  cr_expect_eq(e.pairs_correct, 1);
+  cr_expect_eq(e.pairs_true_missing, 6);
+  cr_expect_float_eq(e.precision, 1.0, 1e-12);
+  cr_expect_float_eq(e.recall, 1.0 / 7, 1e-12);
+  cr_expect_float_eq(e.bcubed_recall, 5.0 / 12, 1e-12);
+  cr_expect_eq(e.clusters_true, 2);
+  cr_expect_eq(e.clusters_exact, 0, "a true cluster with a missing member is not matched exactly");
+  cr_expect_eq(e.true_clusters_split, 2);
+  cr_expect_float_eq(e.cluster_recall, 0.0, 1e-12);
+}
+
+/* Defect 8: when no record is in both files, nothing is scored: an error,
+ * never a perfect 1.0. */
+Test(evaluate, nothing_scored_is_an_error) {
+  char *dir = tsr_test_tmpdir("eval");
+  static const char *const ids[] = {"p", "q"};
+  static const int64_t pids[] = {1, 1};
+  write_links(dir, ids, pids, 2);
+  write_text(dir, "truth.csv", "source,record_id,patient_id\ns,a,X\ns,b,X\n");
+  tsr_eval e;
+  tsr_error err;
+  cr_expect_eq(eval_in(dir, "truth.csv", 1, &e, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "nothing can be scored") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.file, "links.parquet") != NULL, "%s", err.file);
+  /* a links file with no rows at all */
+  char *d2 = tsr_test_tmpdir("eval");
+  write_links(d2, ids, pids, 0);
+  write_text(d2, "truth.csv", "source,record_id,patient_id\ns,a,X\ns,b,X\n");
+  cr_expect_eq(eval_in(d2, "truth.csv", 1, &e, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "no rows") != NULL, "%s", err.msg);
+}
+
+/* Defect 9: a bad truth row is named by file, line and reason, and no
+ * rejects.csv appears (evaluate never wrote one). */
+Test(evaluate, short_truth_row_names_file_line_and_reason) {
+  char *dir = tsr_test_tmpdir("eval");
+  static const char *const ids[] = {"a", "b"};
+  static const int64_t pids[] = {1, 1};
+  write_links(dir, ids, pids, 2);
+  write_text(dir, "short.csv", "source,record_id,patient_id\ns,a,X\ns,b,X\ns,c\ns,d,X\n");
+  tsr_eval e;
+  tsr_error err;
+  cr_assert_eq(eval_in(dir, "short.csv", 1, &e, &err), TSR_EPARSE);
+  cr_expect(strstr(err.file, "short.csv") != NULL, "%s", err.file);
+  cr_expect_eq(err.line, 4, "line %llu", (unsigned long long)err.line);
+  cr_expect(strstr(err.msg, "field_count") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, "rejects.csv") == NULL, "names a file it never writes: %s", err.msg);
+  cr_expect(strstr(err.msg, "1 of 4") != NULL, "%s", err.msg);
+  char p[700];
+  snprintf(p, sizeof p, "%s/rejects.csv", dir);
+  FILE *f = fopen(p, "r");
+  cr_expect_null(f, "evaluate wrote %s", p);
+  if (f) fclose(f);
 }
 
 Test(evaluate, perfect_links_score_one) {

@@ -1,4 +1,4 @@
-/* Unit tests for engine/output: Thrift compact protocol, the RLE/bit-packed
+/* Unit tests for engine/parquet: Thrift compact protocol, the RLE/bit-packed
  * hybrid, Parquet writer -> reader round trips for every type, encoding
  * choices, determinism across thread counts, and the reader's handling of
  * truncated, corrupted and unsupported files. */
@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 
 #include "common/buf.h"
-#include "output/output_internal.h"
-#include "output/thrift.h"
+#include "parquet/parquet_internal.h"
+#include "parquet/thrift.h"
 #include "tessera/parquet.h"
 #include "test_util.h"
 
@@ -581,6 +581,226 @@ Test(parquet, deterministic_across_thread_counts) {
   table_free(&t);
 }
 
+
+/* --- Footer facts, read straight from the Thrift (the reader does not expose
+ * statistics) ------------------------------------------------------------------------------- */
+typedef struct chunk_meta {
+  int found, has_dict_page, enc_dict, has_stats, has_min, has_max;
+  int64_t null_count;
+  uint8_t min[256], max[256];
+  uint32_t min_len, max_len;
+} chunk_meta;
+
+static void meta_stats(tsr__tr *r, chunk_meta *m) {
+  int16_t last = 0, id;
+  uint8_t ty;
+  m->has_stats = 1;
+  while (tsr__tr_field(r, &last, &id, &ty)) {
+    uint32_t len;
+    const uint8_t *p;
+    if (id == 3 && ty == TSR__CT_I64) m->null_count = tsr__tr_i64(r);
+    else if ((id == 5 || id == 6) && ty == TSR__CT_BINARY && (p = tsr__tr_bin(r, &len)) != NULL) {
+      cr_assert(len <= sizeof m->min);
+      memcpy(id == 5 ? m->max : m->min, p, len);
+      *(id == 5 ? &m->max_len : &m->min_len) = len;
+      *(id == 5 ? &m->has_max : &m->has_min) = 1;
+    } else tsr__tr_skip(r, ty);
+  }
+}
+static void meta_column(tsr__tr *r, chunk_meta *m) {
+  int16_t last = 0, id;
+  uint8_t ty, et;
+  while (tsr__tr_field(r, &last, &id, &ty)) {
+    if (id == 2 && ty == TSR__CT_LIST) {
+      uint32_t k = tsr__tr_list(r, &et);
+      for (uint32_t i = 0; i < k; i++) m->enc_dict |= tsr__tr_i32(r) == TSR__PQE_RLE_DICTIONARY;
+    } else if (id == 11) {
+      m->has_dict_page = 1;
+      tsr__tr_skip(r, ty);
+    } else if (id == 12 && ty == TSR__CT_STRUCT) meta_stats(r, m);
+    else tsr__tr_skip(r, ty);
+  }
+}
+/* The footer facts of column chunk (rg, col) of the Parquet file in b. */
+static chunk_meta footer_chunk(const uint8_t *b, size_t n, size_t rg, size_t col) {
+  chunk_meta m;
+  memset(&m, 0, sizeof m);
+  uint32_t flen;
+  cr_assert(n >= 12);
+  memcpy(&flen, b + n - 8, 4);
+  cr_assert(flen <= n - 12);
+  tsr__tr r;
+  tsr__tr_init(&r, b + n - 8 - flen, flen);
+  int16_t last = 0, id;
+  uint8_t ty, et;
+  while (tsr__tr_field(&r, &last, &id, &ty)) {
+    if (id != 4 || ty != TSR__CT_LIST) {
+      tsr__tr_skip(&r, ty);
+      continue;
+    }
+    uint32_t ng = tsr__tr_list(&r, &et);
+    for (uint32_t g = 0; g < ng; g++) {
+      int16_t l2 = 0, id2;
+      uint8_t ty2;
+      while (tsr__tr_field(&r, &l2, &id2, &ty2)) {
+        if (id2 != 1 || ty2 != TSR__CT_LIST) {
+          tsr__tr_skip(&r, ty2);
+          continue;
+        }
+        uint32_t nc = tsr__tr_list(&r, &et);
+        for (uint32_t c = 0; c < nc; c++) {
+          int16_t l3 = 0, id3;
+          uint8_t ty3;
+          while (tsr__tr_field(&r, &l3, &id3, &ty3)) {
+            if (id3 == 3 && ty3 == TSR__CT_STRUCT && g == rg && c == col) {
+              meta_column(&r, &m);
+              m.found = 1;
+            } else tsr__tr_skip(&r, ty3);
+          }
+        }
+      }
+    }
+  }
+  cr_assert_eq(r.err, 0, "footer walk failed");
+  cr_assert(m.found, "no chunk (%zu, %zu) in the footer", rg, col);
+  return m;
+}
+static chunk_meta file_chunk(const char *dir, const char *name, size_t rg, size_t col) {
+  char p[512];
+  path_of(p, sizeof p, dir, name);
+  size_t n;
+  uint8_t *b = slurp(p, &n);
+  chunk_meta m = footer_chunk(b, n, rg, col);
+  free(b);
+  return m;
+}
+
+/* Row x's value of column c is below row y's (strings: bytewise, shorter
+ * first on a common prefix, as Parquet orders BYTE_ARRAY). */
+static int less_at(const table *t, size_t c, size_t x, size_t y) {
+  switch (c) {
+  case 0: return t->b[x] < t->b[y];
+  case 1: return t->i32[x] < t->i32[y];
+  case 2: return t->i64[x] < t->i64[y];
+  case 3: return t->f64[x] < t->f64[y];
+  case 5: return t->date[x] < t->date[y];
+  default: {
+    uint32_t a = t->str[x].len, b = t->str[y].len;
+    int r = memcmp(t->str[x].ptr, t->str[y].ptr, a < b ? a : b);
+    return r < 0 || (r == 0 && a < b);
+  }
+  }
+}
+
+/* Every chunk's min, max and null count against a scan of the values: a
+ * writer that swapped min and max, or counted nulls wrong, fails here and not
+ * only in the Node interop tests. */
+Test(parquet, statistics_match_the_values) {
+  char *dir = tsr_test_tmpdir("pq");
+  table t;
+  table_make(&t, 1000, 0, 1);
+  tsr_pq_options o;
+  tsr_pq_options_init(&o);
+  o.row_group_rows = 300;
+  write_table(dir, "st.parquet", &t, 1, TSR_PQ_ENC_AUTO, &o, 1000);
+  char p[512];
+  path_of(p, sizeof p, dir, "st.parquet");
+  size_t n;
+  uint8_t *b = slurp(p, &n);
+  int checked_str = 0;
+  for (size_t g = 0; g * 300 < t.n; g++) {
+    size_t r0 = g * 300, r1 = r0 + 300 < t.n ? r0 + 300 : t.n;
+    for (size_t c = 0; c < NCOLS; c++) {
+      chunk_meta m = footer_chunk(b, n, g, c);
+      int64_t nulls = 0;
+      size_t lo = SIZE_MAX, hi = SIZE_MAX; /* rows of the min and max */
+      for (size_t i = r0; i < r1; i++) {
+        if (!t.valid[c][i]) {
+          nulls++;
+          continue;
+        }
+        if (lo == SIZE_MAX) lo = hi = i;
+        if (less_at(&t, c, i, lo)) lo = i;
+        if (less_at(&t, c, hi, i)) hi = i;
+      }
+      cr_assert(m.has_stats);
+      cr_assert_eq(m.null_count, nulls, "rg %zu col %zu null_count", g, c);
+      cr_assert(lo != SIZE_MAX);
+      const void *vlo, *vhi;
+      uint32_t w;
+      switch (c) {
+      case 0: vlo = &t.b[lo]; vhi = &t.b[hi]; w = 1; break;
+      case 1: vlo = &t.i32[lo]; vhi = &t.i32[hi]; w = 4; break;
+      case 2: vlo = &t.i64[lo]; vhi = &t.i64[hi]; w = 8; break;
+      case 3: vlo = &t.f64[lo]; vhi = &t.f64[hi]; w = 8; break;
+      case 5: vlo = &t.date[lo]; vhi = &t.date[hi]; w = 4; break;
+      default: vlo = t.str[lo].ptr; vhi = t.str[hi].ptr; w = 0; break;
+      }
+      if (c == 4 && (t.str[lo].len > 64 || t.str[hi].len > 64)) {
+        cr_assert(!m.has_min && !m.has_max, "rg %zu: over-long string bounds are left out", g);
+        continue;
+      }
+      uint32_t wl = w ? w : t.str[lo].len, wh = w ? w : t.str[hi].len;
+      checked_str += c == 4;
+      cr_assert(m.has_min && m.has_max, "rg %zu col %zu: min/max missing", g, c);
+      cr_assert_eq(m.min_len, wl, "rg %zu col %zu min length", g, c);
+      cr_assert_eq(m.max_len, wh, "rg %zu col %zu max length", g, c);
+      cr_assert(memcmp(m.min, vlo, wl) == 0, "rg %zu col %zu: min is not the smallest value", g, c);
+      cr_assert(memcmp(m.max, vhi, wh) == 0, "rg %zu col %zu: max is not the largest value", g, c);
+    }
+  }
+  cr_assert(checked_str > 0, "no string chunk had its bounds checked");
+  free(b);
+  table_free(&t);
+}
+
+/* The 1 MiB dictionary cap of AUTO (writer.c PQ_AUTO_DICT_BYTES), both edges:
+ * 20,000 distinct strings, each twice (so the entry limit, half the values,
+ * is never the reason). Dictionary bytes are 4 + length per entry:
+ *   length 48: 20,000 * 52 = 1,040,000 <= 1,048,576 -> dictionary
+ *   length 49: 20,000 * 53 = 1,060,000 >  1,048,576 -> PLAIN
+ * Both read back value for value. */
+static void dict_cap_case(const char *dir, const char *name, int len, int expect_dict) {
+  enum { DISTINCT = 20000, ROWS = 2 * DISTINCT };
+  char *bytes = malloc((size_t)ROWS * 64);
+  tsr_view *v = malloc(sizeof *v * ROWS);
+  for (int i = 0; i < ROWS; i++) {
+    char *s = bytes + (size_t)i * 64;
+    snprintf(s, 64, "%0*d", len, i % DISTINCT);
+    v[i] = (tsr_view){s, (uint32_t)len};
+  }
+  tsr_pq_column_def d = {"s", TSR_PQ_STRING, 0, TSR_PQ_ENC_AUTO};
+  tsr_pq_writer *w;
+  tsr_error err;
+  cr_assert_eq(tsr_pq_open(&w, dir, name, &d, 1, NULL, &err), 0, "%s", err.msg);
+  tsr_pq_col col = {v, NULL};
+  cr_assert_eq(tsr_pq_write(w, &col, ROWS, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_pq_close(w, &err), 0, "%s", err.msg);
+  chunk_meta m = file_chunk(dir, name, 0, 0);
+  cr_assert_eq(m.has_dict_page, expect_dict, "%s: dictionary page", name);
+  cr_assert_eq(m.enc_dict, expect_dict, "%s: RLE_DICTIONARY in the encodings", name);
+  char p[512];
+  path_of(p, sizeof p, dir, name);
+  tsr_pq_reader *r;
+  cr_assert_eq(tsr_pq_reader_open(p, NULL, &r, &err), 0, "%s", err.msg);
+  tsr_pq_column c;
+  cr_assert_eq(tsr_pq_read_column(r, 0, &c, &err), 0, "%s", err.msg);
+  cr_assert_eq(c.nrows, ROWS);
+  for (int i = 0; i < ROWS; i++)
+    cr_assert(c.values.str[i].len == (uint32_t)len && memcmp(c.values.str[i].ptr, v[i].ptr, (size_t)len) == 0,
+              "%s row %d", name, i);
+  tsr_pq_column_free(&c);
+  tsr_pq_reader_free(r);
+  free(v);
+  free(bytes);
+}
+
+Test(parquet, auto_dictionary_byte_cap_both_edges) {
+  char *dir = tsr_test_tmpdir("pq");
+  dict_cap_case(dir, "under.parquet", 48, 1);
+  dict_cap_case(dir, "over.parquet", 49, 0);
+}
+
 /* --- Reader robustness ------------------------------------------------------------------------ */
 static uint8_t *small_file(size_t *n, int zstd) {
   char *dir = tsr_test_tmpdir("pq");
@@ -626,7 +846,20 @@ Test(reader, rejects_truncated_files) {
     cr_assert_eq(read_all(c, cut), TSR_EPARSE, "truncated to %zu bytes", cut);
     free(c);
   }
-  /* the footer of a truncated file re-attached to its data: chunks run past */
+  /* the footer of a truncated file re-attached to its data: chunks run past
+   * the data now, into the footer or beyond the end */
+  uint32_t flen;
+  memcpy(&flen, b + n - 8, 4);
+  size_t data_end = n - 8 - flen;
+  cr_assert(flen > 0 && data_end > 4 && data_end < n);
+  for (size_t cut = 4; cut < data_end; cut++) {
+    size_t m = cut + (n - data_end);
+    uint8_t *c = malloc(m);
+    memcpy(c, b, cut);
+    memcpy(c + cut, b + data_end, n - data_end);
+    cr_assert_eq(read_all(c, m), TSR_EPARSE, "data cut to %zu of %zu bytes, footer kept", cut, data_end);
+    free(c);
+  }
   free(b);
 }
 
@@ -802,4 +1035,36 @@ Test(parquet, double_stats_and_special_values) {
   for (int i = 1; i < 6; i++) cr_assert(memcmp(&col.values.f64[i], &v[i], 8) == 0);
   tsr_pq_column_free(&col);
   tsr_pq_reader_free(r);
+  /* statistics: NaN is left out of the order; the bounds are the infinities */
+  chunk_meta m = file_chunk(dir, "d.parquet", 0, 0);
+  double lo, hi;
+  cr_assert(m.has_min && m.has_max && m.min_len == 8 && m.max_len == 8);
+  memcpy(&lo, m.min, 8);
+  memcpy(&hi, m.max, 8);
+  cr_assert(isinf(lo) && lo < 0, "min %g", lo);
+  cr_assert(isinf(hi) && hi > 0, "max %g", hi);
+  cr_assert_eq(m.null_count, 0);
+  /* zeros only: the spec's -0.0 minimum and +0.0 maximum, whichever zero
+   * the data holds; NaN alone: no bounds at all */
+  static const double zs[2][3] = {{0.0, NAN, 0.0}, {-0.0, -0.0, NAN}};
+  for (int k = 0; k < 2; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "z%d.parquet", k);
+    cr_assert_eq(tsr_pq_open(&w, dir, name, &d, 1, NULL, NULL), 0);
+    tsr_pq_col cz = {zs[k], NULL};
+    cr_assert_eq(tsr_pq_write(w, &cz, 3, NULL), 0);
+    cr_assert_eq(tsr_pq_close(w, NULL), 0);
+    m = file_chunk(dir, name, 0, 0);
+    memcpy(&lo, m.min, 8);
+    memcpy(&hi, m.max, 8);
+    cr_assert(lo == 0.0 && signbit(lo), "%s: min must be -0.0", name);
+    cr_assert(hi == 0.0 && !signbit(hi), "%s: max must be +0.0", name);
+  }
+  static const double nans[2] = {NAN, NAN};
+  cr_assert_eq(tsr_pq_open(&w, dir, "nan.parquet", &d, 1, NULL, NULL), 0);
+  tsr_pq_col cn = {nans, NULL};
+  cr_assert_eq(tsr_pq_write(w, &cn, 2, NULL), 0);
+  cr_assert_eq(tsr_pq_close(w, NULL), 0);
+  m = file_chunk(dir, "nan.parquet", 0, 0);
+  cr_assert(m.has_stats && !m.has_min && !m.has_max, "NaN only: no bounds");
 }

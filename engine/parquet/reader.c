@@ -28,8 +28,8 @@
 
 #include "common/arena.h"
 #include "common/common_internal.h"
-#include "output/output_internal.h"
-#include "output/thrift.h"
+#include "parquet/parquet_internal.h"
+#include "parquet/thrift.h"
 #include "tessera/parquet.h"
 
 /* ZSTD cannot expand more than this (an RLE block: 4 bytes -> 128 KiB). */

@@ -1,6 +1,6 @@
 /* Thrift compact protocol encoder and bounds-checked decoder for Parquet
  * metadata; see thrift.h for the wire layout and the error model. */
-#include "output/thrift.h"
+#include "parquet/thrift.h"
 
 #include <string.h>
 

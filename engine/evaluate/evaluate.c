@@ -9,11 +9,21 @@
  *   from the generator), then an open-addressing table from key to row. The
  *   (predicted, true) contingency cells are counted in a second table. Every
  *   measure is a sum over cells, so nothing is sorted. The tables grow with
- *   the distinct keys and hold 12 bytes a slot. */
+ *   the distinct keys and hold 12 bytes a slot.
+ *
+ *   Who is judged against what: precision judges the rows the run wrote (a
+ *   link row whose record is not in the truth cannot be judged and is left
+ *   out); recall judges against EVERY truth record. A truth record missing
+ *   from the links (rejected at ingest, say) is a record the run failed to
+ *   link, so its true pairs count as missed and, for B-cubed, it stands as a
+ *   singleton. True cluster sizes are therefore counted over the whole truth
+ *   (nfull), not over the records both files share (ntrue). When no record is
+ *   in both files nothing can be judged, and that is an error, not 1.0. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "common/common_internal.h"
@@ -141,6 +151,83 @@ static inline int bits_for(uint64_t v) {
 
 static inline uint64_t pairs_of(uint64_t n) { return n * (n ? n - 1 : 0) / 2; }
 
+/* Copies CSV field k (0-based) of the line at p into out (quotes undone).
+ * Returns 0, or -1 when the line has fewer fields. */
+static int csv_field(const char *p, int k, char *out, size_t cap) {
+  for (int f = 0;; f++) {
+    size_t n = 0;
+    int q = *p == '"';
+    if (q) p++;
+    for (; *p; p++) {
+      if (q && *p == '"' && p[1] == '"') p++;
+      else if (q && *p == '"') {
+        q = 0;
+        continue;
+      } else if (!q && (*p == ',' || *p == '\n' || *p == '\r')) break;
+      if (f == k && n + 1 < cap) out[n++] = *p;
+    }
+    if (f == k) {
+      out[n] = 0;
+      return 0;
+    }
+    if (*p != ',') return -1;
+    p++;
+  }
+}
+
+/* The truth failed the no-rejects rule: ingest it again with a rejects sink
+ * in a private scratch folder, and turn the first rejected row into the
+ * error (file, line, column, reason, detail). The scratch folder is removed;
+ * nothing is written next to the user's files. */
+static int name_first_reject(const tsr_source_cfg *src, const tsr_ingest_opts *io0, const tsr_ingest_stats *st,
+                             tsr_error *err) {
+  const char *tmp = getenv("TMPDIR");
+  char dir[4096], path[4200], line[2048];
+  snprintf(dir, sizeof dir, "%s/tessera-eval-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  int found = 0;
+  unsigned long long ln = 0, col = 0;
+  char reason[64] = "", detail[400] = "";
+  if (mkdtemp(dir)) {
+    tsr_ingest_opts io = *io0;
+    tsr_rejects *rj = NULL;
+    tsr_error e2;
+    tsr_store *s = NULL;
+    if (tsr_rejects_open(dir, &rj, &e2) == 0) {
+      io.rejects = rj;
+      io.enforce_reject_limit = 0;
+      (void)tsr_ingest_source(src, &io, &s, NULL, &e2);
+      tsr_store_free(s);
+      (void)tsr_rejects_close(rj, &e2);
+    }
+    snprintf(path, sizeof path, "%s/rejects.csv", dir);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+      char f1[32], f2[32];
+      /* header, then the first rejected row: source,line,column,reason,detail,raw */
+      if (fgets(line, sizeof line, f) && fgets(line, sizeof line, f) && !csv_field(line, 1, f1, sizeof f1) &&
+          !csv_field(line, 2, f2, sizeof f2) && !csv_field(line, 3, reason, sizeof reason)) {
+        /* a people-facing CSV may prefix a cell with ' (spreadsheet rule) */
+        const char *a = f1[0] == '\'' ? f1 + 1 : f1, *b = f2[0] == '\'' ? f2 + 1 : f2;
+        ln = strtoull(a, NULL, 10);
+        col = strtoull(b, NULL, 10);
+        if (csv_field(line, 4, detail, sizeof detail)) detail[0] = 0;
+        found = ln > 0;
+      }
+      fclose(f);
+    }
+    unlink(path);
+    rmdir(dir);
+  }
+  if (!found)
+    return tsr_error_set(err, TSR_EPARSE, src->path, 0, 0,
+                         "%llu of %llu truth rows cannot be read; the truth must have no bad rows",
+                         (unsigned long long)st->rows_rejected, (unsigned long long)st->rows_read);
+  return tsr_error_set(err, TSR_EPARSE, src->path, ln, (uint32_t)col,
+                       "truth row rejected (%s%s%s); the truth must have no bad rows, and %llu of %llu are bad", reason,
+                       detail[0] ? ": " : "", detail, (unsigned long long)st->rows_rejected,
+                       (unsigned long long)st->rows_read);
+}
+
 static int read_truth(const char *truth_csv, int threads, tsr_store **out, tsr_error *err) {
   json_t *cfgj = json_pack("{s:i, s:[{s:s, s:s, s:s, s:{s:{s:s, s:b}, s:{s:s}, s:{s:s, s:b}}}]}", "version", 1,
                            "sources", "name", "truth", "path", truth_csv, "id", "record_id", "columns", "source",
@@ -158,7 +245,10 @@ static int read_truth(const char *truth_csv, int threads, tsr_store **out, tsr_e
   io.threads = threads;
   io.enforce_reject_limit = 1;
   cfg->sources[0].max_reject_share = 0.0; /* truth must be clean */
-  rc = tsr_ingest_source(&cfg->sources[0], &io, out, NULL, err);
+  tsr_ingest_stats st;
+  memset(&st, 0, sizeof st);
+  rc = tsr_ingest_source(&cfg->sources[0], &io, out, &st, err);
+  if (rc == TSR_EREJECTS) rc = name_first_reject(&cfg->sources[0], &io, &st, err);
   tsr_config_free(cfg);
   return rc;
 }
@@ -171,7 +261,7 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
   tsr_pq_column csrc = {0}, cid = {0}, cpid = {0};
   tsr_store *truth = NULL;
   map recs = {0}, tids = {0}, cells = {0};
-  uint32_t *npred = NULL, *ntrue = NULL, *pcells = NULL, *tcells = NULL, *ttid = NULL;
+  uint32_t *npred = NULL, *ntrue = NULL, *nfull = NULL, *pcells = NULL, *tcells = NULL, *ttid = NULL;
   uint64_t *tkey = NULL, *pairs = NULL;
   uint8_t *used = NULL;
   int rc = tsr_pq_reader_open(links_parquet, NULL, &rd, err);
@@ -191,6 +281,10 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
   if ((rc = tsr_pq_read_column_by_name(rd, "patient_id", &cpid, err)) != 0) goto done;
   const uint64_t nl = tsr_pq_reader_rows(rd);
   o->records_links = nl;
+  if (nl == 0) {
+    rc = tsr_error_set(err, TSR_EPARSE, links_parquet, 0, 0, "the links file has no rows: nothing to score");
+    goto done;
+  }
   if ((rc = read_truth(truth_csv, threads, &truth, err)) != 0) goto done;
   const uint64_t nt = tsr_store_rows(truth);
   o->records_truth = nt;
@@ -252,9 +346,11 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
   npred = tsr__calloc(maxp + 1, sizeof *npred);
   pcells = tsr__calloc(maxp + 1, sizeof *pcells);
   ntrue = tsr__calloc(tids.n + 1, sizeof *ntrue);
+  nfull = tsr__calloc(tids.n + 1, sizeof *nfull);
   tcells = tsr__calloc(tids.n + 1, sizeof *tcells);
   pairs = tsr__malloc(sizeof *pairs * (nl + 1));
-  if (!npred || !pcells || !ntrue || !tcells || !pairs) goto oom;
+  if (!npred || !pcells || !ntrue || !nfull || !tcells || !pairs) goto oom;
+  for (uint64_t r = 0; r < nt; r++) nfull[ttid[r]]++;
   uint64_t np = 0;
   for (uint64_t i = 0; i < nl; i++) {
     tsr_view s = csrc.values.str[i], id = cid.values.str[i];
@@ -282,6 +378,13 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
     pairs[np++] = p << 32 | ttid[row];
   }
   o->records_scored = np;
+  if (np == 0) {
+    rc = tsr_error_set(err, TSR_EPARSE, links_parquet, 0, 0,
+                       "no record is in both files: none of the %llu link rows has a (source, record_id) of the "
+                       "%llu rows of %s, so nothing can be scored (are they from the same data?)",
+                       (unsigned long long)nl, (unsigned long long)nt, truth_csv);
+    goto done;
+  }
   /* contingency cells: runs of equal (predicted, true) in sorted order */
   uint64_t *tmp = tsr__malloc(sizeof *tmp * (np + 1));
   uint64_t *sorted = tmp ? radix_sort(pairs, tmp, np, 32 + bits_for(maxp)) : NULL;
@@ -297,9 +400,9 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
     pcells[p]++;
     tcells[t]++;
     o->pairs_correct += pairs_of(n);
-    if (n == npred[p] && n == ntrue[t]) o->clusters_exact++;
+    if (n == npred[p] && n == nfull[t]) o->clusters_exact++;
     bp += (double)n * (double)n / (double)npred[p];
-    br += (double)n * (double)n / (double)ntrue[t];
+    br += (double)n * (double)n / (double)nfull[t];
     i = j;
   }
   tsr__free(tmp);
@@ -310,21 +413,23 @@ int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, 
     o->pairs_predicted += pairs_of(npred[p]);
     o->predicted_clusters_merged += pcells[p] > 1;
   }
+  /* recall's denominators run over every truth record: a true cluster with
+   * members missing from the links keeps its full size, and a missing member
+   * is a B-cubed singleton (it is found with itself only) */
   for (uint64_t t = 0; t < tids.n; t++) {
-    if (!ntrue[t]) continue;
-    o->pairs_true += pairs_of(ntrue[t]);
-    o->true_clusters_split += tcells[t] > 1;
+    o->pairs_true += pairs_of(nfull[t]);
+    o->pairs_true_missing += pairs_of(nfull[t]) - pairs_of(ntrue[t]);
+    o->true_clusters_split += tcells[t] + (nfull[t] - ntrue[t]) > 1;
+    br += (double)(nfull[t] - ntrue[t]) / (double)nfull[t];
   }
   o->precision = o->pairs_predicted ? (double)o->pairs_correct / (double)o->pairs_predicted : 1.0;
   o->recall = o->pairs_true ? (double)o->pairs_correct / (double)o->pairs_true : 1.0;
   o->f1 = o->precision + o->recall > 0 ? 2 * o->precision * o->recall / (o->precision + o->recall) : 0.0;
   o->cluster_precision = o->clusters_predicted ? (double)o->clusters_exact / (double)o->clusters_predicted : 1.0;
-  uint64_t true_scored = 0;
-  for (uint64_t t = 0; t < tids.n; t++) true_scored += ntrue[t] > 0;
-  o->clusters_true = true_scored;
-  o->cluster_recall = true_scored ? (double)o->clusters_exact / (double)true_scored : 1.0;
-  o->bcubed_precision = o->records_scored ? bp / (double)o->records_scored : 1.0;
-  o->bcubed_recall = o->records_scored ? br / (double)o->records_scored : 1.0;
+  o->clusters_true = tids.n;
+  o->cluster_recall = tids.n ? (double)o->clusters_exact / (double)tids.n : 1.0;
+  o->bcubed_precision = bp / (double)o->records_scored;
+  o->bcubed_recall = nt ? br / (double)nt : 1.0;
   o->seconds = tsr__now() - t0;
   goto done;
 oom:
@@ -344,6 +449,7 @@ done:
   tsr__free(used);
   tsr__free(npred);
   tsr__free(ntrue);
+  tsr__free(nfull);
   tsr__free(pcells);
   tsr__free(tcells);
   return rc;

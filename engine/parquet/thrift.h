@@ -2,7 +2,7 @@
  * from the protocol spec. The encoder appends to a tsr__buf; the decoder is a
  * bounds-checked cursor over untrusted bytes (file footers and page headers
  * of files we did not necessarily write). Also home of the varint/zigzag
- * helpers shared with the RLE/bit-packed hybrid coder in parquet.c.
+ * helpers shared with the RLE/bit-packed hybrid coder in writer.c.
  *
  * DESIGN
  *   field header  [delta:4 | type:4]            when 1 <= id - last <= 15

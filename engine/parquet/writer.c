@@ -27,8 +27,8 @@
 
 #include "common/buf.h"
 #include "common/common_internal.h"
-#include "output/output_internal.h"
-#include "output/thrift.h"
+#include "parquet/parquet_internal.h"
+#include "parquet/thrift.h"
 #include "tessera/parquet.h"
 
 #define PQ_MAX_STRING ((uint32_t)1 << 30)
