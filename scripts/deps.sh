@@ -10,12 +10,22 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 install_node_modules() {
-  # DuckDB for Node: the peer in benchmarks and the Parquet reader in interop
-  # tests. Pinned by package-lock.json.
+  # The Parquet readers of the interop tests (DuckDB, parquet-wasm with
+  # apache-arrow, hyparquet with its compressors) and the benchmarks' peer
+  # (DuckDB), pinned by package-lock.json. Reinstalled when any package the
+  # lock names is missing, so an older checkout picks up new readers.
   cd "$(dirname "$0")/.."
-  if [ -d node_modules/@duckdb/node-api ]; then return 0; fi
-  if ! command -v npm >/dev/null; then echo "deps: npm not found; interop tests and peer benchmarks need Node.js" >&2; return 0; fi
-  echo "deps: npm ci (@duckdb/node-api)"
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    echo "deps: node/npm not found; the interop tests will fail until Node.js is installed" >&2
+    return 0
+  fi
+  if node -e '
+    const fs = require("fs");
+    const pkg = JSON.parse(fs.readFileSync("package.json"));
+    const want = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+    process.exit(want.every((p) => fs.existsSync("node_modules/" + p + "/package.json")) ? 0 : 1);
+  '; then return 0; fi
+  echo "deps: npm ci (the interop readers and the DuckDB peer, pinned by package-lock.json)"
   npm ci --no-audit --no-fund --loglevel=error
 }
 if [ ${#missing[@]} -eq 0 ]; then
