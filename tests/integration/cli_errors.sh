@@ -32,6 +32,11 @@ check 2 "unknown generator parameter 'err.nope'" generate --patients 10 --out "$
 check 2 "expected a share in \[0, 1\]" generate --patients 10 --out "$tmp/o" --set err.dob_swap=2
 check 2 "--set expects KEY=VALUE" generate --patients 10 --out "$tmp/o" --set err.dob_swap
 check 2 "--threads: expected a whole number" generate --patients 10 --out "$tmp/o" --threads 0
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 0
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 999k
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 12Q
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit=-5G
+check 2 "--memory-limit needs a size" link --config "$tmp/afile" --memory-limit
 check 1 "afile.*(cannot create folder|not a folder)" generate --patients 10 --out "$tmp/afile/sub" --quiet
 check 2 "no help for unknown command" help nothing
 # and the good paths
