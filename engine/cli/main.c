@@ -4,10 +4,51 @@
  * known, and the exit status is 0 (success), 1 (the work failed) or 2 (the
  * command line was wrong). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "tessera/common.h"
+
+/* OpenMP wait policy.
+ *
+ * DESIGN
+ *   libgomp's default lets a thread that reaches a barrier first spin for up
+ *   to 300,000 rounds before it sleeps. On a machine whose cores are busy
+ *   with other work, the thread it waits for is often not running, so the
+ *   spinning burns the time slice that thread needs: linking 1,000 rows at
+ *   --threads 2 with both cores loaded took 0.03-1.2 s (median 0.17), at
+ *   --threads 1 0.01-0.04 s. With OMP_WAIT_POLICY=passive a waiting thread
+ *   sleeps at once: 0.01-0.06 s (median 0.04), and large runs on an idle
+ *   machine are no slower (docs/benchmarks.md has the figures;
+ *   bench/omp_wait.sh measures it).
+ *
+ *   libgomp reads its environment once, in its own constructor, which runs
+ *   before main(), so setenv() in main() is too late. The executable's
+ *   .preinit_array runs before libgomp's constructor, but libc's own
+ *   constructor then resets environ to the process's original array, so
+ *   an entry added there is lost (tried). What works: when the user set
+ *   neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT, a subcommand re-executes
+ *   the binary once (/proc/self/exe, same argv and pid) with
+ *   OMP_WAIT_POLICY=passive set; the second start sees it set and runs on.
+ *   A user's own setting is kept, and --threads 1 (or a one-core machine)
+ *   needs no exec. If the exec fails (no /proc), the run goes on with
+ *   libgomp's default. The exec costs one more process start (about 1-2 ms
+ *   idle). Linking libgomp statically would let a constructor with a
+ *   priority set the variable before libgomp reads it, with no exec; that
+ *   is a build change (CMakeLists.txt), not made here. */
+static void wait_policy_passive(int argc, char **argv) {
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  /* one thread never waits at a barrier: no need to pay for the exec */
+  if (sysconf(_SC_NPROCESSORS_ONLN) == 1) return;
+  for (int i = 2; i < argc; i++)
+    if ((strcmp(argv[i], "--threads") == 0 && i + 1 < argc && strcmp(argv[i + 1], "1") == 0) ||
+        strcmp(argv[i], "--threads=1") == 0)
+      return;
+  if (setenv("OMP_WAIT_POLICY", "passive", 1)) return;
+  execv("/proc/self/exe", argv);
+}
 
 static void print_help(void) {
   printf("tessera %s - high-throughput record linkage for GP and hospital data\n\n"
@@ -59,6 +100,9 @@ int main(int argc, char **argv) {
     print_help();
     return 0;
   }
+  if (strcmp(cmd, "generate") == 0 || strcmp(cmd, "inspect") == 0 || strcmp(cmd, "link") == 0 ||
+      strcmp(cmd, "evaluate") == 0)
+    wait_policy_passive(argc, argv);
   if (strcmp(cmd, "generate") == 0) return tsr__cli_generate(argc - 1, argv + 1);
   if (strcmp(cmd, "inspect") == 0) return tsr__cli_inspect(argc - 1, argv + 1);
   if (strcmp(cmd, "link") == 0) return tsr__cli_link(argc - 1, argv + 1);
