@@ -35,9 +35,10 @@
  *   A user's own setting is kept, and --threads 1 (or a one-core machine)
  *   needs no exec. If the exec fails (no /proc), the run goes on with
  *   libgomp's default. The exec costs one more process start: 1.4 ms on
- *   the test machine (2.1 ms for a start without it). Linking libgomp statically would let a constructor with a
- *   priority set the variable before libgomp reads it, with no exec; that
- *   is a build change (CMakeLists.txt), not made here. */
+ *   the test machine (2.1 ms for a start without it). Linking libgomp
+ *   statically would let a constructor with a priority set the variable
+ *   before libgomp reads it, with no exec; that is a build change
+ *   (CMakeLists.txt), not made here. */
 static void wait_policy_passive(int argc, char **argv) {
   if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
   /* one thread never waits at a barrier: no need to pay for the exec */
