@@ -10,7 +10,7 @@
 #     before that this check fails (engine peak 61 MB for a 46 MB run);
 #  2. a run under a limit far too small fails with exit 1 and the clear
 #     message, whose "in use" figure is below the limit (defect 7: the counter
-#     wrapped, "18446744073.689 GB were in use");
+#     wrapped, "18446744073.689 GB were in use", on 200k patients under 20M);
 #  3. the engine peak in report.json never passes the limit.
 # Peak RSS is the kernel's figure (getrusage ru_maxrss, as /usr/bin/time -v
 # prints it), taken from report.json's peak_rss_bytes of the unlimited run.
@@ -51,6 +51,16 @@ else
   if ! awk -v u="$used" 'BEGIN { exit !(u != "" && u + 0 <= 0.010) }'; then
     echo "FAIL: in use '$used' GB is not within the 0.01 GB limit:"; sed 's/^/  /' "$tmp/err2"; fail=1
   fi
+fi
+
+# 2b. the case of defect 7 itself: 200k patients (seed 3) under 20M, where a
+# block's size class was refused after the fact and the counter wrapped
+"$bin" generate --patients 200000 --seed 3 --out "$tmp/d7" -q --threads 2 || { echo "FAIL: generate 200k"; exit 1; }
+"$bin" link --config "$tmp/d7/link.json" --out "$tmp/r7" -q --threads 2 --memory-limit 20M 2>"$tmp/err7"
+rc=$?
+used=$(sed -nE 's/.*was reached: ([0-9.]+) GB were in use.*/\1/p' "$tmp/err7")
+if [ "$rc" -ne 1 ] || ! awk -v u="$used" 'BEGIN { exit !(u != "" && u + 0 <= 0.020) }'; then
+  echo "FAIL: 200k under --memory-limit 20M -> rc=$rc, in use '$used' GB (want <= 0.020):"; sed 's/^/  /' "$tmp/err7"; fail=1
 fi
 
 [ "$fail" -eq 0 ] && echo "memory_cli: ok"
