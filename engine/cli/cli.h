@@ -1,4 +1,14 @@
-/* Shared pieces of the tessera command's subcommands. */
+/* Shared pieces of the tessera command's subcommands.
+ *
+ * DESIGN
+ *   Calls go one way, so the CLI has no circle:
+ *
+ *     main.c ──> cmd_generate.c, cmd_inspect.c, cmd_link.c, cmd_evaluate.c
+ *        │                  │
+ *        └───────┬──────────┘
+ *                v
+ *             args.c  (option parsing and error printing; calls neither)
+ */
 #ifndef TSR_CLI_H
 #define TSR_CLI_H
 
@@ -14,6 +24,8 @@ typedef struct tsr__cli_common {
   int quiet;
 } tsr__cli_common;
 
+/* Option parsing (args.c). */
+
 /* Prints "tessera CMD: error: ..." and a hint; returns TSR_CLI_USAGE. */
 int tsr__cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the error detail; returns TSR_CLI_FAIL. */
@@ -24,6 +36,7 @@ int tsr__cli_common_opt(const char *cmd, int argc, char **argv, int *i, tsr__cli
 const char *tsr__cli_value(const char *cmd, int argc, char **argv, int *i, const char *name);
 int tsr__cli_is_opt(const char *a, const char *name);
 
+/* Subcommands (cmd_*.c), called only by main.c. */
 int tsr__cli_generate(int argc, char **argv);
 void tsr__cli_generate_help(void);
 int tsr__cli_inspect(int argc, char **argv);

@@ -78,17 +78,22 @@ TSR_API void tsr_log_set_level(tsr_log_level level);
 TSR_API tsr_log_level tsr_log_get_level(void);
 
 /* Memory limit for the engine's own allocations (record stores, keys,
- * blocks, output buffers; not the private buffers of zstd or jansson).
- * 0 = none (the default). An allocation that would pass the limit fails; the
- * stage returns TSR_ENOMEM, and tsr_memory_refused() is then nonzero (the
- * size refused). Set it before a run starts. Thread-safe. */
+ * blocks, clusters, output buffers; not the private buffers of zstd or
+ * jansson, thread stacks or mapped input files). What is counted is what the
+ * engine asked for, not the allocator's size class, and capacity reserved
+ * ahead counts only once the engine commits to writing it.
+ * 0 = none (the default). An allocation that would take the count past the
+ * limit fails, so tsr_memory_peak() <= the limit always, and a request that
+ * reaches the limit exactly succeeds. The stage returns TSR_ENOMEM, and
+ * tsr_memory_refused() is then nonzero (the size refused). Set it before a
+ * run starts. Thread-safe. */
 TSR_API void tsr_memory_limit_set(uint64_t bytes);
 TSR_API uint64_t tsr_memory_limit(void);
 /* Bytes the engine holds now, and the most it has held. */
 TSR_API uint64_t tsr_memory_in_use(void);
 TSR_API uint64_t tsr_memory_peak(void);
 /* Size of the last allocation refused by the limit, or 0; and the bytes in
- * use when it was refused. */
+ * use when it was refused (never more than the limit). */
 TSR_API uint64_t tsr_memory_refused(void);
 TSR_API uint64_t tsr_memory_refused_at(void);
 

@@ -32,6 +32,11 @@ check 2 "unknown generator parameter 'err.nope'" generate --patients 10 --out "$
 check 2 "expected a share in \[0, 1\]" generate --patients 10 --out "$tmp/o" --set err.dob_swap=2
 check 2 "--set expects KEY=VALUE" generate --patients 10 --out "$tmp/o" --set err.dob_swap
 check 2 "--threads: expected a whole number" generate --patients 10 --out "$tmp/o" --threads 0
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 0
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 999k
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 12Q
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit=-5G
+check 2 "--memory-limit needs a size" link --config "$tmp/afile" --memory-limit
 check 1 "afile.*(cannot create folder|not a folder)" generate --patients 10 --out "$tmp/afile/sub" --quiet
 check 2 "no help for unknown command" help nothing
 # and the good paths
@@ -39,5 +44,17 @@ check 2 "no help for unknown command" help nothing
 "$bin" help generate | grep -q -- '--patients' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: help generate"; }
 "$bin" generate --list-params | grep -q 'err.hes.nhs_missing' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --list-params"; }
 "$bin" generate --patients 10 --out "$tmp/ok" --quiet && [ -s "$tmp/ok/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: tiny generate"; }
+
+# OpenMP waits passively unless the user chose a policy (main.c: the binary
+# re-executes once with OMP_WAIT_POLICY=passive). libgomp prints its settings
+# at start-up under OMP_DISPLAY_ENV; the last start is the one that runs.
+spin() { OMP_DISPLAY_ENV=verbose "$@" "$bin" link --config "$tmp/none.json" 2>&1 | sed -nE "s/.*GOMP_SPINCOUNT = '([0-9]+)'.*/\1/p" | tail -1; }
+starts() { OMP_DISPLAY_ENV=verbose "$@" 2>&1 | grep -c "GOMP_SPINCOUNT"; }
+want=0; [ "$(getconf _NPROCESSORS_ONLN)" = 1 ] && want=300000 # one core: one thread, no exec
+w=$(spin env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT); [ "$w" = "$want" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: default wait policy: spin count '$w', want $want"; }
+w=$(spin env GOMP_SPINCOUNT=5); [ "$w" = 5 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: the user's GOMP_SPINCOUNT=5 was not kept: '$w'"; }
+w=$(spin env OMP_WAIT_POLICY=active); [ "$w" != 0 ] && [ -n "$w" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: the user's OMP_WAIT_POLICY=active was not kept: '$w'"; }
+n=$(starts env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$bin" link --config "$tmp/none.json" --threads 1); [ "$n" = 1 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --threads 1 should start once, started $n times"; }
+n=$(starts env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$bin" --version); [ "$n" = 1 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --version should start once, started $n times"; }
 echo "cli_errors: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
