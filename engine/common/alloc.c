@@ -42,12 +42,6 @@
 
 #include "common/common_internal.h"
 
-/* Internal API of this file that callers with big reservations use; the
- * declarations belong in common_internal.h (see the DESIGN note above). */
-void *tsr__mem_reserve(void *p, size_t cap);
-int tsr__mem_commit(void *p, size_t bytes);
-size_t tsr__mem_counted(const void *p);
-
 typedef struct hdr {
   alignas(16) uint64_t counted; /* bytes the counter holds for this block */
   uint64_t cap;                 /* payload bytes the block can hold */

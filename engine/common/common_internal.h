@@ -18,6 +18,15 @@ void *tsr__malloc(size_t n);
 void *tsr__calloc(size_t count, size_t size);
 void *tsr__realloc(void *p, size_t n);
 void tsr__free(void *p);
+/* Capacity filled gradually: tsr__mem_reserve resizes p (NULL: a new block)
+ * to cap bytes without counting the new capacity against the memory limit;
+ * tsr__mem_commit(p, bytes) counts the first `bytes` before the caller writes
+ * them (0, or TSR_ENOMEM when that would pass the limit). Free with
+ * tsr__free. tsr__mem_counted gives the bytes counted for p. Never mix these
+ * blocks (or any tsr__malloc block) with the C library's free/realloc. */
+void *tsr__mem_reserve(void *p, size_t cap);
+int tsr__mem_commit(void *p, size_t bytes);
+size_t tsr__mem_counted(const void *p);
 
 /* --- Error plumbing ---------------------------------------------------------
  * The happy path reads straight: each macro returns from the function. */

@@ -11,11 +11,6 @@
 #include "common/date.h"
 #include "common/rng.h"
 
-/* alloc.c's reservation API (declared in common_internal.h once adopted) */
-void *tsr__mem_reserve(void *p, size_t cap);
-int tsr__mem_commit(void *p, size_t bytes);
-size_t tsr__mem_counted(const void *p);
-
 /* --- NHS numbers ------------------------------------------------------------- */
 typedef struct {
   uint64_t nhs;
