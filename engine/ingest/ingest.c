@@ -677,12 +677,46 @@ static void flush_vector(const ictx_t *x, seg_t *s, const char *buf) {
 }
 
 /* Tokenizes one record into the vector, or queues its reject. */
+/* A row rejected before its fields are read never costs more than its first
+ * physical line: a record spans lines only through a quoted field holding a
+ * line end, and when such a record is malformed, the quote that opened on its
+ * first line is the likely culprit. The row is rejected at its start line
+ * (unterminated_quote, with the problem found in the detail) and the caller
+ * resumes on the next line, so the lines the quote swallowed are read as the
+ * records they are. */
+static int cut_to_first_line(const char *buf, tsr__csv_record *rec) {
+  if (rec->lines <= 1) return 0;
+  const char *nl = memchr(buf + rec->start, '\n', rec->end - rec->start);
+  if (!nl || (size_t)(nl - buf) + 1 >= rec->end) return 0;
+  rec->end = (size_t)(nl - buf) + 1;
+  rec->lines = 1;
+  return 1;
+}
+
 static void take_record(const ictx_t *x, seg_t *s, const char *buf, tsr__csv_status st, tsr__csv_record *rec,
                         uint64_t line) {
   s->rows_read++;
   const char *raw = buf + rec->start;
   size_t rawlen = rec->end - rec->start;
   char detail[160];
+  if (st == TSR__CSV_OK && rec->lines > 1 && (rec->nf != x->nfields || !tsr__utf8_valid(raw, rawlen))) {
+    st = TSR__CSV_FIELD_COUNT; /* malformed multi-line record: handled below */
+    rec->bad_field = 0;
+    for (uint32_t i = 0; i < rec->nf && i < x->d.max_fields && !rec->bad_field; i++)
+      if (rec->f[i].quoted && memchr(rec->f[i].p, '\n', rec->f[i].len)) rec->bad_field = i + 1;
+  }
+  if (st != TSR__CSV_OK && cut_to_first_line(buf, rec)) {
+    const char *what = st == TSR__CSV_STRAY_QUOTE ? "a stray quote"
+                       : st == TSR__CSV_NUL       ? "a NUL byte"
+                       : st == TSR__CSV_OVERLONG  ? "an overlong record"
+                       : st == TSR__CSV_FIELD_COUNT ? "the wrong number of fields or invalid UTF-8"
+                                                    : "no closing quote";
+    snprintf(detail, sizeof detail,
+             "quoted field %u runs past the end of the line and the row it makes has %s; rejected at its first line",
+             rec->bad_field, what);
+    pend_reject(s, line, rec->bad_field, TSR_REJECT_UNTERMINATED_QUOTE, detail, rec->start, rec->end);
+    return;
+  }
   if (st != TSR__CSV_OK) {
     tsr_reject_reason why = st == TSR__CSV_UNTERMINATED ? TSR_REJECT_UNTERMINATED_QUOTE
                             : st == TSR__CSV_STRAY_QUOTE ? TSR_REJECT_STRAY_QUOTE
@@ -925,6 +959,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
       pos0 = hend;
       line_base += hlines;
       x.d.max_fields = x.nfields + 1;
+      x.d.expect_fields = x.nfields;
       for (uint32_t k2 = 0; k2 <= nseg_max && !rc; k2++)
         if (seg_init(&segs[k2], &x, opts.max_record_bytes + 16))
           rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");

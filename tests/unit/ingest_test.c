@@ -511,3 +511,166 @@ Test(ingest, reject_limit_stops_the_run) {
   tsr_store_free(s);
   tsr_config_free(cfg);
 }
+
+/* --- defect regressions ------------------------------------------------------------------ */
+static const char *k_gp_cols =
+    "\"record_id\": {\"kind\": \"local_id\"}, \"nhs_number\": {\"kind\": \"nhs_number\"},"
+    "\"given_name\": {\"kind\": \"given_name\"}, \"family_name\": {\"kind\": \"family_name\"},"
+    "\"date_of_birth\": {\"kind\": \"date\", \"format\": \"DD/MM/YYYY\"}, \"postcode\": {\"kind\": \"postcode\"},"
+    "\"address_line1\": {\"kind\": \"text\"}";
+
+/* Writes a config for one GP-like source at dir/name and returns its path. */
+static char *gp_config(const char *dir, const char *csv_name, const char *extra) {
+  char cfg[4096];
+  snprintf(cfg, sizeof cfg,
+           "{\"sources\": [{\"name\": \"gp\", \"path\": \"%s\", \"id\": \"record_id\"%s, \"columns\": {%s}}]}",
+           csv_name, extra ? extra : "", k_gp_cols);
+  char name[128];
+  snprintf(name, sizeof name, "%s.json", csv_name);
+  write_file(dir, name, cfg, strlen(cfg));
+  char *p = malloc(700);
+  snprintf(p, 700, "%s/%s", dir, name);
+  return p;
+}
+
+/* Ingests source 0 of cfg_path with its rejects in dir; returns the rc. */
+static int ingest_cfg(const char *cfg_path, const char *dir, int threads, size_t seg, tsr_ingest_stats *st,
+                      uint64_t *digest, char **rejects, tsr_error *err) {
+  tsr_config *cfg;
+  cr_assert_eq(tsr_config_load(cfg_path, &cfg, err), 0, "%s", err->msg);
+  tsr_rejects *rj;
+  tsr_error e2;
+  cr_assert_eq(tsr_rejects_open(dir, &rj, &e2), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = threads;
+  if (seg) o.segment_bytes = seg;
+  o.enforce_reject_limit = 0;
+  o.rejects = rj;
+  tsr_store *s = NULL;
+  int rc = tsr_ingest_source(&cfg->sources[0], &o, &s, st, err);
+  if (digest) *digest = s ? tsr_store_digest(s) : 0;
+  cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
+  if (rejects) *rejects = slurp(dir, "rejects.csv");
+  tsr_store_free(s);
+  tsr_config_free(cfg);
+  return rc;
+}
+
+static size_t count_lines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++) n += *s == '\n';
+  return n;
+}
+
+/* The header and n data rows of the generated gp.csv, starting at the first
+ * data row that makes line 6 one without quotes of its own (so that a quote
+ * added there runs on into later lines). */
+static char *gp_head(size_t rows, size_t *len) {
+  gen_data();
+  char *all = slurp(g_gen_dir, "gp.csv");
+  cr_assert_not_null(all);
+  char *body = strchr(all, '\n') + 1, *start = body;
+  for (;;) {
+    char *l6 = start;
+    for (int i = 0; i < 4; i++) l6 = strchr(l6, '\n') + 1;
+    char *e = strchr(l6, '\n');
+    if (!memchr(l6, '"', (size_t)(e - l6))) break;
+    start = strchr(start, '\n') + 1;
+  }
+  char *p = start;
+  for (size_t i = 0; i < rows && p; i++) {
+    p = strchr(p, '\n');
+    if (p) p++;
+  }
+  cr_assert_not_null(p);
+  size_t hl = (size_t)(body - all), bl = (size_t)(p - start);
+  char *out = malloc(hl + bl + 1);
+  memcpy(out, all, hl);
+  memcpy(out + hl, start, bl);
+  out[hl + bl] = '\0';
+  *len = hl + bl;
+  free(all);
+  return out;
+}
+
+/* Defect 1: a `"` before the given name on line 6 swallowed every line up to
+ * the next quote in the file (quoted addresses), counted as one row. */
+Test(defects, unterminated_quote_costs_one_row, .timeout = 120) {
+  size_t n;
+  char *csv = gp_head(1000, &n);
+  /* line 6 = the 5th data row; given_name is its third field */
+  char *line = csv;
+  for (int i = 1; i < 6; i++) line = strchr(line, '\n') + 1;
+  char *f3 = strchr(strchr(line, ',') + 1, ',') + 1;
+  char *bad = malloc(n + 2);
+  size_t off = (size_t)(f3 - csv);
+  memcpy(bad, csv, off);
+  bad[off] = '"';
+  memcpy(bad + off + 1, csv + off, n - off + 1);
+  cr_assert(strstr(bad + off, "\"Flat") != NULL, "the file must hold later quotes for the old bug to show");
+  char *dir = mktmp();
+  write_file(dir, "gpq.csv", bad, n + 1);
+  char *cfg = gp_config(dir, "gpq.csv", NULL);
+  uint64_t d0 = 0;
+  struct {
+    int threads;
+    size_t seg;
+  } runs[3] = {{1, 0}, {2, 0}, {2, 4096}};
+  for (int r = 0; r < 3; r++) {
+    tsr_ingest_stats st;
+    tsr_error err;
+    uint64_t d;
+    char *rej;
+    cr_assert_eq(ingest_cfg(cfg, dir, runs[r].threads, runs[r].seg, &st, &d, &rej, &err), 0, "%s", err.msg);
+    cr_expect_eq(st.rows_read, 1000u, "run %d: rows read %llu", r, (unsigned long long)st.rows_read);
+    cr_expect_eq(st.rows_stored, 999u, "run %d: stored %llu", r, (unsigned long long)st.rows_stored);
+    cr_expect_eq(st.rows_rejected, 1u, "run %d", r);
+    cr_expect_eq(st.rejects[TSR_REJECT_UNTERMINATED_QUOTE], 1u, "run %d", r);
+    cr_expect(strstr(rej, "\ngp,6,3,unterminated_quote,") != NULL, "run %d:\n%s", r, rej);
+    cr_expect_eq(count_lines(rej), 2u, "header and one reject");
+    if (r == 0) d0 = d;
+    cr_expect_eq(d, d0, "run %d: same store", r);
+    free(rej);
+  }
+  free(cfg);
+  free(bad);
+  free(csv);
+}
+
+/* A runaway quote whose closing partner happens to make a well-formed record
+ * (here a stray quote at the end of line 4) must not swallow line 3 either:
+ * before the fix, lines 2-4 became one valid row with a three-line name. */
+Test(defects, runaway_quote_closed_into_a_well_formed_record) {
+  const char *csv = "id,name\n1,\"smith\n2,jones\n3\"\n4,green\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_read, 4u);
+  cr_expect_eq(st.rows_stored, 2u, "lines 3 and 5");
+  cr_expect_eq(st.rows_rejected, 2u, "line 2 (unterminated) and line 4 (stray)");
+  cr_expect(strstr(rej, "\ns,2,2,unterminated_quote,") != NULL, "%s", rej);
+  cr_expect(strstr(rej, "\ns,4,") != NULL, "%s", rej);
+  tsr_store_free(s);
+  free(rej);
+}
+
+/* A legitimate multi-line field in a malformed row costs its lines one by one,
+ * each counted; never a silent loss. */
+Test(defects, malformed_multiline_row_rejected_at_its_first_line) {
+  const char *csv = "id,name\n1,\"a\nb\",x\n2,jones\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 1u);
+  cr_expect_eq(st.rows_read, st.rows_stored + st.rows_rejected);
+  cr_expect_eq(st.rows_rejected, 2u, "line 2 and line 3");
+  cr_expect(strstr(rej, "\ns,2,2,unterminated_quote,") != NULL, "%s", rej);
+  cr_expect(strstr(rej, "\ns,3,") != NULL, "%s", rej);
+  tsr_store_free(s);
+  free(rej);
+}
