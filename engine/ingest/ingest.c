@@ -128,6 +128,7 @@ typedef struct {
   char *zin;
   size_t zin_len, zin_pos, zin_cap;
   int zeof;
+  size_t zhint; /* the decoder's last return: 0 when the frames so far are complete */
   uint64_t zread; /* compressed bytes read from the file (zstd) */
   uint64_t file_bytes;
   const char *path;
@@ -223,36 +224,47 @@ static int64_t reader_read(reader_t *r, char *dst, size_t n, tsr_error *err) {
   if (r->kind == R_GZIP) {
     unsigned want = n > (1u << 30) ? (1u << 30) : (unsigned)n;
     int got = gzread(r->gz, dst, want);
-    if (got < 0) {
-      int e;
-      const char *m = gzerror(r->gz, &e);
-      return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "gzip data is corrupt: %s", m);
-    }
+    int e = Z_OK;
+    const char *m = got <= 0 ? gzerror(r->gz, &e) : NULL;
+    /* gzread reads concatenated members itself; at the end of the input it
+     * returns 0 and leaves Z_BUF_ERROR ("unexpected end of file") when the
+     * last member has no trailer: the file was cut short */
+    if (got == 0 && e == Z_BUF_ERROR)
+      return tsr_error_set(err, TSR_EIO, r->path, 0, 0,
+                           "the gzip file is truncated (%s): its last member has no trailer and CRC", m);
+    if (got < 0) return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "gzip data is corrupt: %s", m);
     return got;
   }
   ZSTD_outBuffer out = {dst, n, 0};
   while (out.pos < out.size) {
-    if (r->zin_pos == r->zin_len) {
-      if (r->zeof) break;
+    if (r->zin_pos == r->zin_len && !r->zeof) {
       ssize_t got = read(r->fd, r->zin, r->zin_cap);
       if (got < 0) {
         if (errno == EINTR) continue;
         return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "read failed: %s", strerror(errno));
       }
-      if (got == 0) {
-        r->zeof = 1;
-        break;
-      }
+      if (got == 0) r->zeof = 1;
       r->zin_len = (size_t)got;
       r->zin_pos = 0;
       r->zread += (uint64_t)got;
     }
+    /* called with no input too: the decoder may still hold output */
     ZSTD_inBuffer in = {r->zin, r->zin_len, r->zin_pos};
+    size_t before = out.pos, in_before = in.pos;
     size_t rc = ZSTD_decompressStream(r->zd, &out, &in);
     r->zin_pos = in.pos;
     if (ZSTD_isError(rc))
       return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "zstd data is corrupt: %s", ZSTD_getErrorName(rc));
+    int progress = out.pos != before || in.pos != in_before;
+    if (progress) r->zhint = rc; /* (an idle call after a frame asks for the next frame's header) */
+    if (r->zeof && r->zin_pos == r->zin_len && !progress) break;
   }
+  /* at the end of the input, a frame still waiting for bytes was cut short
+   * (0 from the decoder means every frame so far is complete) */
+  if (out.pos == 0 && r->zeof && r->zread > 0 && r->zhint != 0)
+    return tsr_error_set(err, TSR_EIO, r->path, 0, 0,
+                         "the zstd file is truncated: its last frame is incomplete (%llu compressed bytes read)",
+                         (unsigned long long)r->zread);
   return (int64_t)out.pos;
 }
 

@@ -674,3 +674,126 @@ Test(defects, malformed_multiline_row_rejected_at_its_first_line) {
   tsr_store_free(s);
   free(rej);
 }
+
+/* Writes rows 1..n of the basic two-column source as CSV text. */
+static char *basic_rows(int n, size_t *len) {
+  char *b = malloc((size_t)n * 32 + 16);
+  size_t k = (size_t)sprintf(b, "id,name\n");
+  for (int i = 1; i <= n; i++) k += (size_t)sprintf(b + k, "%d,name%d\n", i, i % 50);
+  *len = k;
+  return b;
+}
+
+static int ingest_bytes(const char *name, const void *data, size_t n, tsr_ingest_stats *st, tsr_error *err) {
+  char *dir = mktmp();
+  write_file(dir, name, data, n);
+  char cfgj[512];
+  snprintf(cfgj, sizeof cfgj,
+           "{\"sources\": [{\"name\": \"s\", \"path\": \"%s\", \"id\": \"id\", \"columns\": {"
+           "\"id\": {\"kind\": \"local_id\"}, \"name\": {\"kind\": \"family_name\"}}}]}",
+           name);
+  tsr_config *cfg;
+  cr_assert_eq(tsr_config_parse(cfgj, strlen(cfgj), "t.json", dir, &cfg, err), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = 1;
+  tsr_store *s = NULL;
+  int rc = tsr_ingest_source(&cfg->sources[0], &o, &s, st, err);
+  tsr_store_free(s);
+  tsr_config_free(cfg);
+  return rc;
+}
+
+/* gzip text in one member, with a full flush half way; *flush_at is the
+ * compressed size at the flush point. */
+static unsigned char *gzip_text(const char *text, size_t n, size_t *zn, size_t *flush_at) {
+  size_t cap = n + 4096;
+  unsigned char *z = malloc(cap);
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  cr_assert_eq(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)text;
+  zs.avail_in = (uInt)(n / 2);
+  zs.next_out = z;
+  zs.avail_out = (uInt)cap;
+  cr_assert_eq(deflate(&zs, Z_FULL_FLUSH), Z_OK);
+  *flush_at = cap - zs.avail_out;
+  zs.avail_in = (uInt)(n - n / 2);
+  cr_assert_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  *zn = cap - zs.avail_out;
+  deflateEnd(&zs);
+  return z;
+}
+
+/* Defect 3: a .csv.gz cut at a flush point was read as a shorter file. */
+Test(defects, truncated_gzip_is_an_error) {
+  size_t n, zn, at;
+  char *text = basic_rows(20000, &n);
+  unsigned char *z = gzip_text(text, n, &zn, &at);
+  tsr_ingest_stats st;
+  tsr_error err;
+  cr_expect_eq(ingest_bytes("in.csv.gz", z, zn, &st, &err), 0, "the whole file reads: %s", err.msg);
+  cr_expect_eq(st.rows_stored, 20000u);
+  int rc = ingest_bytes("in.csv.gz", z, at, &st, &err);
+  cr_expect_eq(rc, TSR_EIO, "cut at the flush point: rc %d", rc);
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.file, "in.csv.gz") != NULL, "%s", err.file);
+  rc = ingest_bytes("in.csv.gz", z, zn - 4, &st, &err); /* the size field of the trailer missing */
+  cr_expect_eq(rc, TSR_EIO);
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  rc = ingest_bytes("in.csv.gz", z, 12, &st, &err); /* inside the header: not "empty" */
+  cr_expect_eq(rc, TSR_EIO);
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  free(z);
+  free(text);
+}
+
+Test(defects, multi_member_gzip_reads_every_member) {
+  size_t n, zn1, zn2, at;
+  char *text = basic_rows(3000, &n);
+  char *cut = strchr(text + n / 2, '\n') + 1; /* two members, split at a line */
+  size_t n1 = (size_t)(cut - text);
+  unsigned char *z1 = gzip_text(text, n1, &zn1, &at), *z2 = gzip_text(cut, n - n1, &zn2, &at);
+  unsigned char *both = malloc(zn1 + zn2);
+  memcpy(both, z1, zn1);
+  memcpy(both + zn1, z2, zn2);
+  tsr_ingest_stats st;
+  tsr_error err;
+  cr_expect_eq(ingest_bytes("in.csv.gz", both, zn1 + zn2, &st, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 3000u);
+  cr_expect_eq(ingest_bytes("in.csv.gz", both, zn1 + zn2 / 2, &st, &err), TSR_EIO, "second member cut");
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  free(both);
+  free(z1);
+  free(z2);
+  free(text);
+}
+
+/* Defect 4: a .csv.zst whose last frame is cut short was read as a shorter
+ * (or an "empty") file. */
+Test(defects, truncated_zstd_is_an_error) {
+  size_t n;
+  char *text = basic_rows(40000, &n);
+  /* two frames, so a cut inside the second leaves a complete first one */
+  size_t n1 = (size_t)(strchr(text + n / 2, '\n') + 1 - text);
+  size_t cap = ZSTD_compressBound(n) + 64;
+  unsigned char *z = malloc(cap);
+  size_t a = ZSTD_compress(z, cap, text, n1, 3);
+  cr_assert(!ZSTD_isError(a));
+  size_t b = ZSTD_compress(z + a, cap - a, text + n1, n - n1, 3);
+  cr_assert(!ZSTD_isError(b));
+  tsr_ingest_stats st;
+  tsr_error err;
+  cr_expect_eq(ingest_bytes("in.csv.zst", z, a + b, &st, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 40000u);
+  size_t cuts[3] = {a + b / 2, a + b - 1, 20};
+  for (int i = 0; i < 3; i++) {
+    int rc = ingest_bytes("in.csv.zst", z, cuts[i], &st, &err);
+    cr_expect_eq(rc, TSR_EIO, "cut at %zu: rc %d", cuts[i], rc);
+    cr_expect(strstr(err.msg, "truncated") != NULL, "cut at %zu: %s", cuts[i], err.msg);
+    cr_expect(strstr(err.msg, "empty") == NULL, "%s", err.msg);
+    cr_expect(strstr(err.file, "in.csv.zst") != NULL);
+  }
+  free(z);
+  free(text);
+}
