@@ -800,6 +800,72 @@ static void parse_segment(const ictx_t *x, seg_t *s, const char *buf, size_t len
 }
 
 /* --- header ------------------------------------------------------------------------------ */
+/* Edit distance of a and b (case-blind; a swap of neighbours is one edit),
+ * for names up to 64 bytes. */
+static uint32_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+  if (na > 64 || nb > 64) return 99;
+  uint8_t d[65][65];
+  for (size_t i = 0; i <= na; i++) d[i][0] = (uint8_t)i;
+  for (size_t j = 0; j <= nb; j++) d[0][j] = (uint8_t)j;
+  for (size_t i = 1; i <= na; i++)
+    for (size_t j = 1; j <= nb; j++) {
+      int ne = (a[i - 1] | 32) != (b[j - 1] | 32);
+      uint32_t best = d[i - 1][j - 1] + (uint32_t)ne;
+      if (d[i - 1][j] + 1u < best) best = d[i - 1][j] + 1u;
+      if (d[i][j - 1] + 1u < best) best = d[i][j - 1] + 1u;
+      if (i > 1 && j > 1 && ne && (a[i - 1] | 32) == (b[j - 2] | 32) && (a[i - 2] | 32) == (b[j - 1] | 32) &&
+          d[i - 2][j - 2] + 1u < best)
+        best = d[i - 2][j - 2] + 1u;
+      d[i][j] = (uint8_t)best;
+    }
+  return d[na][nb];
+}
+
+/* 1-based header field whose name is within a typo of want (at most one edit
+ * per four characters, at least one), or 0. */
+static uint32_t close_name(const tsr__csv_field *f, uint32_t nf, const char *want) {
+  size_t wl = strlen(want);
+  uint32_t limit = wl >= 8 ? (uint32_t)(wl / 4) : 1, best = 0, bestd = limit + 1;
+  for (uint32_t i = 0; i < nf; i++) {
+    uint32_t d = edit_distance(f[i].p, f[i].len, want, wl);
+    if (d < bestd) {
+      bestd = d;
+      best = i + 1;
+    }
+  }
+  return best;
+}
+
+static int name_cmp(const void *a, const void *b) {
+  const tsr__csv_field *x = *(const tsr__csv_field *const *)a, *y = *(const tsr__csv_field *const *)b;
+  uint32_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->p, y->p, n);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x < y ? -1 : x > y; /* equal names: in field order */
+}
+
+/* Any name given to two header fields is a file error (configured or not):
+ * which of the two a later config change would read is otherwise a guess.
+ * Unnamed (empty) fields are not names. */
+static int header_duplicates(const tsr_source_cfg *src, tsr__csv_field *f, uint32_t nf, tsr_error *err) {
+  const tsr__csv_field **by = tsr__malloc(sizeof *by * (nf ? nf : 1));
+  if (!by) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < nf; i++)
+    if (f[i].len) by[n++] = &f[i];
+  qsort(by, n, sizeof *by, name_cmp);
+  int rc = 0;
+  for (uint32_t i = 0; i + 1 < n && !rc; i++)
+    if (by[i]->len == by[i + 1]->len && memcmp(by[i]->p, by[i + 1]->p, by[i]->len) == 0) {
+      uint32_t a = (uint32_t)(by[i] - f) + 1, b = (uint32_t)(by[i + 1] - f) + 1;
+      rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, b, "column \"%.*s\" appears twice in the header (fields %u and %u)",
+                         (int)(by[i]->len > 100 ? 100 : by[i]->len), by[i]->p, a, b);
+    }
+  tsr__free(by);
+  return rc;
+}
+
 static int read_header(ictx_t *x, const char *buf, size_t len, size_t pos, int eof, size_t *end, uint32_t *lines,
                        char *scratch, tsr_error *err) {
   const tsr_source_cfg *src = x->src;
@@ -845,22 +911,29 @@ static int read_header(ictx_t *x, const char *buf, size_t len, size_t pos, int e
       }
       if (hl == strlen(want) && memcmp(h, want, hl) == 0) {
         if (x->map[c] >= 0) {
-          rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, i + 1, "column \"%s\" appears twice in the header", want);
+          rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, i + 1,
+                             "column \"%s\" appears twice in the header (fields %d and %u)", want, x->map[c] + 1, i + 1);
           break;
         }
         x->map[c] = (int32_t)i;
       }
     }
     if (!rc && x->map[c] < 0) {
-      char have[512] = "";
-      for (uint32_t i = 0; i < rec.nf && strlen(have) < 400; i++) {
-        strncat(have, f[i].p, f[i].len < 60 ? f[i].len : 60);
-        if (i + 1 < rec.nf) strcat(have, ", ");
-      }
-      rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0,
-                         "configured column \"%s\" is not in the header (the header has: %s)", want, have);
+      /* the first line is not echoed: without a real header it is a data
+       * row. Only a header name within a typo of the configured one is. */
+      uint32_t near = close_name(f, rec.nf, want);
+      if (near)
+        rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, near,
+                           "configured column \"%s\" is not in the header; did you mean \"%.*s\" (field %u)?", want,
+                           (int)f[near - 1].len, f[near - 1].p, near);
+      else
+        rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0,
+                           "configured column \"%s\" is not in the header (%u fields); if the file has no header "
+                           "line, set \"header\": false and name columns by position",
+                           want, rec.nf);
     }
   }
+  if (!rc && src->header) rc = header_duplicates(src, f, rec.nf, err);
   tsr__free(f);
   if (rc) return rc;
   *end = src->header ? rec.end : pos; /* without a header the first row is data */

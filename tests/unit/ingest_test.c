@@ -63,7 +63,7 @@ typedef struct {
   size_t csv_len;
   size_t max_record;
   int want_rc;        /* 0 or a TSR_E* code */
-  char want_msg[48];  /* substring of the error, for want_rc != 0 */
+  char want_msg[80];  /* substring of the error, for want_rc != 0 */
   uint64_t stored, rejected;
   char reason[24];    /* expected reason of the reject ("" for none) */
   uint64_t line;      /* its line */
@@ -92,6 +92,10 @@ ParameterizedTestParameters(ingest, malformed) {
       {"missing header column", S("id,surname\n1,smith\n"), 0, TSR_EPARSE, "\"name\" is not in the header", 0, 0,
        "", 0},
       {"duplicate header column", S("id,name,name\n1,a,b\n"), 0, TSR_EPARSE, "appears twice", 0, 0, "", 0},
+      {"duplicate unconfigured column", S("id,name,x,y,x\n1,a,b,c,d\n"), 0, TSR_EPARSE, "\"x\" appears twice in the header (fields 3 and 5)", 0, 0, "", 0},
+      {"unnamed columns are not names", S("id,name,,\n1,a,,\n"), 0, 0, "", 1, 0, "", 0},
+      {"no header: the first row is not echoed", S("1,4474035879,secret\n"), 0, TSR_EPARSE, "(3 fields); if the file has no header", 0, 0, "", 0},
+      {"a typo is named", S("id,nmae\n1,a\n"), 0, TSR_EPARSE, "did you mean \"nmae\" (field 2)", 0, 0, "", 0},
       {"blank lines are not rows", S("id,name\n\n1,smith\n\n2,jones\n"), 0, 0, "", 2, 0, "", 0},
       {"escaped quotes and delimiters", S("id,name\n1,\"o\"\"brien, jr\"\n"), 0, 0, "", 1, 0, "", 0},
       {"last row without newline", S("id,name\n1,smith\n2,jones"), 0, 0, "", 2, 0, "", 0},
@@ -796,4 +800,19 @@ Test(defects, truncated_zstd_is_an_error) {
   }
   free(z);
   free(text);
+}
+
+/* Smaller defect: the "column not in the header" error listed the whole first
+ * line, a data row when the file has no header. */
+Test(defects, header_error_does_not_echo_a_data_row) {
+  const char *csv = "1,4474035879,Diane,Secretname\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "Secretname") == NULL && strstr(err.msg, "4474035879") == NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, "\"id\" is not in the header") != NULL, "%s", err.msg);
+  cr_expect_eq(err.line, 1u);
+  free(rej);
 }
