@@ -34,6 +34,7 @@
 #include <zstd.h>
 
 #include "common/date.h"
+#include "common/rng.h"
 #include "ingest/csv.h"
 #include "ingest/fields.h"
 #include "ingest/names.h"
@@ -329,6 +330,8 @@ typedef struct {
   uint32_t npend;
   ncache_t **ncache; /* per column: NCACHE entries for name columns, else NULL */
   ccache_t **ccache; /* per column: CCACHE entries for code columns, else NULL */
+  uint64_t *rline;   /* line of each stored row (rows_stored entries) */
+  uint64_t rline_cap;
   int oom;
 } seg_t;
 
@@ -387,6 +390,7 @@ static void seg_free(seg_t *s, uint32_t ncols) {
   }
   tsr__free(s->ncache);
   tsr__free(s->ccache);
+  tsr__free(s->rline);
   tsr__buf_free(&s->rejects);
 }
 
@@ -683,6 +687,19 @@ static void flush_vector(const ictx_t *x, seg_t *s, const char *buf) {
   }
   for (uint32_t c = 0; c < x->ncols && !s->oom; c++)
     if (column_pass(x, s, c)) s->oom = 1;
+  /* the line of every stored row, for errors that name a row by line */
+  if (s->rows_stored + s->nalive > s->rline_cap) {
+    uint64_t cap = s->rline_cap ? s->rline_cap * 2 : VEC * 4;
+    while (cap < s->rows_stored + s->nalive) cap *= 2;
+    uint64_t *p = tsr__realloc(s->rline, (size_t)cap * sizeof *p);
+    if (!p) s->oom = 1;
+    else {
+      s->rline = p;
+      s->rline_cap = cap;
+    }
+  }
+  if (!s->oom)
+    for (uint32_t k = 0; k < s->nalive; k++) s->rline[s->rows_stored + k] = s->vline[s->alive[k]];
   s->rows_stored += s->nalive;
   s->vn = 0;
   flush_rejects(x, s, buf);
@@ -941,6 +958,97 @@ static int read_header(ictx_t *x, const char *buf, size_t len, size_t pos, int e
   return 0;
 }
 
+/* --- record ids ----------------------------------------------------------------------------- */
+/* A record id as a comparable key: bytes for string and code columns, else
+ * the stored number. 0 when the row has no id. */
+typedef struct {
+  const char *p;
+  uint32_t len;
+  uint64_t num;
+} idkey_t;
+
+static int id_key(const tsr_column *c, uint64_t r, idkey_t *k) {
+  k->p = NULL;
+  k->len = 0;
+  k->num = 0;
+  if (c->str_off) {
+    k->p = c->str + c->str_off[r];
+    k->len = c->str_off[r + 1] - c->str_off[r];
+    return k->len > 0;
+  }
+  switch (c->kind) {
+  case TSR_KIND_CODE: k->num = c->code16 ? c->code16[r] : c->code32[r]; return k->num != 0;
+  case TSR_KIND_NHS_NUMBER:
+  case TSR_KIND_POSTCODE: k->num = c->u64[r]; return k->num != 0;
+  case TSR_KIND_INTEGER: k->num = (uint64_t)c->i64[r] ^ (1ull << 63); return c->i64[r] != TSR_INT_NONE;
+  case TSR_KIND_DATE: k->num = (uint64_t)(uint32_t)c->i32[r] ^ (1u << 31); return c->i32[r] != TSR_DATE_NONE;
+  default: k->num = c->u8 ? c->u8[r] : 0; return 1;
+  }
+}
+
+/* Total order on keys: numbers by value; strings by length, then bytes.
+ * Any total order will do: a strictly increasing run has no repeats. */
+static int id_cmp(const idkey_t *a, const idkey_t *b) {
+  if (!a->p) return a->num < b->num ? -1 : a->num > b->num;
+  if (a->len != b->len) return a->len < b->len ? -1 : 1;
+  return memcmp(a->p, b->p, a->len);
+}
+
+static int id_eq(const idkey_t *a, const idkey_t *b) {
+  return a->p ? a->len == b->len && memcmp(a->p, b->p, a->len) == 0 : a->num == b->num;
+}
+
+/* Record ids must be unique within a source: two rows with one id make every
+ * later stage guess which is meant (links.csv would hold both, and evaluate
+ * refuses it). Most extracts number rows in order, so a single sequential
+ * pass proves most files clean; only when the ids are not strictly
+ * increasing does a hash table of row numbers find the first repeat. */
+static int check_duplicate_ids(const tsr_source_cfg *src, const tsr_store *store, const uint64_t *lines,
+                               uint32_t id_field, tsr_error *err) {
+  if (store->id_col < 0 || store->n < 2) return 0;
+  const tsr_column *c = &store->cols[store->id_col].pub;
+  uint64_t n = store->n;
+  idkey_t prev, cur;
+  int have_prev = id_key(c, 0, &prev), sorted = 1;
+  for (uint64_t r = 1; r < n && sorted; r++) {
+    if (!id_key(c, r, &cur)) continue; /* no id: nothing to repeat */
+    if (have_prev && id_cmp(&prev, &cur) >= 0) sorted = 0;
+    prev = cur;
+    have_prev = 1;
+  }
+  if (sorted) return 0;
+  if (n >= UINT32_MAX) return 0; /* beyond the table's row numbers; not reachable in practice */
+  uint64_t size = 16;
+  while (size < n * 2) size <<= 1;
+  uint32_t *slot = tsr__calloc((size_t)size, sizeof *slot);
+  if (!slot) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory checking record ids");
+  int rc = 0;
+  for (uint64_t r = 0; r < n && !rc; r++) {
+    if (!id_key(c, r, &cur)) continue;
+    uint64_t h = cur.p ? XXH3_64bits(cur.p, cur.len) : tsr__mix64(cur.num);
+    for (uint64_t j = h & (size - 1);; j = (j + 1) & (size - 1)) {
+      if (!slot[j]) {
+        slot[j] = (uint32_t)r + 1;
+        break;
+      }
+      idkey_t other;
+      id_key(c, slot[j] - 1, &other);
+      if (id_eq(&other, &cur)) {
+        char text[128];
+        size_t tl = tsr_column_text(c, r, text, sizeof text);
+        rc = tsr_error_set(err, TSR_EPARSE, src->path, lines[r], id_field,
+                           "record id \"%.*s\" (column %s) appears twice, at lines %llu and %llu; record ids must be "
+                           "unique within a source",
+                           (int)(tl > 100 ? 100 : tl), text, src->id_column,
+                           (unsigned long long)lines[slot[j] - 1], (unsigned long long)lines[r]);
+        break;
+      }
+    }
+  }
+  tsr__free(slot);
+  return rc;
+}
+
 /* --- the driver ---------------------------------------------------------------------------- */
 int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in, tsr_store **out,
                       tsr_ingest_stats *stats_out, tsr_error *err) {
@@ -995,6 +1103,7 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   int eof = 0, first = 1, segs_ready = 0, presized = 0;
   uint64_t line_base = 1;
   char *hdr_scratch = NULL;
+  uint64_t *rlines = NULL, rlines_cap = 0; /* line of every stored row */
   tsr__progress prog;
   tsr__progress_start(&prog, src->name, rd.file_bytes ? rd.file_bytes : 1);
 
@@ -1149,6 +1258,19 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
       }
       if (opts.rejects) opts.rejects->count += nrej;
       st.rows_read += s->rows_read;
+      if (!rc && s->rows_stored) {
+        if (st.rows_stored + s->rows_stored > rlines_cap) {
+          uint64_t cap = rlines_cap ? rlines_cap * 2 : 1 << 16;
+          while (cap < st.rows_stored + s->rows_stored) cap *= 2;
+          uint64_t *p = tsr__realloc(rlines, (size_t)cap * sizeof *p);
+          if (!p) rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+          else {
+            rlines = p;
+            rlines_cap = cap;
+          }
+        }
+        if (!rc) memcpy(rlines + st.rows_stored, s->rline, (size_t)s->rows_stored * sizeof *rlines);
+      }
       st.rows_stored += s->rows_stored;
       st.rows_rejected += nrej;
     }
@@ -1190,6 +1312,9 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
   tsr__free(parity);
   tsr__free(nl);
   tsr__free(bnd);
+  uint32_t id_field = 0; /* 1-based file field of the id column */
+  for (uint32_t c = 0; x.map && c < x.ncols; c++)
+    if (strcmp(src->columns[c].column, src->id_column) == 0 && x.map[c] >= 0) id_field = (uint32_t)x.map[c] + 1;
   tsr__free(x.map);
   tsr__free(hdr_scratch);
 
@@ -1198,8 +1323,10 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in,
     for (uint32_t c = 0; c < store->ncols && !rc; c++)
       if (tsr__col_finalize(&store->cols[c])) rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
     store->n = st.rows_stored;
+    if (!rc) rc = check_duplicate_ids(src, store, rlines, id_field, err);
     st.seconds_merge += tsr__now() - tf;
   }
+  tsr__free(rlines);
   if (!rc && opts.enforce_reject_limit && st.rows_read > 0 &&
       (double)st.rows_rejected > src->max_reject_share * (double)st.rows_read) {
     rc = tsr_error_set(err, TSR_EREJECTS, src->path, 0, 0,

@@ -816,3 +816,46 @@ Test(defects, header_error_does_not_echo_a_data_row) {
   cr_expect_eq(err.line, 1u);
   free(rej);
 }
+
+/* Defect 2: two rows of one source with the same record id were accepted. */
+Test(defects, duplicate_record_id_is_an_error_naming_both_lines) {
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  const char *dup = "id,name\n1,a\n2,\"b\nc\"\n\n1,d\n3,e\n";
+  cr_assert_eq(ingest_text(k_cfg_basic, dup, strlen(dup), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "record id \"1\"") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, "at lines 2 and 6") != NULL, "%s", err.msg);
+  cr_expect_eq(err.line, 6u);
+  cr_expect_eq(err.column, 1u);
+  cr_expect(strstr(err.file, "in.csv") != NULL);
+  free(rej);
+  const char *unsorted = "id,name\n3,a\n1,b\n10,c\n2,d\n";
+  cr_assert_eq(ingest_text(k_cfg_basic, unsorted, strlen(unsorted), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 4u);
+  tsr_store_free(s);
+  free(rej);
+}
+
+Test(defects, duplicate_record_id_found_at_any_thread_count, .timeout = 60) {
+  size_t cap = 2 << 20, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)sprintf(csv + n, "id,name\n");
+  for (int i = 1; i <= 60000; i++) n += (size_t)sprintf(csv + n, "%d,\"name %d\"\n", i == 50000 ? 7 : i, i % 97);
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, n);
+  const char *cj = "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"id\": \"id\", \"columns\": {"
+                   "\"id\": {\"kind\": \"integer\"}, \"name\": {\"kind\": \"family_name\"}}}]}";
+  write_file(dir, "c.json", cj, strlen(cj));
+  char cfgp[600];
+  snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+  for (int t = 1; t <= 2; t++) {
+    tsr_ingest_stats st;
+    tsr_error err;
+    cr_expect_eq(ingest_cfg(cfgp, dir, t, t == 2 ? 8192 : 0, &st, NULL, NULL, &err), TSR_EPARSE);
+    cr_expect(strstr(err.msg, "record id \"7\" (column id) appears twice, at lines 8 and 50001") != NULL, "%s",
+              err.msg);
+  }
+  free(csv);
+}
