@@ -263,8 +263,14 @@ Test(fields, postcode_parts) {
   uint64_t p;
   cr_assert_eq(tsr__std_postcode("sw1a1aa", 7, &p), 0);
   char t[9];
-  tsr__postcode_text(tsr__postcode_sector(p), t);
+  cr_expect_eq(tsr__postcode_text(p, t), 8u);
+  cr_expect_str_eq(t, "SW1A 1AA");
   uint64_t sector = tsr__postcode_sector(p), district = tsr__postcode_district(p);
+  /* packed: the characters without the space, left-aligned, big-endian */
+  uint64_t want_sector = (uint64_t)'S' << 56 | (uint64_t)'W' << 48 | (uint64_t)'1' << 40 | (uint64_t)'A' << 32 |
+                         (uint64_t)'1' << 24;
+  cr_expect_eq(sector, want_sector, "sector SW1A 1: %016llx", (unsigned long long)sector);
+  cr_expect_eq(district, want_sector & ~((uint64_t)0xFF << 24), "district SW1A");
   cr_expect_neq(sector, district);
   uint64_t q;
   cr_assert_eq(tsr__std_postcode("SW1A 1BB", 8, &q), 0);
@@ -484,7 +490,7 @@ Test(ingest, gzip_and_zstd_match_plain, .timeout = 120) {
   cr_expect_eq(digest[0], digest[2], "zstd");
 }
 
-Test(ingest, generated_data_has_no_rejects_and_reconciles, .timeout = 120) {
+Test(ingest, generated_data_has_no_rejects, .timeout = 120) {
   gen_data();
   char cfg[512];
   snprintf(cfg, sizeof cfg, "%s/link.json", g_gen_dir);
@@ -492,6 +498,7 @@ Test(ingest, generated_data_has_no_rejects_and_reconciles, .timeout = 120) {
     uint64_t rows, rej;
     ingest_digest(cfg, src, 2, 1 << 20, &rows, &rej);
     cr_expect_eq(rej, 0u, "source %d: generated rows are all usable", src);
+    cr_expect_gt(rows, 5000u);
   }
 }
 
@@ -858,4 +865,60 @@ Test(defects, duplicate_record_id_found_at_any_thread_count, .timeout = 60) {
               err.msg);
   }
   free(csv);
+}
+
+/* Counts reconcile under parallel ingest with many segments: rows read =
+ * stored + rejected, and rejects.csv holds exactly one row per reject, in line
+ * order, from every segment (not just the first). */
+Test(ingest, parallel_ingest_reconciles_with_rejects_csv, .timeout = 120) {
+  gen_data();
+  char *all = slurp(g_gen_dir, "gp.csv");
+  size_t n = strlen(all);
+  char *bad = malloc(n * 2 + 1024);
+  size_t k = 0, line = 0, corrupted = 0;
+  uint64_t want_lines[4096];
+  for (char *p = all; *p;) {
+    char *e = strchr(p, '\n');
+    size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
+    line++;
+    memcpy(bad + k, p, l);
+    k += l;
+    if (line > 1 && line % 97 == 0 && e) { /* an extra field on every 97th line */
+      k--;
+      memcpy(bad + k, ",extra\n", 7);
+      k += 7;
+      want_lines[corrupted++] = line;
+    }
+    p += l;
+  }
+  cr_assert_gt(corrupted, 40u);
+  char *dir = mktmp();
+  write_file(dir, "gpbad.csv", bad, k);
+  char *cfg = gp_config(dir, "gpbad.csv", NULL);
+  uint64_t d1 = 0;
+  for (int t = 1; t <= 2; t++) {
+    tsr_ingest_stats st;
+    tsr_error err;
+    char *rej;
+    uint64_t d;
+    cr_assert_eq(ingest_cfg(cfg, dir, t, t == 2 ? 16 << 10 : 0, &st, &d, &rej, &err), 0, "%s", err.msg);
+    cr_expect_eq(st.rows_read, line - 1);
+    cr_expect_eq(st.rows_read, st.rows_stored + st.rows_rejected);
+    cr_expect_eq(st.rows_rejected, corrupted);
+    cr_expect_eq(st.rejects[TSR_REJECT_FIELD_COUNT], corrupted);
+    cr_expect_eq(count_lines(rej), corrupted + 1, "threads %d: one rejects.csv row per reject", t);
+    /* every corrupted line, in order */
+    char *p = strchr(rej, '\n') + 1;
+    for (size_t i = 0; i < corrupted && p && *p; i++) {
+      cr_expect_eq(strtoull(p + 3, NULL, 10), want_lines[i], "reject %zu", i);
+      p = strchr(p, '\n');
+      if (p) p++;
+    }
+    if (t == 1) d1 = d;
+    cr_expect_eq(d, d1);
+    free(rej);
+  }
+  free(cfg);
+  free(bad);
+  free(all);
 }
