@@ -54,6 +54,9 @@ typedef struct tsr_ingest_opts {
   size_t max_record_bytes; /* longer rows are rejected; default 1 MiB */
   tsr_rejects *rejects;    /* NULL: count rejects without writing them */
   int enforce_reject_limit; /* default 1: fail above the source's max_reject_share */
+  int ids_may_repeat;       /* default 0: two rows with one record id are an error (TSR_EPARSE naming
+                               the id and both lines). 1 for files whose id is unique only with
+                               another column, such as evaluate's truth file (source, record_id) */
 } tsr_ingest_opts;
 
 TSR_API void tsr_ingest_opts_init(tsr_ingest_opts *o);
@@ -72,8 +75,9 @@ typedef struct tsr_ingest_stats {
 /* Ingests src into a new store. On success *out owns the store. Fails with
  * TSR_EREJECTS when rejects exceed src->max_reject_share of rows (the rejects
  * are still written), TSR_EPARSE for file-level problems (empty file, a
- * configured column missing from the header: err names file, line, column),
- * TSR_EIO, TSR_ENOMEM. stats may be NULL. */
+ * configured column missing from the header, a header name used twice, a
+ * record id used twice: err names file, line, column), TSR_EIO (including a
+ * truncated .gz or .zst file), TSR_ENOMEM. stats may be NULL. */
 TSR_API int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts, tsr_store **out,
                               tsr_ingest_stats *stats, tsr_error *err);
 
