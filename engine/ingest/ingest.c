@@ -306,6 +306,18 @@ static void note_bad(tsr__col *col, tsr__val *v, int r, tsr_field_kind kind) {
   col->n_missing++;
 }
 
+/* An invalid value: kept as an example while the column has few, and for
+ * dates, told apart when only the window refused it (the likely cause that
+ * tsr_ingest_field_warning names). Runs on invalid values only. */
+static void note_invalid(const tsr_column_cfg *cc, tsr__col *col, const tsr__csv_field *f, uint64_t line) {
+  tsr__col_example(col, f->p, f->len, line);
+  if (cc->kind != TSR_KIND_DATE) return;
+  int32_t d;
+  if (tsr__std_date(f->p, f->len, cc->formats, cc->n_formats, INT32_MIN + 1, INT32_MAX, &d) != TSR__V_OK) return;
+  if (d < cc->min_date) col->n_below_min++;
+  else if (d > cc->max_date) col->n_above_max++;
+}
+
 /* Standardises column c for the vector's surviving rows into its buffer. */
 static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
   const tsr_source_cfg *src = x->src;
@@ -336,6 +348,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
       if (r != TSR__V_OK) {
         tsr__val v;
         note_bad(col, &v, r, cc->kind);
+        if (r == TSR__V_INVALID) note_invalid(cc, col, f, s->vline[s->alive[k]]);
         col->invalid[i] = v.invalid;
         if (col->u64 && (cc->kind == TSR_KIND_NHS_NUMBER || cc->kind == TSR_KIND_POSTCODE)) col->u64[i] = 0;
         if (cc->kind == TSR_KIND_DATE) col->i32[i] = TSR_DATE_NONE;
@@ -386,6 +399,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
         r = standardise(cc, f->p, f->len, nb, &v);
       }
       if (r != TSR__V_OK) note_bad(col, &v, r, cc->kind);
+      if (r == TSR__V_INVALID) note_invalid(cc, col, f, s->vline[s->alive[k]]);
       int rc = tsr__col_push(col, &v);
       if (rc) return rc;
     }
@@ -428,6 +442,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
     int r = (f->len == 0 || (!only_empty_null && is_null_token(src, f->p, f->len))) ? TSR__V_MISSING
                                                                                  : standardise(cc, f->p, f->len, nb, &v);
     if (r != TSR__V_OK) note_bad(col, &v, r, cc->kind);
+    if (r == TSR__V_INVALID) note_invalid(cc, col, f, s->vline[s->alive[k]]);
     int rc = tsr__col_push(col, &v);
     if (rc) return rc;
   }

@@ -86,6 +86,22 @@ TSR_API int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *
  * Writes human text, or JSON when json is set, to f. */
 TSR_API int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, int top_n, FILE *f);
 
+/* Field quality, for the run driver's warning "field X of source S is
+ * mostly missing or invalid" (printed also under -q). When more than half of
+ * the store's rows hold no usable value in `field` (canonical field name:
+ * empty, a null token, invalid, or a pseudo-postcode), writes one line to
+ * buf (cap bytes, always NUL-terminated) and returns 1: the counts, the
+ * likely cause and up to three example invalid values with their lines, e.g.
+ *   field dob of source gp is mostly missing or invalid: 39175 of 50578 rows
+ *   (39175 invalid, 0 empty); 39175 are dates before 1895-01-01, outside
+ *   1895-01-01..2025-12-31: set `min`; e.g. line 2: "1888-03-04", ...
+ * Otherwise returns 0 with buf "". src is the source's config (for date
+ * windows and formats; NULL allowed: the cause is then less precise). A
+ * field the store does not have returns 0. Reads a finished store only:
+ * any thread. */
+TSR_API int tsr_ingest_field_warning(const tsr_source_cfg *src, const tsr_store *store, const char *field,
+                                     char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -922,3 +922,123 @@ Test(ingest, parallel_ingest_reconciles_with_rejects_csv, .timeout = 120) {
   free(bad);
   free(all);
 }
+
+/* Defect 10: rejects.csv is opened by people in spreadsheets; a raw row that
+ * starts like a formula must be shown as text (a leading apostrophe). */
+Test(defects, rejects_csv_defuses_formulas) {
+  const char *csv = "id,name\n=cmd|' /C calc'!A0\n@SUM(A1),x,y\n2,\"jo\"nes\n-1+1\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_rejected, 4u);
+  cr_expect(strstr(rej, "\ns,2,0,field_count,\"expected 2 fields, found 1\",'=cmd|' /C calc'!A0\n") != NULL, "%s",
+            rej);
+  cr_expect(strstr(rej, "\ns,3,0,field_count,\"expected 2 fields, found 3\",\"'@SUM(A1),x,y\"\n") != NULL, "%s", rej);
+  cr_expect(strstr(rej, ",\"2,\"\"jo\"\"nes\"\n") != NULL, "quotes doubled: %s", rej);
+  cr_expect(strstr(rej, ",'-1+1\n") != NULL, "%s", rej);
+  tsr_store_free(s);
+  free(rej);
+}
+
+/* Field quality: counts, the likely cause, and examples with their lines, the
+ * same at any thread count. */
+static const char *k_cfg_dob =
+    "{\"sources\": [{\"name\": \"h\", \"path\": \"in.csv\", \"id\": \"id\", \"columns\": {"
+    "\"id\": {\"kind\": \"local_id\"}, \"dob\": {\"kind\": \"date\", \"format\": \"YYYY-MM-DD\", \"max\": "
+    "\"2025-12-31\"}, \"nhs\": {\"kind\": \"nhs_number\"}}}]}";
+
+Test(quality, mostly_invalid_dates_warn_with_cause_and_examples) {
+  size_t cap = 1 << 20, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)sprintf(csv + n, "id,dob,nhs\n");
+  for (int i = 1; i <= 5000; i++) {
+    /* 3 in 4 before 1895; every 50th not a date at all */
+    const char *dob = i % 50 == 0 ? "06/05/1994" : i % 4 ? "1850-01-02" : "1994-05-06";
+    n += (size_t)sprintf(csv + n, "%d,%s,%s\n", i, dob, i % 2 ? "9434765919" : "");
+  }
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, n);
+  write_file(dir, "c.json", k_cfg_dob, strlen(k_cfg_dob));
+  char cfgp[600];
+  snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+  for (int t = 1; t <= 2; t++) {
+    tsr_config *cfg;
+    tsr_error err;
+    cr_assert_eq(tsr_config_load(cfgp, &cfg, &err), 0, "%s", err.msg);
+    tsr_ingest_opts o;
+    tsr_ingest_opts_init(&o);
+    o.threads = t;
+    o.segment_bytes = 4096;
+    tsr_store *s;
+    tsr_ingest_stats st;
+    cr_assert_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0, "%s", err.msg);
+    const tsr_column *c = tsr_store_field(s, "dob");
+    /* 100 rows (every 50th) in another layout; of the other 4900, the 3700 with i % 4 != 0 are too old */
+    cr_expect_eq(c->n_invalid, 3800u, "threads %d", t);
+    cr_expect_eq(c->n_below_min, 3700u);
+    cr_expect_eq(c->n_examples, 3u);
+    cr_expect_eq(c->examples[0].line, 2u);
+    cr_expect_str_eq(c->examples[0].value, "1850-01-02");
+    cr_expect_eq(c->examples[1].line, 3u);
+    cr_expect_eq(c->examples[2].line, 4u);
+    char w[512];
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "dob", w, sizeof w), 1);
+    cr_expect(strstr(w, "field dob of source h is mostly missing or invalid: 3800 of 5000 rows (3800 invalid, 0 "
+                        "empty); 3700 are dates before 1895-01-01, outside 1895-01-01..2025-12-31: set `min`; e.g. "
+                        "line 2: \"1850-01-02\", line 3: \"1850-01-02\", line 4: \"1850-01-02\"") != NULL,
+              "%s", w);
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "nhs", w, sizeof w), 0, "half missing is not most");
+    cr_expect_str_eq(w, "");
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "id", w, sizeof w), 0);
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "nope", w, sizeof w), 0);
+    /* inspect shows the examples, in text and JSON */
+    char path[700];
+    snprintf(path, sizeof path, "%s/profile.txt", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_eq(tsr_store_profile(s, &st, 0, 3, f), 0);
+    fclose(f);
+    char *txt = slurp(dir, "profile.txt");
+    cr_expect(strstr(txt, "invalid, e.g. line 2: \"1850-01-02\", line 3: \"1850-01-02\", line 4: \"1850-01-02\"") !=
+                  NULL,
+              "%s", txt);
+    free(txt);
+    f = fopen(path, "w");
+    cr_assert_eq(tsr_store_profile(s, &st, 1, 3, f), 0);
+    fclose(f);
+    txt = slurp(dir, "profile.txt");
+    cr_expect(strstr(txt, "\"invalid_examples\": [\n        {\n          \"line\": 2,\n          \"value\": "
+                          "\"1850-01-02\"") != NULL,
+              "%s", txt);
+    cr_expect(strstr(txt, "\"below_min\": 3700") != NULL);
+    cr_expect(strstr(txt, "0000000") == NULL, "reals printed sanely");
+    free(txt);
+    tsr_store_free(s);
+    tsr_config_free(cfg);
+  }
+  free(csv);
+}
+
+Test(quality, mostly_empty_and_wrong_format) {
+  const char *csv = "id,dob,nhs\n1,06/05/1994,\n2,07/05/1994,\n3,1994-05-06,\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_dob, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  char w[512];
+  tsr_config *cfg;
+  cr_assert_eq(tsr_config_parse(k_cfg_dob, strlen(k_cfg_dob), "t.json", "/tmp", &cfg, &err), 0);
+  cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "dob", w, sizeof w), 1);
+  cr_expect(strstr(w, "2 of 3 rows (2 invalid, 0 empty); they are not real dates in the format YYYY-MM-DD: set "
+                      "`format`; e.g. line 2: \"06/05/1994\", line 3: \"07/05/1994\"") != NULL,
+            "%s", w);
+  cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "nhs", w, sizeof w), 1);
+  cr_expect(strstr(w, "3 of 3 rows (0 invalid, 3 empty); they are empty or null tokens: check that column nhs "
+                      "holds nhs") != NULL,
+            "%s", w);
+  tsr_config_free(cfg);
+  tsr_store_free(s);
+  free(rej);
+}
