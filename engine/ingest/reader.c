@@ -41,6 +41,16 @@ int tsr__reader_open(tsr__reader *r, const char *path, tsr_error *err) {
       return tsr_error_set(err, TSR_ENOMEM, path, 0, 0, "cannot start gzip decoder");
     }
     gzbuffer(r->gz, 1u << 20);
+    /* zlib would read a file without a gzip header as plain text: a .gz
+     * name promises gzip, and a cut-down first byte must not pass */
+    if (r->file_bytes > 0 && gzdirect(r->gz)) {
+      gzclose(r->gz);
+      r->gz = NULL;
+      if (r->file_bytes < 10)
+        return tsr_error_set(err, TSR_EIO, path, 0, 0, "the gzip file is truncated: %llu bytes, shorter than a header",
+                             (unsigned long long)r->file_bytes);
+      return tsr_error_set(err, TSR_EIO, path, 0, 0, "is not gzip data (no gzip header), though its name ends in .gz");
+    }
     return 0;
   }
   r->fd = fd;
