@@ -42,6 +42,8 @@
 #include "ingest/store_internal.h"
 
 #define MAX_COLUMNS 4096
+/* internal: run_finish found a repeated record id (never returned to callers) */
+#define TSR__DUPLICATE_ID (-100000)
 #define NAME_CAP 256
 
 static const char *const k_reject_names[TSR_REJECT_COUNT] = {
@@ -134,6 +136,7 @@ typedef struct {
   uint32_t nfields;  /* fields per row, from the header (or first row) */
   int32_t *map;      /* config column -> file field index */
   uint32_t ncols;
+  int keep_lines;    /* keep the line of every stored row (seg_t.rline) */
 } ictx_t;
 
 static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
@@ -482,7 +485,7 @@ static void flush_vector(const ictx_t *x, seg_t *s, const char *buf) {
   for (uint32_t c = 0; c < x->ncols && !s->oom; c++)
     if (column_pass(x, s, c)) s->oom = 1;
   /* the line of every stored row, for errors that name a row by line */
-  if (s->rows_stored + s->nalive > s->rline_cap) {
+  if (x->keep_lines && s->rows_stored + s->nalive > s->rline_cap) {
     uint64_t cap = s->rline_cap ? s->rline_cap * 2 : VEC * 4;
     while (cap < s->rows_stored + s->nalive) cap *= 2;
     uint64_t *p = tsr__realloc(s->rline, (size_t)cap * sizeof *p);
@@ -492,7 +495,7 @@ static void flush_vector(const ictx_t *x, seg_t *s, const char *buf) {
       s->rline_cap = cap;
     }
   }
-  if (!s->oom)
+  if (x->keep_lines && !s->oom)
     for (uint32_t k = 0; k < s->nalive; k++) s->rline[s->rows_stored + k] = s->vline[s->alive[k]];
   s->rows_stored += s->nalive;
   s->vn = 0;
@@ -792,32 +795,58 @@ static int id_eq(const idkey_t *a, const idkey_t *b) {
   return a->p ? a->len == b->len && memcmp(a->p, b->p, a->len) == 0 : a->num == b->num;
 }
 
+/* 1 if the ids of rows [a, b) strictly increase (rows without an id are
+ * skipped), comparing row a with the last id before it too. */
+static int ids_increase(const tsr_column *c, uint64_t a, uint64_t b) {
+  idkey_t prev, cur;
+  int have = 0;
+  for (uint64_t r = a; r-- > 0 && !have;) have = id_key(c, r, &prev); /* the last id before a */
+  if (c->str_off) { /* the usual case, without the per-row dispatch */
+    const char *s = c->str;
+    const uint32_t *o = c->str_off;
+    for (uint64_t r = a; r < b; r++) {
+      uint32_t len = o[r + 1] - o[r];
+      if (!len) continue;
+      if (have && (prev.len > len || (prev.len == len && memcmp(prev.p, s + o[r], len) >= 0))) return 0;
+      prev.p = s + o[r];
+      prev.len = len;
+      have = 1;
+    }
+    return 1;
+  }
+  for (uint64_t r = a; r < b; r++) {
+    if (!id_key(c, r, &cur)) continue;
+    if (have && id_cmp(&prev, &cur) >= 0) return 0;
+    prev = cur;
+    have = 1;
+  }
+  return 1;
+}
+
 /* Record ids must be unique within a source: two rows with one id make every
  * later stage guess which is meant (links.csv would hold both, and evaluate
- * refuses it). Most extracts number rows in order, so a single sequential
- * pass proves most files clean; only when the ids are not strictly
- * increasing does a hash table of row numbers find the first repeat. */
-static int check_duplicate_ids(const tsr_source_cfg *src, const tsr_store *store, const uint64_t *lines,
-                               uint32_t id_field, tsr_error *err) {
+ * refuses it). Most extracts number rows in order, so one pass (in parallel
+ * chunks) proves most files clean; only when the ids do not strictly
+ * increase does a hash table of row numbers look for the first repeat.
+ * Returns 1 with the rows of the first repeat (*first < *second), 0 when
+ * there is none, or a negative TSR_E* code. */
+static int find_duplicate_id(const tsr_store *store, int threads, uint64_t *first, uint64_t *second) {
   if (store->id_col < 0 || store->n < 2) return 0;
   const tsr_column *c = &store->cols[store->id_col].pub;
   uint64_t n = store->n;
-  idkey_t prev, cur;
-  int have_prev = id_key(c, 0, &prev), sorted = 1;
-  for (uint64_t r = 1; r < n && sorted; r++) {
-    if (!id_key(c, r, &cur)) continue; /* no id: nothing to repeat */
-    if (have_prev && id_cmp(&prev, &cur) >= 0) sorted = 0;
-    prev = cur;
-    have_prev = 1;
-  }
+  int chunks = n < 65536 ? 1 : threads, sorted = 1;
+#pragma omp parallel for num_threads(chunks) schedule(static) reduction(&& : sorted) if (chunks > 1)
+  for (int k = 0; k < chunks; k++) sorted = ids_increase(c, n * (uint64_t)k / (uint64_t)chunks,
+                                                         n * (uint64_t)(k + 1) / (uint64_t)chunks) && sorted;
   if (sorted) return 0;
   if (n >= UINT32_MAX) return 0; /* beyond the table's row numbers; not reachable in practice */
   uint64_t size = 16;
   while (size < n * 2) size <<= 1;
   uint32_t *slot = tsr__calloc((size_t)size, sizeof *slot);
-  if (!slot) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory checking record ids");
-  int rc = 0;
-  for (uint64_t r = 0; r < n && !rc; r++) {
+  if (!slot) return TSR_ENOMEM;
+  int found = 0;
+  idkey_t cur, other;
+  for (uint64_t r = 0; r < n && !found; r++) {
     if (!id_key(c, r, &cur)) continue;
     uint64_t h = cur.p ? XXH3_64bits(cur.p, cur.len) : tsr__mix64(cur.num);
     for (uint64_t j = h & (size - 1);; j = (j + 1) & (size - 1)) {
@@ -825,22 +854,17 @@ static int check_duplicate_ids(const tsr_source_cfg *src, const tsr_store *store
         slot[j] = (uint32_t)r + 1;
         break;
       }
-      idkey_t other;
       id_key(c, slot[j] - 1, &other);
       if (id_eq(&other, &cur)) {
-        char text[128];
-        size_t tl = tsr_column_text(c, r, text, sizeof text);
-        rc = tsr_error_set(err, TSR_EPARSE, src->path, lines[r], id_field,
-                           "record id \"%.*s\" (column %s) appears twice, at lines %llu and %llu; record ids must be "
-                           "unique within a source",
-                           (int)(tl > 100 ? 100 : tl), text, src->id_column,
-                           (unsigned long long)lines[slot[j] - 1], (unsigned long long)lines[r]);
+        *first = slot[j] - 1;
+        *second = r;
+        found = 1;
         break;
       }
     }
   }
   tsr__free(slot);
-  return rc;
+  return found;
 }
 
 /* --- the driver ---------------------------------------------------------------------------- */
@@ -862,9 +886,11 @@ typedef struct {
   uint64_t *nl;
   size_t *bnd;
   uint64_t line_base;   /* line number at the batch's first unparsed byte */
-  uint64_t *rlines;     /* line of every stored row */
+  uint64_t *rlines;     /* line of every stored row, when x.keep_lines */
   uint64_t rlines_cap;
   uint32_t id_field;    /* 1-based file field of the id column (0: none) */
+  uint64_t dup_first, dup_second; /* rows of a repeated record id */
+  char dup_text[104];             /* and the id as text */
   tsr_store *store;
   tsr__reader rd;
   tsr__progress prog;
@@ -1104,7 +1130,7 @@ static int phase_merge(run_t *r, uint32_t used) {
       nrej += s->rej[why];
     }
     if (r->opts.rejects) rc = tsr__rejects_append(r->opts.rejects, s->rejects.p, s->rejects.len, nrej, r->err);
-    if (!rc && s->rows_stored && !r->opts.ids_may_repeat && push_lines(r, s->rline, s->rows_stored))
+    if (!rc && s->rows_stored && r->x.keep_lines && push_lines(r, s->rline, s->rows_stored))
       rc = tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
     r->st.rows_read += s->rows_read;
     r->st.rows_stored += s->rows_stored;
@@ -1168,10 +1194,13 @@ static int run_finish(run_t *r, int rc, double t0, tsr_store **out, tsr_ingest_s
     for (uint32_t c = 0; c < store->ncols && !rc; c++)
       if (tsr__col_finalize(&store->cols[c])) rc = tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
     store->n = st->rows_stored;
-    if (!rc && !r->opts.ids_may_repeat) rc = check_duplicate_ids(src, store, r->rlines, r->id_field, r->err);
+    if (!rc && !r->opts.ids_may_repeat) {
+      int dup = find_duplicate_id(store, r->threads, &r->dup_first, &r->dup_second);
+      if (dup < 0) rc = tsr_error_set(r->err, dup, src->path, 0, 0, "out of memory checking record ids");
+      if (dup > 0) rc = TSR__DUPLICATE_ID; /* the caller names the lines */
+    }
     st->seconds_merge += tsr__now() - tf;
   }
-  tsr__free(r->rlines);
   if (!rc && r->opts.enforce_reject_limit && st->rows_read > 0 &&
       (double)st->rows_rejected > src->max_reject_share * (double)st->rows_read) {
     rc = tsr_error_set(r->err, TSR_EREJECTS, src->path, 0, 0,
@@ -1182,6 +1211,10 @@ static int run_finish(run_t *r, int rc, double t0, tsr_store **out, tsr_ingest_s
   }
   st->seconds_total = tsr__now() - t0;
   if (stats_out) *stats_out = *st;
+  if (rc == TSR__DUPLICATE_ID) {
+    const tsr_column *c = &store->cols[store->id_col].pub;
+    tsr_column_text(c, r->dup_second, r->dup_text, sizeof r->dup_text);
+  }
   if (rc) {
     tsr_store_free(store);
     return rc;
@@ -1190,14 +1223,14 @@ static int run_finish(run_t *r, int rc, double t0, tsr_store **out, tsr_ingest_s
   return 0;
 }
 
-int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts, tsr_store **out,
-                      tsr_ingest_stats *stats, tsr_error *err) {
+/* The phases, once. With keep_lines the line of every stored row is kept
+ * in r->rlines (the caller frees it). */
+static int ingest_run(run_t *r, const tsr_source_cfg *src, const tsr_ingest_opts *opts, int keep_lines,
+                      tsr_store **out, tsr_ingest_stats *stats, tsr_error *err) {
   *out = NULL;
-  tsr_error_clear(err);
   double t0 = tsr__now();
-  run_t *r = tsr__malloc(sizeof *r);
-  if (!r) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
   int rc = run_begin(r, src, opts, err);
+  r->x.keep_lines = keep_lines;
   while (!rc) {
     rc = phase_fill(r);
     if (rc) break;
@@ -1214,7 +1247,48 @@ int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts, ts
     rc = phase_merge(r, used);
     if (rc || phase_advance(r, used)) break;
   }
-  rc = run_finish(r, rc, t0, out, stats);
+  return run_finish(r, rc, t0, out, stats);
+}
+
+/* A repeated record id: rows are known, lines are not (keeping a line per
+ * row costs time on every run, so it is paid only here): a second pass over
+ * the file, keeping lines and nothing else, names them. */
+static int duplicate_id_error(const run_t *first, const tsr_source_cfg *src, const tsr_ingest_opts *opts,
+                              tsr_error *err) {
+  uint64_t a = first->dup_first, b = first->dup_second, la = 0, lb = 0;
+  char text[sizeof first->dup_text];
+  memcpy(text, first->dup_text, sizeof text);
+  uint32_t field = first->id_field;
+  tsr_ingest_opts o = opts ? *opts : (tsr_ingest_opts){0};
+  if (!opts) tsr_ingest_opts_init(&o);
+  o.rejects = NULL;
+  o.enforce_reject_limit = 0;
+  o.ids_may_repeat = 1;
+  run_t *r = tsr__malloc(sizeof *r);
+  tsr_store *s = NULL;
+  tsr_error e2;
+  if (r && ingest_run(r, src, &o, 1, &s, NULL, &e2) == 0 && r->rlines && b < tsr_store_rows(s)) {
+    la = r->rlines[a];
+    lb = r->rlines[b];
+  }
+  if (r) tsr__free(r->rlines);
+  tsr_store_free(s);
+  tsr__free(r);
+  return tsr_error_set(err, TSR_EPARSE, src->path, lb, field,
+                       "record id \"%s\" (column %s) appears twice, at lines %llu and %llu; record ids must be "
+                       "unique within a source",
+                       text, src->id_column, (unsigned long long)la, (unsigned long long)lb);
+}
+
+int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts, tsr_store **out,
+                      tsr_ingest_stats *stats, tsr_error *err) {
+  *out = NULL;
+  tsr_error_clear(err);
+  run_t *r = tsr__malloc(sizeof *r);
+  if (!r) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  int rc = ingest_run(r, src, opts, 0, out, stats, err);
+  if (rc == TSR__DUPLICATE_ID) rc = duplicate_id_error(r, src, opts, err);
+  tsr__free(r->rlines);
   tsr__free(r);
   return rc;
 }
