@@ -2,6 +2,7 @@
  * invalid counts per field, the most frequent values (to spot skew such as
  * communal postcodes or placeholder dates), rejects, memory and time. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,10 @@ static size_t top_values(const tsr_store *s, const tsr_column *c, size_t n, cnt_
   return k < n ? k : n;
 }
 
+/* A real rounded to 1/scale: figures, not floating-point noise (with 12
+ * significant digits on output, 0.3 prints as 0.3). */
+static json_t *json_round(double v, double scale) { return json_real(floor(v * scale + 0.5) / scale); }
+
 int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, int top_n, FILE *f) {
   if (top_n < 0) top_n = 0;
   json_t *root = json ? json_object() : NULL;
@@ -140,12 +145,12 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
     json_object_set_new(root, "bytes_file", json_integer((json_int_t)st->bytes_file));
     json_object_set_new(root, "bytes_csv", json_integer((json_int_t)st->bytes_read));
     json_object_set_new(root, "store_bytes", json_integer((json_int_t)tsr_store_bytes(s)));
-    json_object_set_new(root, "fixed_bytes_per_row", json_real(tsr_store_fixed_bytes_per_row(s)));
+    json_object_set_new(root, "fixed_bytes_per_row", json_round(tsr_store_fixed_bytes_per_row(s), 1e3));
     json_t *sec = json_object();
-    json_object_set_new(sec, "read", json_real(st->seconds_read));
-    json_object_set_new(sec, "parse", json_real(st->seconds_parse));
-    json_object_set_new(sec, "merge", json_real(st->seconds_merge));
-    json_object_set_new(sec, "total", json_real(st->seconds_total));
+    json_object_set_new(sec, "read", json_round(st->seconds_read, 1e6));
+    json_object_set_new(sec, "parse", json_round(st->seconds_parse, 1e6));
+    json_object_set_new(sec, "merge", json_round(st->seconds_merge, 1e6));
+    json_object_set_new(sec, "total", json_round(st->seconds_total, 1e6));
     json_object_set_new(root, "seconds", sec);
   } else {
     fprintf(f, "source %s: %llu rows read, %llu stored, %llu rejected\n", s->source,
@@ -173,7 +178,7 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
       json_object_set_new(o, "column", json_string(c->column));
       json_object_set_new(o, "field", json_string(c->field));
       json_object_set_new(o, "kind", json_string(tsr_field_kind_name(c->kind)));
-      json_object_set_new(o, "complete", json_real(complete));
+      json_object_set_new(o, "complete", json_round(complete, 1e6));
       json_object_set_new(o, "missing", json_integer((json_int_t)c->n_missing));
       json_object_set_new(o, "invalid", json_integer((json_int_t)c->n_invalid));
       json_object_set_new(o, "pseudo", json_integer((json_int_t)c->n_pseudo));

@@ -1042,3 +1042,25 @@ Test(quality, mostly_empty_and_wrong_format) {
   tsr_store_free(s);
   free(rej);
 }
+
+/* inspect --json printed 1 - 7/10 as 0.30000000000000004 */
+Test(quality, profile_json_prints_reals_sanely) {
+  const char *csv = "id,name\n1,a\n2,b\n3,c\n4,\n5,\n6,\n7,\n8,\n9,\n10,\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  char *dir = mktmp();
+  char path[600];
+  snprintf(path, sizeof path, "%s/p.json", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_eq(tsr_store_profile(s, &st, 1, 2, f), 0);
+  fclose(f);
+  char *txt = slurp(dir, "p.json");
+  cr_expect(strstr(txt, "\"complete\": 0.3,") != NULL, "%s", txt);
+  cr_expect(strstr(txt, "0.30000000000000004") == NULL);
+  free(txt);
+  tsr_store_free(s);
+  free(rej);
+}
