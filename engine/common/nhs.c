@@ -1,13 +1,10 @@
-/* NHS number validation (modulus 11, DOMAIN.md). */
+/* NHS number validation (modulus 11, DOMAIN.md); the rule itself is in
+ * nhs.h, shared with ingest's standardiser. */
+#include "common/nhs.h"
+
 #include "common/common_internal.h"
 
-int tsr_nhs_check_digit(const uint8_t d[9]) {
-  unsigned sum = 0;
-  for (unsigned i = 0; i < 9; i++) sum += d[i] * (10u - i);
-  unsigned check = 11u - (sum % 11u);
-  if (check == 11u) check = 0;
-  return (int)check; /* 10 means: no valid number has this prefix */
-}
+int tsr_nhs_check_digit(const uint8_t d[9]) { return (int)tsr__nhs_check_of_sum(tsr__nhs_sum(d)); }
 
 int tsr_nhs_valid(uint64_t nhs) {
   if (nhs > 9999999999ull) return 0;
@@ -16,9 +13,5 @@ int tsr_nhs_valid(uint64_t nhs) {
     d[i] = (uint8_t)(nhs % 10u);
     nhs /= 10u;
   }
-  int same = 1;
-  for (int i = 1; i < 10; i++) same &= d[i] == d[0];
-  if (same) return 0;
-  int c = tsr_nhs_check_digit(d);
-  return c != 10 && c == d[9];
+  return tsr__nhs_digits_valid(d, tsr__nhs_sum(d));
 }

@@ -33,6 +33,28 @@ static tsr__csv_status fail_at_line(const char *buf, size_t len, size_t from, ts
   return st;
 }
 
+tsr__csv_status tsr__csv_next(const tsr__csv_dialect *d, const char *buf, size_t len, size_t pos, int eof,
+                              char *scratch, tsr__csv_record *rec);
+
+/* The runaway-quote probe (csv.h): does the line starting at `from` parse,
+ * on its own, as one complete record of d->expect_fields fields? 1 yes, 0 no,
+ * -1 cannot tell yet (the line runs past the buffer end). The probe dialect
+ * has expect_fields 0, so probes never nest. */
+static int probe_line(const tsr__csv_dialect *d, const char *buf, size_t len, int eof, size_t from, char *scratch) {
+  size_t e = line_end(buf, from, len);
+  if (e >= len && !eof) return -1;
+  size_t stop = e < len ? e + 1 : len;
+  if (stop - from <= 2 && (stop == from || buf[from] == '\n' || buf[from] == '\r')) return 0; /* blank */
+  tsr__csv_dialect pd = *d;
+  pd.expect_fields = 0;
+  pd.max_fields = 0; /* count fields, store none */
+  tsr__csv_field unused;
+  tsr__csv_record pr;
+  pr.f = &unused;
+  tsr__csv_status st = tsr__csv_next(&pd, buf, stop, from, 1, scratch, &pr);
+  return st == TSR__CSV_OK && pr.end == stop && pr.nf == d->expect_fields;
+}
+
 /* The exact RFC 4180 state machine, byte by byte. */
 static tsr__csv_status csv_next_slow(const tsr__csv_dialect *d, const char *buf, size_t len, size_t pos, int eof,
                                      char *scratch, tsr__csv_record *rec) {
@@ -40,6 +62,7 @@ static tsr__csv_status csv_next_slow(const tsr__csv_dialect *d, const char *buf,
   size_t i = pos;
   size_t sp = 0; /* scratch used */
   uint32_t nf = 0;
+  int probed = !d->expect_fields; /* the runaway-quote check runs at most once */
   rec->start = pos;
   rec->bad_field = 0;
   rec->lines = 0;
@@ -53,6 +76,24 @@ static tsr__csv_status csv_next_slow(const tsr__csv_dialect *d, const char *buf,
       char *w = NULL; /* non-NULL once an escape forced a copy */
       for (;;) {
         const char *q = memchr(buf + j, quote, len - j);
+        if (!probed) {
+          size_t upto = q ? (size_t)(q - buf) : len;
+          const char *nl = memchr(buf + j, '\n', upto - j);
+          if (nl) {
+            /* the quoted field crosses the end of the record's first line */
+            size_t from = (size_t)(nl - buf) + 1;
+            size_t e = line_end(buf, from, len);
+            size_t stop = e < len ? e + 1 : len;
+            /* a record that long is overlong whatever the probe says */
+            int pr = stop - pos > d->max_record ? 0 : probe_line(d, buf, len, eof, from, scratch + (from - pos));
+            if (pr < 0) return TSR__CSV_NEED_MORE;
+            probed = 1;
+            if (pr > 0) {
+              rec->bad_field = nf + 1;
+              return fail_at_line(buf, len, pos, rec, TSR__CSV_UNTERMINATED);
+            }
+          }
+        }
         if (!q) {
           if (!eof && len - pos <= d->max_record) return TSR__CSV_NEED_MORE;
           rec->bad_field = nf + 1;

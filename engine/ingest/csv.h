@@ -32,6 +32,8 @@ typedef struct tsr__csv_dialect {
   int trim;   /* trim spaces/tabs around unquoted fields and outside quotes */
   uint32_t max_fields; /* fields beyond this are counted in nf, not stored */
   size_t max_record; /* longer records are rejected as overlong */
+  uint32_t expect_fields; /* fields per record (0: unknown, as for the header);
+                             enables the runaway-quote check below */
 } tsr__csv_dialect;
 
 /* Outcome of reading one record. */
@@ -41,7 +43,9 @@ typedef enum tsr__csv_status {
   TSR__CSV_UNTERMINATED,  /* a quoted field never closes before EOF */
   TSR__CSV_STRAY_QUOTE,   /* a quote inside an unquoted field, or text after a closing quote */
   TSR__CSV_NUL,           /* a NUL byte in the record */
-  TSR__CSV_OVERLONG       /* longer than max_record bytes */
+  TSR__CSV_OVERLONG,      /* longer than max_record bytes */
+  TSR__CSV_FIELD_COUNT    /* never returned by the tokenizer: ingest's label for
+                             a well-formed record with the wrong field count */
 } tsr__csv_status;
 
 typedef struct tsr__csv_field {
@@ -61,8 +65,17 @@ typedef struct tsr__csv_record {
 /* Parses the record starting at buf[pos]. eof says whether buf[len] is the
  * end of the input. scratch (at least len - pos bytes) receives unescaped
  * quoted fields. On a problem other than NEED_MORE, rec->end is where the
- * next record starts (the reader resynchronises at the end of the physical
- * line for an unterminated quote, so one bad quote costs one row). */
+ * next record starts.
+ *
+ * Runaway quotes: a quoted field may run across a line end only while the
+ * line after the record's first line does NOT parse, on its own, as one
+ * complete record of expect_fields fields. When it does, the quote that
+ * opened on the first line is taken as unterminated: TSR__CSV_UNTERMINATED,
+ * and rec->end is the end of the first line, so one bad quote costs one row
+ * and the next line is read normally. The check looks at that one following
+ * line only, and only once per record, so legitimate multi-line fields
+ * (whose continuation lines hold the closing quote and so do not parse as
+ * records) are kept, and the answer never depends on where a buffer ends. */
 tsr__csv_status tsr__csv_next(const tsr__csv_dialect *d, const char *buf, size_t len, size_t pos, int eof,
                               char *scratch, tsr__csv_record *rec);
 

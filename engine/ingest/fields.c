@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "common/date.h"
+#include "common/nhs.h"
 #include "tessera/common.h"
 #include "tessera/ingest.h"
 
 int tsr__std_nhs(const char *s, size_t n, uint64_t *out) {
   uint64_t v = 0;
-  unsigned digits = 0, sum = 0, same = 1;
+  unsigned digits = 0;
   uint8_t d[10];
   *out = 0;
   for (size_t i = 0; i < n; i++) {
@@ -19,19 +20,13 @@ int tsr__std_nhs(const char *s, size_t n, uint64_t *out) {
       if (digits == 10) return TSR__V_INVALID;
       d[digits] = (uint8_t)(c - '0');
       v = v * 10u + d[digits];
-      if (digits < 9) sum += d[digits] * (10u - digits);
-      same &= d[digits] == d[0];
       digits++;
     } else if (c != ' ' && c != '-') {
       return TSR__V_INVALID;
     }
   }
   if (digits == 0) return TSR__V_MISSING;
-  if (digits != 10 || same) return TSR__V_INVALID;
-  /* modulus 11 from the digits already in hand (same rule as tsr_nhs_valid) */
-  unsigned check = 11u - sum % 11u;
-  if (check == 11u) check = 0;
-  if (check == 10u || check != d[9]) return TSR__V_INVALID;
+  if (digits != 10 || !tsr__nhs_digits_valid(d, tsr__nhs_sum(d))) return TSR__V_INVALID;
   *out = v;
   return TSR__V_OK;
 }
@@ -91,10 +86,63 @@ static int parse_fixed(const char *s, size_t n, const tsr_date_format *f, int *y
   return 1;
 }
 
+static int digits_at(const char *s, size_t n, size_t i, size_t w, int *v) {
+  if (i + w > n) return 0;
+  int x = 0;
+  for (size_t k = 0; k < w; k++) {
+    if (s[i + k] < '0' || s[i + k] > '9') return 0;
+    x = x * 10 + (s[i + k] - '0');
+  }
+  *v = x;
+  return 1;
+}
+
+/* 1 if s[0..n) is a time of day as exports write it: HH:MM, optional :SS and
+ * a fraction (.fff or ,fff), then optional Z or an offset (+HH, +HHMM,
+ * +HH:MM), then optional spaces. */
+static int is_time(const char *s, size_t n) {
+  int h, m, sec;
+  if (!digits_at(s, n, 0, 2, &h) || n < 5 || s[2] != ':' || !digits_at(s, n, 3, 2, &m) || h > 24 || m > 59)
+    return 0;
+  size_t i = 5;
+  if (i < n && s[i] == ':') {
+    if (!digits_at(s, n, i + 1, 2, &sec) || sec > 60) return 0;
+    i += 3;
+    if (i < n && (s[i] == '.' || s[i] == ',')) {
+      size_t j = ++i;
+      while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+      if (i == j) return 0;
+    }
+  }
+  if (i < n && (s[i] == 'Z' || s[i] == 'z')) i++;
+  else if (i < n && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!digits_at(s, n, i + 1, 2, &oh) || oh > 14) return 0;
+    i += 3;
+    if (i < n && s[i] == ':') i++;
+    if (digits_at(s, n, i, 2, &om)) i += 2;
+  }
+  while (i < n && s[i] == ' ') i++;
+  return i == n;
+}
+
+/* Length of the date part of a value that may carry a time part after it
+ * ("1994-05-06 00:00:00", "1994-05-06T00:00:00Z"): dates are dates, so a time
+ * of day is accepted and ignored whatever the configured layout. */
+static size_t date_part(const char *s, size_t n) {
+  for (size_t i = 6; i + 5 < n; i++)
+    if ((s[i] == ' ' || s[i] == 'T' || s[i] == 't') && is_time(s + i + 1, n - i - 1)) {
+      while (i > 0 && s[i - 1] == ' ') i--;
+      return i;
+    }
+  return n;
+}
+
 int tsr__std_date(const char *s, size_t n, const tsr_date_format *f, uint32_t nf, int32_t min, int32_t max,
                   int32_t *out) {
   *out = TSR_DATE_MISSING;
   if (n == 0) return TSR__V_MISSING;
+  if (n >= 12) n = date_part(s, n); /* the shortest date and time, "YYMMDD HH:MM", has 12 bytes */
   for (uint32_t k = 0; k < nf; k++) {
     int y = 0, m = 0, d = 0;
     int fx = parse_fixed(s, n, &f[k], &y, &m, &d);

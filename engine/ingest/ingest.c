@@ -1,47 +1,50 @@
-/* Ingest of one source: reading (plain, gzip, zstd), parallel parsing of
- * large batches, per-field standardisation, rejects, and the merge into the
- * columnar store.
+/* Ingest of one source: the batch loop that turns a CSV file into a
+ * columnar store, with parallel parsing of large batches, per-field
+ * standardisation and rejects. The file itself comes through reader.h
+ * (plain, mmap, gzip, zstd); rejected rows go to rejects.h's sink.
  *
- * DESIGN
- *   file ─► reader ─► batch buffer [carry | new bytes .................... ]
- *                         │ cut into segments; csv.h's three passes find
- *                         │ true record starts; each segment parses its
- *                         │ records in parallel into its own column buffers
- *                         ▼
- *                     seam check ─(mismatch: a stray quote)─► sequential re-parse
- *                         ▼
- *                     merge segments in file order into the store, rejects
- *                     into rejects.csv; the unfinished last record is
- *                     carried into the next batch
- *   Sink / Combine / Finalize: segments are the per-thread sinks, the ordered
- *   merge the combine, tsr__col_finalize the single-threaded finish. The
- *   store is identical for any thread count (tested with its digest). */
-/* madvise(MADV_DONTNEED) is not in POSIX (posix_madvise's DONTNEED is a
- * no-op on Linux), hence the default feature set */
+ * DESIGN: tsr_ingest_source runs these phases, each a function below
+ *
+ *   begin ─► fill ─► header (first batch) ─► cut ─► parse ─► merge ─► advance ─┐
+ *              ▲                                                               │
+ *              └──────────────────────── not at EOF ───────────────────────────┘
+ *                                                                  EOF ─► finish
+ *
+ *   fill     reader ─► batch buffer [carry | new bytes ..............] (plain
+ *            files: a window of the mapping instead)
+ *   header   BOM, empty file, header names (duplicates are a file error)
+ *   cut      segments; csv.h's passes find each one's first true record start
+ *   parse    each segment parses its records in parallel into its own column
+ *            buffers; seam check ─(mismatch: a stray quote)─► sequential re-parse
+ *   merge    segments in file order into the store, rejects into rejects.csv,
+ *            row line numbers into the run
+ *   advance  the unfinished last record is carried into the next batch
+ *   finish   finalise columns, check record ids are unique, the reject limit
+ *
+ *   Sink / Combine / Finalize: segments are the per-thread sinks, merge the
+ *   combine, finish the single-threaded end. The store is identical for any
+ *   thread count (tested with its digest). */
+/* posix_memalign and stpcpy-era POSIX names, hence the default feature set */
 #define _DEFAULT_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #define XXH_INLINE_ALL /* short keys: inlined XXH3 beats a call into the shared library */
 #include <xxhash.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "common/date.h"
+#include "common/rng.h"
 #include "ingest/csv.h"
 #include "ingest/fields.h"
 #include "ingest/names.h"
+#include "ingest/reader.h"
+#include "ingest/rejects.h"
 #include "ingest/store_internal.h"
 
 #define MAX_COLUMNS 4096
+/* internal: run_finish found a repeated record id (never returned to callers) */
+#define TSR__DUPLICATE_ID (-100000)
 #define NAME_CAP 256
-#define RAW_MAX 200
 
 static const char *const k_reject_names[TSR_REJECT_COUNT] = {
 #define TSR__RJ_NAME(id, name, desc) name,
@@ -60,201 +63,6 @@ void tsr_ingest_opts_init(tsr_ingest_opts *o) {
   o->enforce_reject_limit = 1;
 }
 
-/* --- rejects sink ------------------------------------------------------------ */
-struct tsr_rejects {
-  tsr__outfile f;
-  uint64_t count;
-};
-
-int tsr_rejects_open(const char *dir, tsr_rejects **out, tsr_error *err) {
-  *out = NULL;
-  tsr_rejects *rj = tsr__calloc(1, sizeof *rj);
-  if (!rj) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-  int rc = tsr__mkdirs(dir, err);
-  if (!rc) rc = tsr__outfile_open(&rj->f, dir, "rejects.csv", err);
-  static const char hdr[] = "source,line,column,reason,detail,raw\n";
-  if (!rc) rc = tsr__outfile_write(&rj->f, hdr, sizeof hdr - 1, err);
-  if (rc) {
-    tsr__outfile_abort(&rj->f);
-    tsr__free(rj);
-    return rc;
-  }
-  *out = rj;
-  return 0;
-}
-
-int tsr_rejects_close(tsr_rejects *rj, tsr_error *err) {
-  if (!rj) return 0;
-  int rc = tsr__outfile_commit(&rj->f, err);
-  tsr__free(rj);
-  return rc;
-}
-
-uint64_t tsr_rejects_count(const tsr_rejects *rj) { return rj ? rj->count : 0; }
-
-/* CSV field with quotes doubled; control bytes and invalid UTF-8 shown as
- * \xNN so rejects.csv is always clean UTF-8 text. */
-static void put_csv_escaped(tsr__buf *b, const char *s, size_t n) {
-  tsr__buf_putc(b, '"');
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = (unsigned char)s[i];
-    size_t clen = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    if (c >= 0x80 && (i + clen > n || !tsr__utf8_valid(s + i, clen))) clen = 0;
-    if (c == '"') {
-      tsr__buf_put(b, "\"\"", 2);
-      i++;
-    } else if ((c < 0x20 && c != '\t') || c == 0x7F || clen == 0) {
-      static const char hex[] = "0123456789ABCDEF";
-      char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-      tsr__buf_put(b, e, 4);
-      i++;
-    } else {
-      tsr__buf_put(b, s + i, clen);
-      i += clen;
-    }
-  }
-  tsr__buf_putc(b, '"');
-}
-
-/* --- reader ---------------------------------------------------------------------- */
-enum { R_PLAIN, R_GZIP, R_ZSTD };
-typedef struct {
-  int kind, fd;
-  const char *map; /* plain files are mapped: batches are windows, no copy */
-  size_t map_len, map_pos, released;
-  gzFile gz;
-  ZSTD_DCtx *zd;
-  char *zin;
-  size_t zin_len, zin_pos, zin_cap;
-  int zeof;
-  uint64_t zread; /* compressed bytes read from the file (zstd) */
-  uint64_t file_bytes;
-  const char *path;
-} reader_t;
-
-static int ends_with(const char *s, const char *suf) {
-  size_t n = strlen(s), m = strlen(suf);
-  return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
-static int reader_open(reader_t *r, const char *path, tsr_error *err) {
-  memset(r, 0, sizeof *r);
-  r->fd = -1;
-  r->path = path;
-  r->kind = ends_with(path, ".gz") ? R_GZIP : (ends_with(path, ".zst") || ends_with(path, ".zstd")) ? R_ZSTD : R_PLAIN;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return tsr_error_set(err, TSR_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) == 0) {
-    if (S_ISDIR(st.st_mode)) {
-      close(fd);
-      return tsr_error_set(err, TSR_EIO, path, 0, 0, "is a folder, expected a CSV file");
-    }
-    r->file_bytes = (uint64_t)st.st_size;
-  }
-  if (r->kind == R_GZIP) {
-    r->gz = gzdopen(fd, "rb");
-    if (!r->gz) {
-      close(fd);
-      return tsr_error_set(err, TSR_ENOMEM, path, 0, 0, "cannot start gzip decoder");
-    }
-    gzbuffer(r->gz, 1u << 20);
-    return 0;
-  }
-  r->fd = fd;
-  if (r->kind == R_PLAIN && r->file_bytes > 0) {
-    void *m = mmap(NULL, (size_t)r->file_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m != MAP_FAILED) { /* else: fall back to read() */
-      madvise(m, (size_t)r->file_bytes, MADV_SEQUENTIAL);
-      r->map = m;
-      r->map_len = (size_t)r->file_bytes;
-    }
-  }
-  if (r->kind == R_ZSTD) {
-    r->zd = ZSTD_createDCtx();
-    r->zin_cap = ZSTD_DStreamInSize() * 16;
-    r->zin = tsr__malloc(r->zin_cap);
-    if (!r->zd || !r->zin) return tsr_error_set(err, TSR_ENOMEM, path, 0, 0, "cannot start zstd decoder");
-  }
-  return 0;
-}
-
-/* How far into the file on disk reading has got, for progress. */
-static uint64_t reader_file_pos(reader_t *r, uint64_t text_bytes) {
-  if (r->kind == R_GZIP) {
-    long off = gzoffset(r->gz);
-    return off > 0 ? (uint64_t)off : 0;
-  }
-  if (r->kind == R_ZSTD) return r->zread - (r->zin_len - r->zin_pos);
-  return r->map ? r->map_pos : text_bytes;
-}
-
-/* Releases mapped pages below `upto` from this process (they stay in the
- * page cache), so RSS does not grow with the file. */
-static void reader_release(reader_t *r, size_t upto) {
-  if (!r->map) return;
-  size_t page = (size_t)1 << 21, end = upto & ~(page - 1);
-  if (end > r->released) {
-    madvise((void *)(uintptr_t)(r->map + r->released), end - r->released, MADV_DONTNEED);
-    r->released = end;
-  }
-}
-
-static void reader_close(reader_t *r) {
-  if (r->map) munmap((void *)(uintptr_t)r->map, r->map_len);
-  if (r->gz) gzclose(r->gz);
-  if (r->fd >= 0) close(r->fd);
-  if (r->zd) ZSTD_freeDCtx(r->zd);
-  tsr__free(r->zin);
-  memset(r, 0, sizeof *r);
-  r->fd = -1;
-}
-
-/* Reads up to n bytes; returns the count (0 = end) or a negative error. */
-static int64_t reader_read(reader_t *r, char *dst, size_t n, tsr_error *err) {
-  if (r->kind == R_PLAIN) {
-    for (;;) {
-      ssize_t got = read(r->fd, dst, n);
-      if (got >= 0) return got;
-      if (errno != EINTR) return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "read failed: %s", strerror(errno));
-    }
-  }
-  if (r->kind == R_GZIP) {
-    unsigned want = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-    int got = gzread(r->gz, dst, want);
-    if (got < 0) {
-      int e;
-      const char *m = gzerror(r->gz, &e);
-      return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "gzip data is corrupt: %s", m);
-    }
-    return got;
-  }
-  ZSTD_outBuffer out = {dst, n, 0};
-  while (out.pos < out.size) {
-    if (r->zin_pos == r->zin_len) {
-      if (r->zeof) break;
-      ssize_t got = read(r->fd, r->zin, r->zin_cap);
-      if (got < 0) {
-        if (errno == EINTR) continue;
-        return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "read failed: %s", strerror(errno));
-      }
-      if (got == 0) {
-        r->zeof = 1;
-        break;
-      }
-      r->zin_len = (size_t)got;
-      r->zin_pos = 0;
-      r->zread += (uint64_t)got;
-    }
-    ZSTD_inBuffer in = {r->zin, r->zin_len, r->zin_pos};
-    size_t rc = ZSTD_decompressStream(r->zd, &out, &in);
-    r->zin_pos = in.pos;
-    if (ZSTD_isError(rc))
-      return tsr_error_set(err, TSR_EIO, r->path, 0, 0, "zstd data is corrupt: %s", ZSTD_getErrorName(rc));
-  }
-  return (int64_t)out.pos;
-}
 
 /* --- per-segment state --------------------------------------------------------------- */
 #define VEC 1024
@@ -317,6 +125,8 @@ typedef struct {
   uint32_t npend;
   ncache_t **ncache; /* per column: NCACHE entries for name columns, else NULL */
   ccache_t **ccache; /* per column: CCACHE entries for code columns, else NULL */
+  uint64_t *rline;   /* line of each stored row (rows_stored entries) */
+  uint64_t rline_cap;
   int oom;
 } seg_t;
 
@@ -326,6 +136,7 @@ typedef struct {
   uint32_t nfields;  /* fields per row, from the header (or first row) */
   int32_t *map;      /* config column -> file field index */
   uint32_t ncols;
+  int keep_lines;    /* keep the line of every stored row (seg_t.rline) */
 } ictx_t;
 
 static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
@@ -375,6 +186,7 @@ static void seg_free(seg_t *s, uint32_t ncols) {
   }
   tsr__free(s->ncache);
   tsr__free(s->ccache);
+  tsr__free(s->rline);
   tsr__buf_free(&s->rejects);
 }
 
@@ -392,22 +204,8 @@ static void seg_reset(seg_t *s, uint32_t ncols) {
 static void add_reject(const ictx_t *x, seg_t *s, uint64_t line, uint32_t column, tsr_reject_reason why,
                        const char *detail, const char *raw, size_t rawlen) {
   s->rej[why]++;
-  tsr__buf *b = &s->rejects;
-  tsr__buf_puts(b, x->src->name);
-  tsr__buf_putc(b, ',');
-  tsr__buf_u64(b, line);
-  tsr__buf_putc(b, ',');
-  tsr__buf_u64(b, column);
-  tsr__buf_putc(b, ',');
-  tsr__buf_puts(b, k_reject_names[why]);
-  tsr__buf_putc(b, ',');
-  put_csv_escaped(b, detail, strlen(detail));
-  tsr__buf_putc(b, ',');
-  /* the raw row without its line terminator, truncated */
-  while (rawlen && (raw[rawlen - 1] == '\n' || raw[rawlen - 1] == '\r')) rawlen--;
-  put_csv_escaped(b, raw, rawlen > RAW_MAX ? RAW_MAX : rawlen);
-  tsr__buf_putc(b, '\n');
-  if (b->oom) s->oom = 1;
+  tsr__reject_line(&s->rejects, x->src->name, line, column, k_reject_names[why], detail, raw, rawlen);
+  if (s->rejects.oom) s->oom = 1;
 }
 
 static int is_null_token(const tsr_source_cfg *src, const char *p, uint32_t n) {
@@ -511,6 +309,18 @@ static void note_bad(tsr__col *col, tsr__val *v, int r, tsr_field_kind kind) {
   col->n_missing++;
 }
 
+/* An invalid value: kept as an example while the column has few, and for
+ * dates, told apart when only the window refused it (the likely cause that
+ * tsr_ingest_field_warning names). Runs on invalid values only. */
+static void note_invalid(const tsr_column_cfg *cc, tsr__col *col, const tsr__csv_field *f, uint64_t line) {
+  tsr__col_example(col, f->p, f->len, line);
+  if (cc->kind != TSR_KIND_DATE) return;
+  int32_t d;
+  if (tsr__std_date(f->p, f->len, cc->formats, cc->n_formats, INT32_MIN + 1, INT32_MAX, &d) != TSR__V_OK) return;
+  if (d < cc->min_date) col->n_below_min++;
+  else if (d > cc->max_date) col->n_above_max++;
+}
+
 /* Standardises column c for the vector's surviving rows into its buffer. */
 static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
   const tsr_source_cfg *src = x->src;
@@ -541,6 +351,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
       if (r != TSR__V_OK) {
         tsr__val v;
         note_bad(col, &v, r, cc->kind);
+        if (r == TSR__V_INVALID) note_invalid(cc, col, f, s->vline[s->alive[k]]);
         col->invalid[i] = v.invalid;
         if (col->u64 && (cc->kind == TSR_KIND_NHS_NUMBER || cc->kind == TSR_KIND_POSTCODE)) col->u64[i] = 0;
         if (cc->kind == TSR_KIND_DATE) col->i32[i] = TSR_DATE_NONE;
@@ -591,6 +402,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
         r = standardise(cc, f->p, f->len, nb, &v);
       }
       if (r != TSR__V_OK) note_bad(col, &v, r, cc->kind);
+      if (r == TSR__V_INVALID) note_invalid(cc, col, f, s->vline[s->alive[k]]);
       int rc = tsr__col_push(col, &v);
       if (rc) return rc;
     }
@@ -633,6 +445,7 @@ static int column_pass(const ictx_t *x, seg_t *s, uint32_t c) {
     int r = (f->len == 0 || (!only_empty_null && is_null_token(src, f->p, f->len))) ? TSR__V_MISSING
                                                                                  : standardise(cc, f->p, f->len, nb, &v);
     if (r != TSR__V_OK) note_bad(col, &v, r, cc->kind);
+    if (r == TSR__V_INVALID) note_invalid(cc, col, f, s->vline[s->alive[k]]);
     int rc = tsr__col_push(col, &v);
     if (rc) return rc;
   }
@@ -671,18 +484,65 @@ static void flush_vector(const ictx_t *x, seg_t *s, const char *buf) {
   }
   for (uint32_t c = 0; c < x->ncols && !s->oom; c++)
     if (column_pass(x, s, c)) s->oom = 1;
+  /* the line of every stored row, for errors that name a row by line */
+  if (x->keep_lines && s->rows_stored + s->nalive > s->rline_cap) {
+    uint64_t cap = s->rline_cap ? s->rline_cap * 2 : VEC * 4;
+    while (cap < s->rows_stored + s->nalive) cap *= 2;
+    uint64_t *p = tsr__realloc(s->rline, (size_t)cap * sizeof *p);
+    if (!p) s->oom = 1;
+    else {
+      s->rline = p;
+      s->rline_cap = cap;
+    }
+  }
+  if (x->keep_lines && !s->oom)
+    for (uint32_t k = 0; k < s->nalive; k++) s->rline[s->rows_stored + k] = s->vline[s->alive[k]];
   s->rows_stored += s->nalive;
   s->vn = 0;
   flush_rejects(x, s, buf);
 }
 
 /* Tokenizes one record into the vector, or queues its reject. */
+/* A row rejected before its fields are read never costs more than its first
+ * physical line: a record spans lines only through a quoted field holding a
+ * line end, and when such a record is malformed, the quote that opened on its
+ * first line is the likely culprit. The row is rejected at its start line
+ * (unterminated_quote, with the problem found in the detail) and the caller
+ * resumes on the next line, so the lines the quote swallowed are read as the
+ * records they are. */
+static int cut_to_first_line(const char *buf, tsr__csv_record *rec) {
+  if (rec->lines <= 1) return 0;
+  const char *nl = memchr(buf + rec->start, '\n', rec->end - rec->start);
+  if (!nl || (size_t)(nl - buf) + 1 >= rec->end) return 0;
+  rec->end = (size_t)(nl - buf) + 1;
+  rec->lines = 1;
+  return 1;
+}
+
 static void take_record(const ictx_t *x, seg_t *s, const char *buf, tsr__csv_status st, tsr__csv_record *rec,
                         uint64_t line) {
   s->rows_read++;
   const char *raw = buf + rec->start;
   size_t rawlen = rec->end - rec->start;
   char detail[160];
+  if (st == TSR__CSV_OK && rec->lines > 1 && (rec->nf != x->nfields || !tsr__utf8_valid(raw, rawlen))) {
+    st = TSR__CSV_FIELD_COUNT; /* malformed multi-line record: handled below */
+    rec->bad_field = 0;
+    for (uint32_t i = 0; i < rec->nf && i < x->d.max_fields && !rec->bad_field; i++)
+      if (rec->f[i].quoted && memchr(rec->f[i].p, '\n', rec->f[i].len)) rec->bad_field = i + 1;
+  }
+  if (st != TSR__CSV_OK && cut_to_first_line(buf, rec)) {
+    const char *what = st == TSR__CSV_STRAY_QUOTE ? "a stray quote"
+                       : st == TSR__CSV_NUL       ? "a NUL byte"
+                       : st == TSR__CSV_OVERLONG  ? "an overlong record"
+                       : st == TSR__CSV_FIELD_COUNT ? "the wrong number of fields or invalid UTF-8"
+                                                    : "no closing quote";
+    snprintf(detail, sizeof detail,
+             "quoted field %u runs past the end of the line and the row it makes has %s; rejected at its first line",
+             rec->bad_field, what);
+    pend_reject(s, line, rec->bad_field, TSR_REJECT_UNTERMINATED_QUOTE, detail, rec->start, rec->end);
+    return;
+  }
   if (st != TSR__CSV_OK) {
     tsr_reject_reason why = st == TSR__CSV_UNTERMINATED ? TSR_REJECT_UNTERMINATED_QUOTE
                             : st == TSR__CSV_STRAY_QUOTE ? TSR_REJECT_STRAY_QUOTE
@@ -754,6 +614,72 @@ static void parse_segment(const ictx_t *x, seg_t *s, const char *buf, size_t len
 }
 
 /* --- header ------------------------------------------------------------------------------ */
+/* Edit distance of a and b (case-blind; a swap of neighbours is one edit),
+ * for names up to 64 bytes. */
+static uint32_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+  if (na > 64 || nb > 64) return 99;
+  uint8_t d[65][65];
+  for (size_t i = 0; i <= na; i++) d[i][0] = (uint8_t)i;
+  for (size_t j = 0; j <= nb; j++) d[0][j] = (uint8_t)j;
+  for (size_t i = 1; i <= na; i++)
+    for (size_t j = 1; j <= nb; j++) {
+      int ne = (a[i - 1] | 32) != (b[j - 1] | 32);
+      uint32_t best = d[i - 1][j - 1] + (uint32_t)ne;
+      if (d[i - 1][j] + 1u < best) best = d[i - 1][j] + 1u;
+      if (d[i][j - 1] + 1u < best) best = d[i][j - 1] + 1u;
+      if (i > 1 && j > 1 && ne && (a[i - 1] | 32) == (b[j - 2] | 32) && (a[i - 2] | 32) == (b[j - 1] | 32) &&
+          d[i - 2][j - 2] + 1u < best)
+        best = d[i - 2][j - 2] + 1u;
+      d[i][j] = (uint8_t)best;
+    }
+  return d[na][nb];
+}
+
+/* 1-based header field whose name is within a typo of want (at most one edit
+ * per four characters, at least one), or 0. */
+static uint32_t close_name(const tsr__csv_field *f, uint32_t nf, const char *want) {
+  size_t wl = strlen(want);
+  uint32_t limit = wl >= 8 ? (uint32_t)(wl / 4) : 1, best = 0, bestd = limit + 1;
+  for (uint32_t i = 0; i < nf; i++) {
+    uint32_t d = edit_distance(f[i].p, f[i].len, want, wl);
+    if (d < bestd) {
+      bestd = d;
+      best = i + 1;
+    }
+  }
+  return best;
+}
+
+static int name_cmp(const void *a, const void *b) {
+  const tsr__csv_field *x = *(const tsr__csv_field *const *)a, *y = *(const tsr__csv_field *const *)b;
+  uint32_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->p, y->p, n);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x < y ? -1 : x > y; /* equal names: in field order */
+}
+
+/* Any name given to two header fields is a file error (configured or not):
+ * which of the two a later config change would read is otherwise a guess.
+ * Unnamed (empty) fields are not names. */
+static int header_duplicates(const tsr_source_cfg *src, tsr__csv_field *f, uint32_t nf, tsr_error *err) {
+  const tsr__csv_field **by = tsr__malloc(sizeof *by * (nf ? nf : 1));
+  if (!by) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < nf; i++)
+    if (f[i].len) by[n++] = &f[i];
+  qsort(by, n, sizeof *by, name_cmp);
+  int rc = 0;
+  for (uint32_t i = 0; i + 1 < n && !rc; i++)
+    if (by[i]->len == by[i + 1]->len && memcmp(by[i]->p, by[i + 1]->p, by[i]->len) == 0) {
+      uint32_t a = (uint32_t)(by[i] - f) + 1, b = (uint32_t)(by[i + 1] - f) + 1;
+      rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, b, "column \"%.*s\" appears twice in the header (fields %u and %u)",
+                         (int)(by[i]->len > 100 ? 100 : by[i]->len), by[i]->p, a, b);
+    }
+  tsr__free(by);
+  return rc;
+}
+
 static int read_header(ictx_t *x, const char *buf, size_t len, size_t pos, int eof, size_t *end, uint32_t *lines,
                        char *scratch, tsr_error *err) {
   const tsr_source_cfg *src = x->src;
@@ -799,22 +725,29 @@ static int read_header(ictx_t *x, const char *buf, size_t len, size_t pos, int e
       }
       if (hl == strlen(want) && memcmp(h, want, hl) == 0) {
         if (x->map[c] >= 0) {
-          rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, i + 1, "column \"%s\" appears twice in the header", want);
+          rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, i + 1,
+                             "column \"%s\" appears twice in the header (fields %d and %u)", want, x->map[c] + 1, i + 1);
           break;
         }
         x->map[c] = (int32_t)i;
       }
     }
     if (!rc && x->map[c] < 0) {
-      char have[512] = "";
-      for (uint32_t i = 0; i < rec.nf && strlen(have) < 400; i++) {
-        strncat(have, f[i].p, f[i].len < 60 ? f[i].len : 60);
-        if (i + 1 < rec.nf) strcat(have, ", ");
-      }
-      rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0,
-                         "configured column \"%s\" is not in the header (the header has: %s)", want, have);
+      /* the first line is not echoed: without a real header it is a data
+       * row. Only a header name within a typo of the configured one is. */
+      uint32_t near = close_name(f, rec.nf, want);
+      if (near)
+        rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, near,
+                           "configured column \"%s\" is not in the header; did you mean \"%.*s\" (field %u)?", want,
+                           (int)f[near - 1].len, f[near - 1].p, near);
+      else
+        rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 0,
+                           "configured column \"%s\" is not in the header (%u fields); if the file has no header "
+                           "line, set \"header\": false and name columns by position",
+                           want, rec.nf);
     }
   }
+  if (!rc && src->header) rc = header_duplicates(src, f, rec.nf, err);
   tsr__free(f);
   if (rc) return rc;
   *end = src->header ? rec.end : pos; /* without a header the first row is data */
@@ -822,278 +755,540 @@ static int read_header(ictx_t *x, const char *buf, size_t len, size_t pos, int e
   return 0;
 }
 
+/* --- record ids ----------------------------------------------------------------------------- */
+/* A record id as a comparable key: bytes for string and code columns, else
+ * the stored number. 0 when the row has no id. */
+typedef struct {
+  const char *p;
+  uint32_t len;
+  uint64_t num;
+} idkey_t;
+
+static int id_key(const tsr_column *c, uint64_t r, idkey_t *k) {
+  k->p = NULL;
+  k->len = 0;
+  k->num = 0;
+  if (c->str_off) {
+    k->p = c->str + c->str_off[r];
+    k->len = c->str_off[r + 1] - c->str_off[r];
+    return k->len > 0;
+  }
+  switch (c->kind) {
+  case TSR_KIND_CODE: k->num = c->code16 ? c->code16[r] : c->code32[r]; return k->num != 0;
+  case TSR_KIND_NHS_NUMBER:
+  case TSR_KIND_POSTCODE: k->num = c->u64[r]; return k->num != 0;
+  case TSR_KIND_INTEGER: k->num = (uint64_t)c->i64[r] ^ (1ull << 63); return c->i64[r] != TSR_INT_NONE;
+  case TSR_KIND_DATE: k->num = (uint64_t)(uint32_t)c->i32[r] ^ (1u << 31); return c->i32[r] != TSR_DATE_NONE;
+  default: k->num = c->u8 ? c->u8[r] : 0; return 1;
+  }
+}
+
+/* Total order on keys: numbers by value; strings by length, then bytes.
+ * Any total order will do: a strictly increasing run has no repeats. */
+static int id_cmp(const idkey_t *a, const idkey_t *b) {
+  if (!a->p) return a->num < b->num ? -1 : a->num > b->num;
+  if (a->len != b->len) return a->len < b->len ? -1 : 1;
+  return memcmp(a->p, b->p, a->len);
+}
+
+static int id_eq(const idkey_t *a, const idkey_t *b) {
+  return a->p ? a->len == b->len && memcmp(a->p, b->p, a->len) == 0 : a->num == b->num;
+}
+
+/* 1 if the ids of rows [a, b) strictly increase (rows without an id are
+ * skipped), comparing row a with the last id before it too. */
+static int ids_increase(const tsr_column *c, uint64_t a, uint64_t b) {
+  idkey_t prev, cur;
+  int have = 0;
+  for (uint64_t r = a; r-- > 0 && !have;) have = id_key(c, r, &prev); /* the last id before a */
+  if (c->str_off) { /* the usual case, without the per-row dispatch */
+    const char *s = c->str;
+    const uint32_t *o = c->str_off;
+    for (uint64_t r = a; r < b; r++) {
+      uint32_t len = o[r + 1] - o[r];
+      if (!len) continue;
+      if (have && (prev.len > len || (prev.len == len && memcmp(prev.p, s + o[r], len) >= 0))) return 0;
+      prev.p = s + o[r];
+      prev.len = len;
+      have = 1;
+    }
+    return 1;
+  }
+  for (uint64_t r = a; r < b; r++) {
+    if (!id_key(c, r, &cur)) continue;
+    if (have && id_cmp(&prev, &cur) >= 0) return 0;
+    prev = cur;
+    have = 1;
+  }
+  return 1;
+}
+
+/* Record ids must be unique within a source: two rows with one id make every
+ * later stage guess which is meant (links.csv would hold both, and evaluate
+ * refuses it). Most extracts number rows in order, so one pass (in parallel
+ * chunks) proves most files clean; only when the ids do not strictly
+ * increase does a hash table of row numbers look for the first repeat.
+ * Returns 1 with the rows of the first repeat (*first < *second), 0 when
+ * there is none, or a negative TSR_E* code. */
+static int find_duplicate_id(const tsr_store *store, int threads, uint64_t *first, uint64_t *second) {
+  if (store->id_col < 0 || store->n < 2) return 0;
+  const tsr_column *c = &store->cols[store->id_col].pub;
+  uint64_t n = store->n;
+  int chunks = n < 65536 ? 1 : threads, sorted = 1;
+#pragma omp parallel for num_threads(chunks) schedule(static) reduction(&& : sorted) if (chunks > 1)
+  for (int k = 0; k < chunks; k++) sorted = ids_increase(c, n * (uint64_t)k / (uint64_t)chunks,
+                                                         n * (uint64_t)(k + 1) / (uint64_t)chunks) && sorted;
+  if (sorted) return 0;
+  if (n >= UINT32_MAX) return 0; /* beyond the table's row numbers; not reachable in practice */
+  uint64_t size = 16;
+  while (size < n * 2) size <<= 1;
+  uint32_t *slot = tsr__calloc((size_t)size, sizeof *slot);
+  if (!slot) return TSR_ENOMEM;
+  int found = 0;
+  idkey_t cur, other;
+  for (uint64_t r = 0; r < n && !found; r++) {
+    if (!id_key(c, r, &cur)) continue;
+    uint64_t h = cur.p ? XXH3_64bits(cur.p, cur.len) : tsr__mix64(cur.num);
+    for (uint64_t j = h & (size - 1);; j = (j + 1) & (size - 1)) {
+      if (!slot[j]) {
+        slot[j] = (uint32_t)r + 1;
+        break;
+      }
+      id_key(c, slot[j] - 1, &other);
+      if (id_eq(&other, &cur)) {
+        *first = slot[j] - 1;
+        *second = r;
+        found = 1;
+        break;
+      }
+    }
+  }
+  tsr__free(slot);
+  return found;
+}
+
 /* --- the driver ---------------------------------------------------------------------------- */
-int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts_in, tsr_store **out,
-                      tsr_ingest_stats *stats_out, tsr_error *err) {
-  *out = NULL;
-  tsr_error_clear(err);
+/* One call of tsr_ingest_source: options, the parse context, the batch
+ * buffer and its segments, the reader, the store being built, and counts. */
+typedef struct {
+  const tsr_source_cfg *src;
   tsr_ingest_opts opts;
-  if (opts_in)
-    opts = *opts_in;
-  else
-    tsr_ingest_opts_init(&opts);
-  if (opts.segment_bytes < 4096) opts.segment_bytes = 4096;
-  if (opts.max_record_bytes < 1024) opts.max_record_bytes = 1024;
-  int threads = opts.threads > 0 ? opts.threads : omp_get_max_threads();
-  double t0 = tsr__now();
-  tsr_ingest_stats st;
-  memset(&st, 0, sizeof st);
-
+  int threads;
+  tsr_error *err;
   ictx_t x;
-  memset(&x, 0, sizeof x);
-  x.src = src;
-  x.ncols = src->n_columns;
-  x.d.delim = src->delimiter;
-  x.d.quote = src->quote;
-  x.d.trim = src->trim;
-  x.d.max_record = opts.max_record_bytes;
-  x.map = tsr__calloc(x.ncols ? x.ncols : 1, sizeof *x.map);
+  uint32_t nseg_max;
+  size_t batch_cap;
+  char *heap, *buf; /* buf: heap, or a window of the mapped file */
+  size_t len;       /* bytes in buf */
+  int eof, first, segs_ready, presized, reader_ok;
+  seg_t *segs;      /* nseg_max + 1: the extra one takes the sequential re-parse */
+  uint8_t *parity;
+  uint64_t *nl;
+  size_t *bnd;
+  uint64_t line_base;   /* line number at the batch's first unparsed byte */
+  uint64_t *rlines;     /* line of every stored row, when x.keep_lines */
+  uint64_t rlines_cap;
+  uint32_t id_field;    /* 1-based file field of the id column (0: none) */
+  uint64_t dup_first, dup_second; /* rows of a repeated record id */
+  char dup_text[104];             /* and the id as text */
+  tsr_store *store;
+  tsr__reader rd;
+  tsr__progress prog;
+  tsr_ingest_stats st;
+} run_t;
 
-  uint32_t nseg_max = (uint32_t)(threads < 2 ? 4 : threads * 2);
-  size_t batch_cap = opts.segment_bytes * nseg_max;
-  if (batch_cap < 4 * opts.max_record_bytes) batch_cap = 4 * opts.max_record_bytes;
-  char *heap = tsr__malloc(batch_cap + 1), *buf = heap;
-  seg_t *segs = NULL;
-  if (posix_memalign((void **)&segs, 64, sizeof *segs * (nseg_max + 1)) == 0)
-    memset(segs, 0, sizeof *segs * (nseg_max + 1));
+/* begin: options, buffers, the empty store and the open reader. */
+static int run_begin(run_t *r, const tsr_source_cfg *src, const tsr_ingest_opts *opts_in, tsr_error *err) {
+  memset(r, 0, sizeof *r);
+  r->src = src;
+  r->err = err;
+  r->rd.fd = -1;
+  r->first = 1;
+  r->line_base = 1;
+  if (opts_in)
+    r->opts = *opts_in;
   else
-    segs = NULL;
-  uint8_t *parity = tsr__calloc(nseg_max + 1, 1);
-  uint64_t *nl = tsr__calloc(nseg_max + 1, sizeof *nl);
-  size_t *bnd = tsr__calloc(nseg_max + 2, sizeof *bnd);
-  tsr_store *store = tsr__store_new(src);
-  reader_t rd;
-  memset(&rd, 0, sizeof rd);
-  rd.fd = -1;
-  int rc = 0, reader_open_ok = 0;
-  if (!x.map || !heap || !segs || !parity || !nl || !bnd || !store)
+    tsr_ingest_opts_init(&r->opts);
+  if (r->opts.segment_bytes < 4096) r->opts.segment_bytes = 4096;
+  if (r->opts.max_record_bytes < 1024) r->opts.max_record_bytes = 1024;
+  r->threads = tsr__threads(r->opts.threads);
+  ictx_t *x = &r->x;
+  x->src = src;
+  x->ncols = src->n_columns;
+  x->d.delim = src->delimiter;
+  x->d.quote = src->quote;
+  x->d.trim = src->trim;
+  x->d.max_record = r->opts.max_record_bytes;
+  x->map = tsr__calloc(x->ncols ? x->ncols : 1, sizeof *x->map);
+  r->nseg_max = (uint32_t)(r->threads < 2 ? 4 : r->threads * 2);
+  r->batch_cap = r->opts.segment_bytes * r->nseg_max;
+  if (r->batch_cap < 4 * r->opts.max_record_bytes) r->batch_cap = 4 * r->opts.max_record_bytes;
+  r->heap = r->buf = tsr__malloc(r->batch_cap + 1);
+  if (posix_memalign((void **)&r->segs, 64, sizeof *r->segs * (r->nseg_max + 1)) == 0)
+    memset(r->segs, 0, sizeof *r->segs * (r->nseg_max + 1));
+  else
+    r->segs = NULL;
+  r->parity = tsr__calloc(r->nseg_max + 1, 1);
+  r->nl = tsr__calloc(r->nseg_max + 1, sizeof *r->nl);
+  r->bnd = tsr__calloc(r->nseg_max + 2, sizeof *r->bnd);
+  r->store = tsr__store_new(src);
+  int rc = 0;
+  if (!x->map || !r->heap || !r->segs || !r->parity || !r->nl || !r->bnd || !r->store)
     rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
   if (!rc) {
-    rc = reader_open(&rd, src->path, err);
-    reader_open_ok = rc == 0;
+    rc = tsr__reader_open(&r->rd, src->path, err);
+    r->reader_ok = rc == 0;
   }
-  size_t len = 0;
-  int eof = 0, first = 1, segs_ready = 0, presized = 0;
-  uint64_t line_base = 1;
-  char *hdr_scratch = NULL;
-  tsr__progress prog;
-  tsr__progress_start(&prog, src->name, rd.file_bytes ? rd.file_bytes : 1);
+  tsr__progress_start(&r->prog, src->name, r->rd.file_bytes ? r->rd.file_bytes : 1);
+  return rc;
+}
 
-  while (!rc) {
-    /* fill the batch: a window of the mapping, or read into the buffer */
-    double tr = tsr__now();
-    if (rd.map) {
-      buf = (char *)(uintptr_t)(rd.map + rd.map_pos);
-      len = rd.map_len - rd.map_pos < batch_cap ? rd.map_len - rd.map_pos : batch_cap;
-      eof = rd.map_pos + len == rd.map_len;
-      st.bytes_read = rd.map_pos + len;
-    }
-    while (!rd.map && len < batch_cap && !eof) {
-      int64_t got = reader_read(&rd, buf + len, batch_cap - len, err);
-      if (got < 0) {
-        rc = (int)got;
-        break;
-      }
-      if (got == 0) eof = 1;
-      len += (size_t)got;
-      st.bytes_read += (uint64_t)got;
-    }
-    st.seconds_read += tsr__now() - tr;
-    if (rc) break;
-    size_t pos0 = 0;
-    if (first) {
-      first = 0;
-      if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) pos0 = 3; /* UTF-8 byte order mark */
-      size_t k = pos0;
-      while (k < len && (buf[k] == '\n' || buf[k] == '\r' || buf[k] == ' ' || buf[k] == '\t')) k++;
-      if (k == len) {
-        rc = tsr_error_set(err, TSR_EPARSE, src->path, 1, 1, "the file is empty: expected %s",
-                           src->header ? "a header line naming the columns" : "data rows");
-        break;
-      }
-      hdr_scratch = tsr__malloc(len + 1);
-      if (!hdr_scratch) {
-        rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
-        break;
-      }
-      size_t hend = 0;
-      uint32_t hlines = 0;
-      rc = read_header(&x, buf, len, pos0, eof, &hend, &hlines, hdr_scratch, err);
-      tsr__free(hdr_scratch);
-      hdr_scratch = NULL;
-      if (rc) break;
-      pos0 = hend;
-      line_base += hlines;
-      x.d.max_fields = x.nfields + 1;
-      for (uint32_t k2 = 0; k2 <= nseg_max && !rc; k2++)
-        if (seg_init(&segs[k2], &x, opts.max_record_bytes + 16))
-          rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
-      segs_ready = 1;
-      if (rc) break;
-    }
-    if (pos0 >= len && eof) break;
+/* fill: the next batch, a window of the mapping or read into the buffer
+ * after the carried bytes. */
+static int phase_fill(run_t *r) {
+  double tr = tsr__now();
+  tsr__reader *rd = &r->rd;
+  if (rd->map) {
+    r->buf = (char *)(uintptr_t)(rd->map + rd->map_pos);
+    r->len = rd->map_len - rd->map_pos < r->batch_cap ? rd->map_len - rd->map_pos : r->batch_cap;
+    r->eof = rd->map_pos + r->len == rd->map_len;
+    r->st.bytes_read = rd->map_pos + r->len;
+  }
+  while (!rd->map && r->len < r->batch_cap && !r->eof) {
+    int64_t got = tsr__reader_read(rd, r->buf + r->len, r->batch_cap - r->len, r->err);
+    if (got < 0) return (int)got;
+    if (got == 0) r->eof = 1;
+    r->len += (size_t)got;
+    r->st.bytes_read += (uint64_t)got;
+  }
+  r->st.seconds_read += tsr__now() - tr;
+  return 0;
+}
 
-    /* cut into segments and find true record starts */
-    double tp = tsr__now();
-    size_t span = len - pos0;
-    uint32_t nseg = (uint32_t)(span / opts.segment_bytes);
-    if (nseg < 1) nseg = 1;
-    if (nseg > nseg_max) nseg = nseg_max;
-    for (uint32_t k = 0; k <= nseg; k++) bnd[k] = pos0 + (size_t)((double)span * k / nseg);
-    bnd[nseg] = len;
-#pragma omp parallel for num_threads(threads) schedule(static) if (nseg > 1)
-    for (uint32_t k = 0; k < nseg; k++) tsr__csv_scan(&x.d, buf, bnd[k], bnd[k + 1], &parity[k], &nl[k]);
-    uint8_t inq = 0;
-    uint64_t lines_before = 0;
-    for (uint32_t k = 0; k < nseg; k++) {
-      seg_t *s = &segs[k];
-      seg_reset(s, x.ncols);
-      s->start = bnd[k];
-      s->line0 = line_base + lines_before; /* at the nominal start; fixed below */
-      s->need_more = inq;                  /* borrowed to carry the quote state */
-      inq ^= parity[k];
-      lines_before += nl[k];
-    }
-#pragma omp parallel for num_threads(threads) schedule(static) if (nseg > 1)
-    for (uint32_t k = 1; k < nseg; k++) {
-      seg_t *s = &segs[k];
-      uint64_t skipped;
-      s->start = tsr__csv_first_record(&x.d, buf, bnd[k], len, (uint8_t)s->need_more, &skipped);
-      s->line0 += skipped;
-    }
-    segs[0].start = pos0;
-    /* starts must not go backwards; if they do, speculation already failed */
-    uint32_t used = nseg;
-    for (uint32_t k = 1; k < nseg; k++)
-      if (segs[k].start < segs[k - 1].start) {
-        used = k;
-        break;
-      }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (used > 1)
-    for (uint32_t k = 0; k < used; k++) {
-      seg_t *s = &segs[k];
-      s->need_more = 0;
-      size_t end = k + 1 < used ? segs[k + 1].start : len;
-      parse_segment(&x, s, buf, len, end, eof);
-    }
-    /* seams: segment k must have stopped where k+1 began */
-    uint32_t good = used;
-    for (uint32_t k = 0; k + 1 < used; k++)
-      if (segs[k].stop != segs[k + 1].start || segs[k].need_more) {
-        good = k + 1;
-        break;
-      }
-    if (good < nseg) {
-      /* re-parse the rest sequentially from the last trusted stop */
-      seg_t *s = &segs[good];
-      seg_t *prev = &segs[good - 1];
-      seg_reset(s, x.ncols);
-      s->start = prev->stop;
-      s->line0 = prev->line0 + prev->lines;
-      parse_segment(&x, s, buf, len, len, eof);
-      used = good + 1;
-    }
-    st.seconds_parse += tsr__now() - tp;
+/* header (first batch only): byte order mark, the empty-file check, the
+ * header (or the first row's width), and the segments sized for it. *pos0
+ * becomes the first data byte. */
+static int phase_header(run_t *r, size_t *pos0) {
+  const tsr_source_cfg *src = r->src;
+  const char *buf = r->buf;
+  size_t len = r->len;
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) *pos0 = 3; /* UTF-8 byte order mark */
+  size_t k = *pos0;
+  while (k < len && (buf[k] == '\n' || buf[k] == '\r' || buf[k] == ' ' || buf[k] == '\t')) k++;
+  if (k == len)
+    return tsr_error_set(r->err, TSR_EPARSE, src->path, 1, 1, "the file is empty: expected %s",
+                         src->header ? "a header line naming the columns" : "data rows");
+  char *scratch = tsr__malloc(len + 1);
+  if (!scratch) return tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  size_t hend = 0;
+  uint32_t hlines = 0;
+  int rc = read_header(&r->x, buf, len, *pos0, r->eof, &hend, &hlines, scratch, r->err);
+  tsr__free(scratch);
+  if (rc) return rc;
+  *pos0 = hend;
+  r->line_base += hlines;
+  r->x.d.max_fields = r->x.nfields + 1;
+  r->x.d.expect_fields = r->x.nfields;
+  for (uint32_t c = 0; c < r->x.ncols; c++)
+    if (strcmp(src->columns[c].column, src->id_column) == 0 && r->x.map[c] >= 0)
+      r->id_field = (uint32_t)r->x.map[c] + 1;
+  r->segs_ready = 1;
+  for (uint32_t s = 0; s <= r->nseg_max; s++)
+    if (seg_init(&r->segs[s], &r->x, r->opts.max_record_bytes + 16))
+      return tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  return 0;
+}
 
-    /* merge in file order: columns are independent, so they merge in
-     * parallel, each taking the segments in order */
-    double tm = tsr__now();
-    for (uint32_t k = 0; k < used && !rc; k++)
-      if (segs[k].oom) rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory while parsing");
-    int merge_rc = 0;
-    if (!rc) {
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-      for (uint32_t c = 0; c < x.ncols; c++) {
-        for (uint32_t k = 0; k < used; k++) {
-          int r = tsr__col_append(&store->cols[c], &segs[k].cols[c]);
-          if (r) {
+/* cut: the batch into up to nseg_max segments, and each segment's first true
+ * record start from the quote parity before it (csv.h). Returns how many
+ * segments have trustworthy starts ("used"); *nseg is how many were cut. */
+static uint32_t phase_cut(run_t *r, size_t pos0, uint32_t *nseg_out) {
+  const ictx_t *x = &r->x;
+  seg_t *segs = r->segs;
+  size_t *bnd = r->bnd, len = r->len;
+  const char *buf = r->buf;
+  double tc = tsr__now();
+  size_t span = len - pos0;
+  uint32_t nseg = (uint32_t)(span / r->opts.segment_bytes);
+  if (nseg < 1) nseg = 1;
+  if (nseg > r->nseg_max) nseg = r->nseg_max;
+  for (uint32_t k = 0; k <= nseg; k++) bnd[k] = pos0 + (size_t)((double)span * k / nseg);
+  bnd[nseg] = len;
+#pragma omp parallel for num_threads(r->threads) schedule(static) if (nseg > 1)
+  for (uint32_t k = 0; k < nseg; k++) tsr__csv_scan(&x->d, buf, bnd[k], bnd[k + 1], &r->parity[k], &r->nl[k]);
+  uint8_t inq = 0;
+  uint64_t lines_before = 0;
+  for (uint32_t k = 0; k < nseg; k++) {
+    seg_t *s = &segs[k];
+    seg_reset(s, x->ncols);
+    s->start = bnd[k];
+    s->line0 = r->line_base + lines_before; /* at the nominal start; fixed below */
+    s->need_more = inq;                     /* borrowed to carry the quote state */
+    inq ^= r->parity[k];
+    lines_before += r->nl[k];
+  }
+#pragma omp parallel for num_threads(r->threads) schedule(static) if (nseg > 1)
+  for (uint32_t k = 1; k < nseg; k++) {
+    seg_t *s = &segs[k];
+    uint64_t skipped;
+    s->start = tsr__csv_first_record(&x->d, buf, bnd[k], len, (uint8_t)s->need_more, &skipped);
+    s->line0 += skipped;
+  }
+  segs[0].start = pos0;
+  *nseg_out = nseg;
+  r->st.seconds_parse += tsr__now() - tc;
+  /* starts must not go backwards; if they do, speculation already failed */
+  for (uint32_t k = 1; k < nseg; k++)
+    if (segs[k].start < segs[k - 1].start) return k;
+  return nseg;
+}
+
+/* parse: every segment in parallel, then the seam check; from the first
+ * seam that does not meet, the rest is re-parsed sequentially. Returns the
+ * number of segments holding the batch's records, in file order. */
+static uint32_t phase_parse(run_t *r, uint32_t nseg, uint32_t used) {
+  const ictx_t *x = &r->x;
+  seg_t *segs = r->segs;
+  double tp = tsr__now();
+#pragma omp parallel for num_threads(r->threads) schedule(dynamic, 1) if (used > 1)
+  for (uint32_t k = 0; k < used; k++) {
+    seg_t *s = &segs[k];
+    s->need_more = 0;
+    size_t end = k + 1 < used ? segs[k + 1].start : r->len;
+    parse_segment(x, s, r->buf, r->len, end, r->eof);
+  }
+  /* seams: segment k must have stopped where k+1 began */
+  uint32_t good = used;
+  for (uint32_t k = 0; k + 1 < used; k++)
+    if (segs[k].stop != segs[k + 1].start || segs[k].need_more) {
+      good = k + 1;
+      break;
+    }
+  if (good < nseg) {
+    seg_t *s = &segs[good], *prev = &segs[good - 1];
+    seg_reset(s, x->ncols);
+    s->start = prev->stop;
+    s->line0 = prev->line0 + prev->lines;
+    parse_segment(x, s, r->buf, r->len, r->len, r->eof);
+    used = good + 1;
+  }
+  r->st.seconds_parse += tsr__now() - tp;
+  return used;
+}
+
+/* Appends n row lines to the run's line array. */
+static int push_lines(run_t *r, const uint64_t *lines, uint64_t n) {
+  uint64_t have = r->st.rows_stored;
+  if (have + n > r->rlines_cap) {
+    uint64_t cap = r->rlines_cap ? r->rlines_cap * 2 : 1 << 16;
+    while (cap < have + n) cap *= 2;
+    uint64_t *p = tsr__realloc(r->rlines, (size_t)cap * sizeof *p);
+    if (!p) return TSR_ENOMEM;
+    r->rlines = p;
+    r->rlines_cap = cap;
+  }
+  memcpy(r->rlines + have, lines, (size_t)n * sizeof *lines);
+  return 0;
+}
+
+/* merge: segments into the store in file order (columns in parallel, each
+ * taking the segments in order), rejects into the sink, counts and row lines
+ * into the run; after the first batch of a plain file, the store is sized
+ * for the whole file. */
+static int phase_merge(run_t *r, uint32_t used) {
+  const tsr_source_cfg *src = r->src;
+  seg_t *segs = r->segs;
+  tsr_store *store = r->store;
+  double tm = tsr__now();
+  int rc = 0;
+  for (uint32_t k = 0; k < used && !rc; k++)
+    if (segs[k].oom) rc = tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory while parsing");
+  int merge_rc = 0;
+  if (!rc) {
+#pragma omp parallel for num_threads(r->threads) schedule(dynamic, 1)
+    for (uint32_t c = 0; c < r->x.ncols; c++) {
+      for (uint32_t k = 0; k < used; k++) {
+        int e = tsr__col_append(&store->cols[c], &segs[k].cols[c]);
+        if (e) {
 #pragma omp critical(tsr_ingest_merge)
-            if (!merge_rc) merge_rc = r == TSR_ELIMIT ? -(int)c - 1000 : r;
-            break;
-          }
+          if (!merge_rc) merge_rc = e == TSR_ELIMIT ? -(int)c - 1000 : e;
+          break;
         }
       }
     }
-    if (merge_rc <= -1000)
-      rc = tsr_error_set(err, TSR_ELIMIT, src->path, 0, 0, "column %s holds more than 4 GiB of text",
-                         src->columns[-merge_rc - 1000].column);
-    else if (merge_rc)
-      rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory building the store");
-    for (uint32_t k = 0; k < used && !rc; k++) {
-      seg_t *s = &segs[k];
-      if (opts.rejects && s->rejects.len) rc = tsr__outfile_write(&opts.rejects->f, s->rejects.p, s->rejects.len, err);
-      uint64_t nrej = 0;
-      for (int r = 0; r < TSR_REJECT_COUNT; r++) {
-        st.rejects[r] += s->rej[r];
-        nrej += s->rej[r];
-      }
-      if (opts.rejects) opts.rejects->count += nrej;
-      st.rows_read += s->rows_read;
-      st.rows_stored += s->rows_stored;
-      st.rows_rejected += nrej;
-    }
-    /* after the first batch of a plain file, size the store for the whole
-     * file: one allocation instead of repeated growth and copies */
-    if (!rc && !presized && rd.kind == R_PLAIN && rd.file_bytes > st.bytes_read && st.rows_read > 0) {
-      presized = 1;
-      double ratio = (double)rd.file_bytes / (double)(st.bytes_read - (len - segs[used - 1].stop));
-      for (uint32_t c = 0; c < x.ncols; c++) {
-        tsr__col *col = &store->cols[c];
-        uint64_t want = (uint64_t)((double)col->n * ratio * 1.02) + 1024;
-        if (want > col->n && tsr__col_reserve(col, want - col->n) == 0 && col->str_off)
-          tsr__buf_reserve(&col->str, (size_t)((double)col->str.len * ratio * 1.02) - col->str.len + 4096);
-      }
-    }
-    st.seconds_merge += tsr__now() - tm;
-    if (rc) break;
-    /* progress by bytes of the file (compressed input: bytes of text) */
-    tsr__progress_update(&prog, reader_file_pos(&rd, st.bytes_read) + (rd.map ? segs[used - 1].stop : 0));
-    seg_t *last = &segs[used - 1];
-    size_t stop = last->stop;
-    line_base = last->line0 + last->lines;
-    if (eof) break; /* at EOF the tokenizer never asks for more: everything parsed */
-    if (rd.map) {
-      rd.map_pos += stop;
-      reader_release(&rd, rd.map_pos);
-      continue;
-    }
-    memmove(buf, buf + stop, len - stop);
-    len -= stop;
   }
-  tsr__progress_finish(&prog);
-  st.bytes_file = rd.file_bytes;
-  if (reader_open_ok) reader_close(&rd);
-  if (segs_ready)
-    for (uint32_t k = 0; k <= nseg_max; k++) seg_free(&segs[k], x.ncols);
-  free(segs); /* posix_memalign: the C allocator, not the engine hooks */
-  tsr__free(heap);
-  tsr__free(parity);
-  tsr__free(nl);
-  tsr__free(bnd);
-  tsr__free(x.map);
-  tsr__free(hdr_scratch);
+  if (merge_rc <= -1000)
+    rc = tsr_error_set(r->err, TSR_ELIMIT, src->path, 0, 0, "column %s holds more than 4 GiB of text",
+                       src->columns[-merge_rc - 1000].column);
+  else if (merge_rc)
+    rc = tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory building the store");
+  for (uint32_t k = 0; k < used && !rc; k++) {
+    seg_t *s = &segs[k];
+    uint64_t nrej = 0;
+    for (int why = 0; why < TSR_REJECT_COUNT; why++) {
+      r->st.rejects[why] += s->rej[why];
+      nrej += s->rej[why];
+    }
+    if (r->opts.rejects) rc = tsr__rejects_append(r->opts.rejects, s->rejects.p, s->rejects.len, nrej, r->err);
+    if (!rc && s->rows_stored && r->x.keep_lines && push_lines(r, s->rline, s->rows_stored))
+      rc = tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+    r->st.rows_read += s->rows_read;
+    r->st.rows_stored += s->rows_stored;
+    r->st.rows_rejected += nrej;
+  }
+  tsr__reader *rd = &r->rd;
+  if (!rc && !r->presized && rd->kind == TSR__READ_PLAIN && rd->file_bytes > r->st.bytes_read &&
+      r->st.rows_read > 0) {
+    r->presized = 1;
+    double ratio = (double)rd->file_bytes / (double)(r->st.bytes_read - (r->len - segs[used - 1].stop));
+    for (uint32_t c = 0; c < r->x.ncols; c++) {
+      tsr__col *col = &store->cols[c];
+      uint64_t want = (uint64_t)((double)col->n * ratio * 1.02) + 1024;
+      if (want > col->n && tsr__col_reserve(col, want - col->n) == 0 && col->str_off)
+        tsr__buf_reserve(&col->str, (size_t)((double)col->str.len * ratio * 1.02) - col->str.len + 4096);
+    }
+  }
+  r->st.seconds_merge += tsr__now() - tm;
+  return rc;
+}
 
+/* advance: progress, then the next batch starts at the unfinished last
+ * record (carried to the buffer's start, or the mapping window moved).
+ * Returns 1 at the end of the file. */
+static int phase_advance(run_t *r, uint32_t used) {
+  tsr__reader *rd = &r->rd;
+  seg_t *last = &r->segs[used - 1];
+  size_t stop = last->stop;
+  tsr__progress_update(&r->prog, tsr__reader_file_pos(rd, r->st.bytes_read) + (rd->map ? stop : 0));
+  r->line_base = last->line0 + last->lines;
+  if (r->eof) return 1; /* at EOF the tokenizer never asks for more: everything parsed */
+  if (rd->map) {
+    rd->map_pos += stop;
+    tsr__reader_release(rd, rd->map_pos);
+    return 0;
+  }
+  memmove(r->buf, r->buf + stop, r->len - stop);
+  r->len -= stop;
+  return 0;
+}
+
+/* finish: release the batch machinery; on success finalise the store, check
+ * record ids and the reject limit. */
+static int run_finish(run_t *r, int rc, double t0, tsr_store **out, tsr_ingest_stats *stats_out) {
+  const tsr_source_cfg *src = r->src;
+  tsr_ingest_stats *st = &r->st;
+  tsr__progress_finish(&r->prog);
+  st->bytes_file = r->rd.file_bytes;
+  if (r->reader_ok) tsr__reader_close(&r->rd);
+  if (r->segs_ready)
+    for (uint32_t k = 0; k <= r->nseg_max; k++) seg_free(&r->segs[k], r->x.ncols);
+  free(r->segs); /* posix_memalign: the C allocator, not the engine hooks */
+  tsr__free(r->heap);
+  tsr__free(r->parity);
+  tsr__free(r->nl);
+  tsr__free(r->bnd);
+  tsr__free(r->x.map);
+  tsr_store *store = r->store;
   if (!rc) {
     double tf = tsr__now();
     for (uint32_t c = 0; c < store->ncols && !rc; c++)
-      if (tsr__col_finalize(&store->cols[c])) rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
-    store->n = st.rows_stored;
-    st.seconds_merge += tsr__now() - tf;
+      if (tsr__col_finalize(&store->cols[c])) rc = tsr_error_set(r->err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+    store->n = st->rows_stored;
+    if (!rc && !r->opts.ids_may_repeat) {
+      int dup = find_duplicate_id(store, r->threads, &r->dup_first, &r->dup_second);
+      if (dup < 0) rc = tsr_error_set(r->err, dup, src->path, 0, 0, "out of memory checking record ids");
+      if (dup > 0) rc = TSR__DUPLICATE_ID; /* the caller names the lines */
+    }
+    st->seconds_merge += tsr__now() - tf;
   }
-  if (!rc && opts.enforce_reject_limit && st.rows_read > 0 &&
-      (double)st.rows_rejected > src->max_reject_share * (double)st.rows_read) {
-    rc = tsr_error_set(err, TSR_EREJECTS, src->path, 0, 0,
+  if (!rc && r->opts.enforce_reject_limit && st->rows_read > 0 &&
+      (double)st->rows_rejected > src->max_reject_share * (double)st->rows_read) {
+    rc = tsr_error_set(r->err, TSR_EREJECTS, src->path, 0, 0,
                        "%llu of %llu rows rejected (%.2f%%), more than max_reject_share allows (%.2f%%); the rows "
                        "and reasons are in rejects.csv",
-                       (unsigned long long)st.rows_rejected, (unsigned long long)st.rows_read,
-                       100.0 * (double)st.rows_rejected / (double)st.rows_read, 100.0 * src->max_reject_share);
+                       (unsigned long long)st->rows_rejected, (unsigned long long)st->rows_read,
+                       100.0 * (double)st->rows_rejected / (double)st->rows_read, 100.0 * src->max_reject_share);
   }
-  st.seconds_total = tsr__now() - t0;
-  if (stats_out) *stats_out = st;
+  st->seconds_total = tsr__now() - t0;
+  if (stats_out) *stats_out = *st;
+  if (rc == TSR__DUPLICATE_ID) {
+    const tsr_column *c = &store->cols[store->id_col].pub;
+    tsr_column_text(c, r->dup_second, r->dup_text, sizeof r->dup_text);
+  }
   if (rc) {
     tsr_store_free(store);
     return rc;
   }
   *out = store;
   return 0;
+}
+
+/* The phases, once. With keep_lines the line of every stored row is kept
+ * in r->rlines (the caller frees it). */
+static int ingest_run(run_t *r, const tsr_source_cfg *src, const tsr_ingest_opts *opts, int keep_lines,
+                      tsr_store **out, tsr_ingest_stats *stats, tsr_error *err) {
+  *out = NULL;
+  double t0 = tsr__now();
+  int rc = run_begin(r, src, opts, err);
+  r->x.keep_lines = keep_lines;
+  while (!rc) {
+    rc = phase_fill(r);
+    if (rc) break;
+    size_t pos0 = 0;
+    if (r->first) {
+      r->first = 0;
+      rc = phase_header(r, &pos0);
+      if (rc) break;
+    }
+    if (pos0 >= r->len && r->eof) break;
+    uint32_t nseg;
+    uint32_t used = phase_cut(r, pos0, &nseg);
+    used = phase_parse(r, nseg, used);
+    rc = phase_merge(r, used);
+    if (rc || phase_advance(r, used)) break;
+  }
+  return run_finish(r, rc, t0, out, stats);
+}
+
+/* A repeated record id: rows are known, lines are not (keeping a line per
+ * row costs time on every run, so it is paid only here): a second pass over
+ * the file, keeping lines and nothing else, names them. */
+static int duplicate_id_error(const run_t *first, const tsr_source_cfg *src, const tsr_ingest_opts *opts,
+                              tsr_error *err) {
+  uint64_t a = first->dup_first, b = first->dup_second, la = 0, lb = 0;
+  char text[sizeof first->dup_text];
+  memcpy(text, first->dup_text, sizeof text);
+  uint32_t field = first->id_field;
+  tsr_ingest_opts o = opts ? *opts : (tsr_ingest_opts){0};
+  if (!opts) tsr_ingest_opts_init(&o);
+  o.rejects = NULL;
+  o.enforce_reject_limit = 0;
+  o.ids_may_repeat = 1;
+  run_t *r = tsr__malloc(sizeof *r);
+  tsr_store *s = NULL;
+  tsr_error e2;
+  if (r && ingest_run(r, src, &o, 1, &s, NULL, &e2) == 0 && r->rlines && b < tsr_store_rows(s)) {
+    la = r->rlines[a];
+    lb = r->rlines[b];
+  }
+  if (r) tsr__free(r->rlines);
+  tsr_store_free(s);
+  tsr__free(r);
+  return tsr_error_set(err, TSR_EPARSE, src->path, lb, field,
+                       "record id \"%s\" (column %s) appears twice, at lines %llu and %llu; record ids must be "
+                       "unique within a source",
+                       text, src->id_column, (unsigned long long)la, (unsigned long long)lb);
+}
+
+int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts, tsr_store **out,
+                      tsr_ingest_stats *stats, tsr_error *err) {
+  *out = NULL;
+  tsr_error_clear(err);
+  run_t *r = tsr__malloc(sizeof *r);
+  if (!r) return tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
+  int rc = ingest_run(r, src, opts, 0, out, stats, err);
+  if (rc == TSR__DUPLICATE_ID) rc = duplicate_id_error(r, src, opts, err);
+  tsr__free(r->rlines);
+  tsr__free(r);
+  return rc;
 }

@@ -2,10 +2,12 @@
  * invalid counts per field, the most frequent values (to spot skew such as
  * communal postcodes or placeholder dates), rejects, memory and time. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/date.h"
 #include "common/rng.h"
 #include "ingest/store_internal.h"
 
@@ -123,6 +125,10 @@ static size_t top_values(const tsr_store *s, const tsr_column *c, size_t n, cnt_
   return k < n ? k : n;
 }
 
+/* A real rounded to 1/scale: figures, not floating-point noise (with 12
+ * significant digits on output, 0.3 prints as 0.3). */
+static json_t *json_round(double v, double scale) { return json_real(floor(v * scale + 0.5) / scale); }
+
 int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, int top_n, FILE *f) {
   if (top_n < 0) top_n = 0;
   json_t *root = json ? json_object() : NULL;
@@ -139,12 +145,12 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
     json_object_set_new(root, "bytes_file", json_integer((json_int_t)st->bytes_file));
     json_object_set_new(root, "bytes_csv", json_integer((json_int_t)st->bytes_read));
     json_object_set_new(root, "store_bytes", json_integer((json_int_t)tsr_store_bytes(s)));
-    json_object_set_new(root, "fixed_bytes_per_row", json_real(tsr_store_fixed_bytes_per_row(s)));
+    json_object_set_new(root, "fixed_bytes_per_row", json_round(tsr_store_fixed_bytes_per_row(s), 1e3));
     json_t *sec = json_object();
-    json_object_set_new(sec, "read", json_real(st->seconds_read));
-    json_object_set_new(sec, "parse", json_real(st->seconds_parse));
-    json_object_set_new(sec, "merge", json_real(st->seconds_merge));
-    json_object_set_new(sec, "total", json_real(st->seconds_total));
+    json_object_set_new(sec, "read", json_round(st->seconds_read, 1e6));
+    json_object_set_new(sec, "parse", json_round(st->seconds_parse, 1e6));
+    json_object_set_new(sec, "merge", json_round(st->seconds_merge, 1e6));
+    json_object_set_new(sec, "total", json_round(st->seconds_total, 1e6));
     json_object_set_new(root, "seconds", sec);
   } else {
     fprintf(f, "source %s: %llu rows read, %llu stored, %llu rejected\n", s->source,
@@ -172,10 +178,22 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
       json_object_set_new(o, "column", json_string(c->column));
       json_object_set_new(o, "field", json_string(c->field));
       json_object_set_new(o, "kind", json_string(tsr_field_kind_name(c->kind)));
-      json_object_set_new(o, "complete", json_real(complete));
+      json_object_set_new(o, "complete", json_round(complete, 1e6));
       json_object_set_new(o, "missing", json_integer((json_int_t)c->n_missing));
       json_object_set_new(o, "invalid", json_integer((json_int_t)c->n_invalid));
       json_object_set_new(o, "pseudo", json_integer((json_int_t)c->n_pseudo));
+      if (c->kind == TSR_KIND_DATE) {
+        json_object_set_new(o, "below_min", json_integer((json_int_t)c->n_below_min));
+        json_object_set_new(o, "above_max", json_integer((json_int_t)c->n_above_max));
+      }
+      json_t *ex = json_array();
+      for (uint32_t k = 0; k < c->n_examples; k++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "line", json_integer((json_int_t)c->examples[k].line));
+        json_object_set_new(e, "value", json_string(c->examples[k].value));
+        json_array_append_new(ex, e);
+      }
+      json_object_set_new(o, "invalid_examples", ex);
       json_t *arr = json_array();
       for (size_t k = 0; k < nt; k++) {
         char v[128];
@@ -199,14 +217,91 @@ int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, 
       if (capped) fprintf(f, "%s[over %u distinct: counts among the first]", nt ? " " : "", PROFILE_MAX_DISTINCT);
       if (c->n_pseudo) fprintf(f, "%s[%llu pseudo-postcodes]", nt ? "; " : "", (unsigned long long)c->n_pseudo);
       fputc('\n', f);
+      if (c->n_examples) {
+        fprintf(f, "  %-22s invalid, e.g.", "");
+        for (uint32_t k = 0; k < c->n_examples; k++)
+          fprintf(f, "%s line %llu: \"%s\"", k ? "," : "", (unsigned long long)c->examples[k].line,
+                  c->examples[k].value);
+        fputc('\n', f);
+      }
     }
     tsr__free(top);
   }
   if (json) {
     json_object_set_new(root, "fields", fields);
-    json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* 12 significant digits: 0.3, not 0.30000000000000004 */
+    json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     fputc('\n', f);
     json_decref(root);
   }
   return ferror(f) ? TSR_EIO : 0;
+}
+
+/* --- field quality warning ------------------------------------------------------------ */
+static void ymd_text(int32_t days, char out[16]) {
+  int y, m, d;
+  tsr__ymd_from_days(days, &y, &m, &d);
+  snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
+}
+
+int tsr_ingest_field_warning(const tsr_source_cfg *src, const tsr_store *s, const char *field, char *buf,
+                             size_t cap) {
+  if (cap) buf[0] = '\0';
+  const tsr_column *c = s && field ? tsr_store_field(s, field) : NULL;
+  uint64_t rows = s ? s->n : 0;
+  if (!c || rows == 0 || c->n_missing * 2 <= rows || !cap) return 0;
+  const tsr_column_cfg *cc = NULL;
+  for (uint32_t i = 0; src && i < src->n_columns && !cc; i++)
+    if (strcmp(src->columns[i].column, c->column) == 0) cc = &src->columns[i];
+  uint64_t invalid = c->n_invalid, pseudo = c->n_pseudo, empty = c->n_missing - invalid - pseudo;
+  char cause[256] = "";
+  if (invalid >= empty && invalid >= pseudo) {
+    switch (c->kind) {
+    case TSR_KIND_DATE: {
+      char lo[16] = "?", hi[16] = "?";
+      if (cc) {
+        ymd_text(cc->min_date, lo);
+        ymd_text(cc->max_date, hi);
+      }
+      if (c->n_below_min * 2 >= invalid)
+        snprintf(cause, sizeof cause, "%llu are dates before %s, outside %s..%s: set `min`",
+                 (unsigned long long)c->n_below_min, lo, lo, hi);
+      else if (c->n_above_max * 2 >= invalid)
+        snprintf(cause, sizeof cause, "%llu are dates after %s, outside %s..%s: set `max`",
+                 (unsigned long long)c->n_above_max, hi, lo, hi);
+      else {
+        char fm[128] = "";
+        for (uint32_t k = 0; cc && k < cc->n_formats; k++) {
+          if (k) strncat(fm, " or ", sizeof fm - strlen(fm) - 1);
+          strncat(fm, cc->formats[k].text, sizeof fm - strlen(fm) - 1);
+        }
+        snprintf(cause, sizeof cause, "they are not real dates in the format %s: set `format`", fm[0] ? fm : "?");
+      }
+      break;
+    }
+    case TSR_KIND_NHS_NUMBER:
+      snprintf(cause, sizeof cause, "they are not valid NHS numbers (10 digits with a modulus-11 check digit)");
+      break;
+    case TSR_KIND_POSTCODE: snprintf(cause, sizeof cause, "they are not UK postcodes"); break;
+    case TSR_KIND_SEX: snprintf(cause, sizeof cause, "they are not sex codes (1/M, 2/F, 9/U, 0/X)"); break;
+    case TSR_KIND_INTEGER: snprintf(cause, sizeof cause, "they are not whole numbers"); break;
+    case TSR_KIND_GIVEN_NAME:
+    case TSR_KIND_FAMILY_NAME: snprintf(cause, sizeof cause, "no letters are left after standardising"); break;
+    default: snprintf(cause, sizeof cause, "check the column's kind"); break;
+    }
+  } else if (pseudo >= empty) {
+    snprintf(cause, sizeof cause, "they are ZZ99 pseudo-postcodes (no fixed address)");
+  } else {
+    snprintf(cause, sizeof cause, "they are empty or null tokens: check that column %s holds %s", c->column,
+             c->field);
+  }
+  int n = snprintf(buf, cap, "field %s of source %s is mostly missing or invalid: %llu of %llu rows (%llu invalid, "
+                             "%llu empty%s); %s",
+                   c->field, s->source, (unsigned long long)c->n_missing, (unsigned long long)rows,
+                   (unsigned long long)invalid, (unsigned long long)empty, pseudo ? ", some pseudo-postcodes" : "",
+                   cause);
+  for (uint32_t k = 0; k < c->n_examples && n > 0 && (size_t)n < cap; k++)
+    n += snprintf(buf + n, cap - (size_t)n, "%s line %llu: \"%s\"", k ? "," : "; e.g.",
+                  (unsigned long long)c->examples[k].line, c->examples[k].value);
+  return 1;
 }

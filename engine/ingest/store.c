@@ -116,6 +116,8 @@ void tsr__col_clear(tsr__col *c) {
   if (c->str_off) c->str_off[0] = 0;
   tsr__dict_clear(&c->dict);
   c->n_missing = c->n_invalid = c->n_pseudo = 0;
+  c->n_below_min = c->n_above_max = 0;
+  c->n_ex = 0;
 }
 
 #define GROW(field, type)                                                  \
@@ -257,6 +259,10 @@ int tsr__col_append(tsr__col *d, const tsr__col *s) {
   d->n_missing += s->n_missing;
   d->n_invalid += s->n_invalid;
   d->n_pseudo += s->n_pseudo;
+  d->n_below_min += s->n_below_min;
+  d->n_above_max += s->n_above_max;
+  /* segments arrive in file order: the first examples overall are kept */
+  for (uint32_t i = 0; i < s->n_ex && d->n_ex < TSR_INVALID_EXAMPLES; i++) d->ex[d->n_ex++] = s->ex[i];
   return 0;
 }
 
@@ -331,6 +337,10 @@ int tsr__col_finalize(tsr__col *c) {
   p->n_missing = c->n_missing;
   p->n_invalid = c->n_invalid;
   p->n_pseudo = c->n_pseudo;
+  p->n_below_min = c->n_below_min;
+  p->n_above_max = c->n_above_max;
+  p->n_examples = c->n_ex;
+  memcpy(p->examples, c->ex, sizeof p->examples);
   c->finalized = 1;
   return 0;
 }

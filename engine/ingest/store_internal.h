@@ -61,8 +61,22 @@ typedef struct tsr__col {
   tsr__buf str;
   tsr__dict dict;
   uint64_t n_missing, n_invalid, n_pseudo;
+  uint64_t n_below_min, n_above_max;
+  uint32_t n_ex; /* examples of invalid values, in file order */
+  tsr_invalid_example ex[TSR_INVALID_EXAMPLES];
   int finalized;
 } tsr__col;
+
+/* Keeps value p[0..n) of the row at `line` as an example, while fewer than
+ * TSR_INVALID_EXAMPLES are kept (rows come in file order). */
+static inline void tsr__col_example(tsr__col *c, const char *p, size_t n, uint64_t line) {
+  if (c->n_ex >= TSR_INVALID_EXAMPLES) return;
+  tsr_invalid_example *e = &c->ex[c->n_ex++];
+  e->line = line;
+  if (n >= sizeof e->value) n = sizeof e->value - 1;
+  for (size_t i = 0; i < n; i++) e->value[i] = p[i];
+  e->value[n] = '\0';
+}
 
 void tsr__col_init(tsr__col *c, tsr_field_kind kind);
 void tsr__col_free(tsr__col *c);

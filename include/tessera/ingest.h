@@ -54,6 +54,9 @@ typedef struct tsr_ingest_opts {
   size_t max_record_bytes; /* longer rows are rejected; default 1 MiB */
   tsr_rejects *rejects;    /* NULL: count rejects without writing them */
   int enforce_reject_limit; /* default 1: fail above the source's max_reject_share */
+  int ids_may_repeat;       /* default 0: two rows with one record id are an error (TSR_EPARSE naming
+                               the id and both lines). 1 for files whose id is unique only with
+                               another column, such as evaluate's truth file (source, record_id) */
 } tsr_ingest_opts;
 
 TSR_API void tsr_ingest_opts_init(tsr_ingest_opts *o);
@@ -72,8 +75,9 @@ typedef struct tsr_ingest_stats {
 /* Ingests src into a new store. On success *out owns the store. Fails with
  * TSR_EREJECTS when rejects exceed src->max_reject_share of rows (the rejects
  * are still written), TSR_EPARSE for file-level problems (empty file, a
- * configured column missing from the header: err names file, line, column),
- * TSR_EIO, TSR_ENOMEM. stats may be NULL. */
+ * configured column missing from the header, a header name used twice, a
+ * record id used twice: err names file, line, column), TSR_EIO (including a
+ * truncated .gz or .zst file), TSR_ENOMEM. stats may be NULL. */
 TSR_API int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *opts, tsr_store **out,
                               tsr_ingest_stats *stats, tsr_error *err);
 
@@ -81,6 +85,22 @@ TSR_API int tsr_ingest_source(const tsr_source_cfg *src, const tsr_ingest_opts *
  * completeness and invalid counts per field, top values, memory and time.
  * Writes human text, or JSON when json is set, to f. */
 TSR_API int tsr_store_profile(const tsr_store *s, const tsr_ingest_stats *st, int json, int top_n, FILE *f);
+
+/* Field quality, for the run driver's warning "field X of source S is
+ * mostly missing or invalid" (printed also under -q). When more than half of
+ * the store's rows hold no usable value in `field` (canonical field name:
+ * empty, a null token, invalid, or a pseudo-postcode), writes one line to
+ * buf (cap bytes, always NUL-terminated) and returns 1: the counts, the
+ * likely cause and up to three example invalid values with their lines, e.g.
+ *   field dob of source gp is mostly missing or invalid: 39175 of 50578 rows
+ *   (39175 invalid, 0 empty); 39175 are dates before 1895-01-01, outside
+ *   1895-01-01..2025-12-31: set `min`; e.g. line 2: "1888-03-04", ...
+ * Otherwise returns 0 with buf "". src is the source's config (for date
+ * windows and formats; NULL allowed: the cause is then less precise). A
+ * field the store does not have returns 0. Reads a finished store only:
+ * any thread. */
+TSR_API int tsr_ingest_field_warning(const tsr_source_cfg *src, const tsr_store *store, const char *field,
+                                     char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,14 @@ TSR_API const char *tsr_store_source(const tsr_store *s);
  * equal digests (used to check that thread count never changes the result). */
 TSR_API uint64_t tsr_store_digest(const tsr_store *s);
 
+/* An invalid value kept as an example (tessera inspect shows them): the
+ * value as read, cut to 47 bytes, and the line of its row. */
+#define TSR_INVALID_EXAMPLES 3
+typedef struct tsr_invalid_example {
+  uint64_t line;
+  char value[48];
+} tsr_invalid_example;
+
 /* A read-only view of one column. Arrays have tsr_store_rows() entries
  * (str_off has rows + 1). Which arrays are set depends on the kind:
  *   nhs_number     u64 (0 = missing)
@@ -67,7 +75,11 @@ typedef struct tsr_column {
   const uint32_t *dict_off; /* dict_n + 1 entries: id k is dict[dict_off[k-1] .. dict_off[k]) */
   uint32_t dict_n;
   const uint8_t *invalid;
-  uint64_t n_missing, n_invalid, n_pseudo;
+  uint64_t n_missing, n_invalid, n_pseudo; /* n_missing counts invalid and pseudo values too */
+  uint64_t n_below_min, n_above_max; /* dates: invalid only for lying outside [min, max] */
+  /* the first invalid values in file order (the same for any thread count) */
+  uint32_t n_examples;
+  tsr_invalid_example examples[TSR_INVALID_EXAMPLES];
 } tsr_column;
 
 TSR_API uint32_t tsr_store_ncols(const tsr_store *s);

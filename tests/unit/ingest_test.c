@@ -63,7 +63,7 @@ typedef struct {
   size_t csv_len;
   size_t max_record;
   int want_rc;        /* 0 or a TSR_E* code */
-  char want_msg[48];  /* substring of the error, for want_rc != 0 */
+  char want_msg[80];  /* substring of the error, for want_rc != 0 */
   uint64_t stored, rejected;
   char reason[24];    /* expected reason of the reject ("" for none) */
   uint64_t line;      /* its line */
@@ -92,6 +92,10 @@ ParameterizedTestParameters(ingest, malformed) {
       {"missing header column", S("id,surname\n1,smith\n"), 0, TSR_EPARSE, "\"name\" is not in the header", 0, 0,
        "", 0},
       {"duplicate header column", S("id,name,name\n1,a,b\n"), 0, TSR_EPARSE, "appears twice", 0, 0, "", 0},
+      {"duplicate unconfigured column", S("id,name,x,y,x\n1,a,b,c,d\n"), 0, TSR_EPARSE, "\"x\" appears twice in the header (fields 3 and 5)", 0, 0, "", 0},
+      {"unnamed columns are not names", S("id,name,,\n1,a,,\n"), 0, 0, "", 1, 0, "", 0},
+      {"no header: the first row is not echoed", S("1,4474035879,secret\n"), 0, TSR_EPARSE, "(3 fields); if the file has no header", 0, 0, "", 0},
+      {"a typo is named", S("id,nmae\n1,a\n"), 0, TSR_EPARSE, "did you mean \"nmae\" (field 2)", 0, 0, "", 0},
       {"blank lines are not rows", S("id,name\n\n1,smith\n\n2,jones\n"), 0, 0, "", 2, 0, "", 0},
       {"escaped quotes and delimiters", S("id,name\n1,\"o\"\"brien, jr\"\n"), 0, 0, "", 1, 0, "", 0},
       {"last row without newline", S("id,name\n1,smith\n2,jones"), 0, 0, "", 2, 0, "", 0},
@@ -259,8 +263,14 @@ Test(fields, postcode_parts) {
   uint64_t p;
   cr_assert_eq(tsr__std_postcode("sw1a1aa", 7, &p), 0);
   char t[9];
-  tsr__postcode_text(tsr__postcode_sector(p), t);
+  cr_expect_eq(tsr__postcode_text(p, t), 8u);
+  cr_expect_str_eq(t, "SW1A 1AA");
   uint64_t sector = tsr__postcode_sector(p), district = tsr__postcode_district(p);
+  /* packed: the characters without the space, left-aligned, big-endian */
+  uint64_t want_sector = (uint64_t)'S' << 56 | (uint64_t)'W' << 48 | (uint64_t)'1' << 40 | (uint64_t)'A' << 32 |
+                         (uint64_t)'1' << 24;
+  cr_expect_eq(sector, want_sector, "sector SW1A 1: %016llx", (unsigned long long)sector);
+  cr_expect_eq(district, want_sector & ~((uint64_t)0xFF << 24), "district SW1A");
   cr_expect_neq(sector, district);
   uint64_t q;
   cr_assert_eq(tsr__std_postcode("SW1A 1BB", 8, &q), 0);
@@ -480,7 +490,7 @@ Test(ingest, gzip_and_zstd_match_plain, .timeout = 120) {
   cr_expect_eq(digest[0], digest[2], "zstd");
 }
 
-Test(ingest, generated_data_has_no_rejects_and_reconciles, .timeout = 120) {
+Test(ingest, generated_data_has_no_rejects, .timeout = 120) {
   gen_data();
   char cfg[512];
   snprintf(cfg, sizeof cfg, "%s/link.json", g_gen_dir);
@@ -488,6 +498,7 @@ Test(ingest, generated_data_has_no_rejects_and_reconciles, .timeout = 120) {
     uint64_t rows, rej;
     ingest_digest(cfg, src, 2, 1 << 20, &rows, &rej);
     cr_expect_eq(rej, 0u, "source %d: generated rows are all usable", src);
+    cr_expect_gt(rows, 5000u);
   }
 }
 
@@ -510,4 +521,546 @@ Test(ingest, reject_limit_stops_the_run) {
   cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0);
   tsr_store_free(s);
   tsr_config_free(cfg);
+}
+
+/* --- defect regressions ------------------------------------------------------------------ */
+static const char *k_gp_cols =
+    "\"record_id\": {\"kind\": \"local_id\"}, \"nhs_number\": {\"kind\": \"nhs_number\"},"
+    "\"given_name\": {\"kind\": \"given_name\"}, \"family_name\": {\"kind\": \"family_name\"},"
+    "\"date_of_birth\": {\"kind\": \"date\", \"format\": \"DD/MM/YYYY\"}, \"postcode\": {\"kind\": \"postcode\"},"
+    "\"address_line1\": {\"kind\": \"text\"}";
+
+/* Writes a config for one GP-like source at dir/name and returns its path. */
+static char *gp_config(const char *dir, const char *csv_name, const char *extra) {
+  char cfg[4096];
+  snprintf(cfg, sizeof cfg,
+           "{\"sources\": [{\"name\": \"gp\", \"path\": \"%s\", \"id\": \"record_id\"%s, \"columns\": {%s}}]}",
+           csv_name, extra ? extra : "", k_gp_cols);
+  char name[128];
+  snprintf(name, sizeof name, "%s.json", csv_name);
+  write_file(dir, name, cfg, strlen(cfg));
+  char *p = malloc(700);
+  snprintf(p, 700, "%s/%s", dir, name);
+  return p;
+}
+
+/* Ingests source 0 of cfg_path with its rejects in dir; returns the rc. */
+static int ingest_cfg(const char *cfg_path, const char *dir, int threads, size_t seg, tsr_ingest_stats *st,
+                      uint64_t *digest, char **rejects, tsr_error *err) {
+  tsr_config *cfg;
+  cr_assert_eq(tsr_config_load(cfg_path, &cfg, err), 0, "%s", err->msg);
+  tsr_rejects *rj;
+  tsr_error e2;
+  cr_assert_eq(tsr_rejects_open(dir, &rj, &e2), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = threads;
+  if (seg) o.segment_bytes = seg;
+  o.enforce_reject_limit = 0;
+  o.rejects = rj;
+  tsr_store *s = NULL;
+  int rc = tsr_ingest_source(&cfg->sources[0], &o, &s, st, err);
+  if (digest) *digest = s ? tsr_store_digest(s) : 0;
+  cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
+  if (rejects) *rejects = slurp(dir, "rejects.csv");
+  tsr_store_free(s);
+  tsr_config_free(cfg);
+  return rc;
+}
+
+static size_t count_lines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++) n += *s == '\n';
+  return n;
+}
+
+/* The header and n data rows of the generated gp.csv, starting at the first
+ * data row that makes line 6 one without quotes of its own (so that a quote
+ * added there runs on into later lines). */
+static char *gp_head(size_t rows, size_t *len) {
+  gen_data();
+  char *all = slurp(g_gen_dir, "gp.csv");
+  cr_assert_not_null(all);
+  char *body = strchr(all, '\n') + 1, *start = body;
+  for (;;) {
+    char *l6 = start;
+    for (int i = 0; i < 4; i++) l6 = strchr(l6, '\n') + 1;
+    char *e = strchr(l6, '\n');
+    if (!memchr(l6, '"', (size_t)(e - l6))) break;
+    start = strchr(start, '\n') + 1;
+  }
+  char *p = start;
+  for (size_t i = 0; i < rows && p; i++) {
+    p = strchr(p, '\n');
+    if (p) p++;
+  }
+  cr_assert_not_null(p);
+  size_t hl = (size_t)(body - all), bl = (size_t)(p - start);
+  char *out = malloc(hl + bl + 1);
+  memcpy(out, all, hl);
+  memcpy(out + hl, start, bl);
+  out[hl + bl] = '\0';
+  *len = hl + bl;
+  free(all);
+  return out;
+}
+
+/* Defect 1: a `"` before the given name on line 6 swallowed every line up to
+ * the next quote in the file (quoted addresses), counted as one row. */
+Test(defects, unterminated_quote_costs_one_row, .timeout = 120) {
+  size_t n;
+  char *csv = gp_head(1000, &n);
+  /* line 6 = the 5th data row; given_name is its third field */
+  char *line = csv;
+  for (int i = 1; i < 6; i++) line = strchr(line, '\n') + 1;
+  char *f3 = strchr(strchr(line, ',') + 1, ',') + 1;
+  char *bad = malloc(n + 2);
+  size_t off = (size_t)(f3 - csv);
+  memcpy(bad, csv, off);
+  bad[off] = '"';
+  memcpy(bad + off + 1, csv + off, n - off + 1);
+  cr_assert(strstr(bad + off, "\"Flat") != NULL, "the file must hold later quotes for the old bug to show");
+  char *dir = mktmp();
+  write_file(dir, "gpq.csv", bad, n + 1);
+  char *cfg = gp_config(dir, "gpq.csv", NULL);
+  uint64_t d0 = 0;
+  struct {
+    int threads;
+    size_t seg;
+  } runs[3] = {{1, 0}, {2, 0}, {2, 4096}};
+  for (int r = 0; r < 3; r++) {
+    tsr_ingest_stats st;
+    tsr_error err;
+    uint64_t d;
+    char *rej;
+    cr_assert_eq(ingest_cfg(cfg, dir, runs[r].threads, runs[r].seg, &st, &d, &rej, &err), 0, "%s", err.msg);
+    cr_expect_eq(st.rows_read, 1000u, "run %d: rows read %llu", r, (unsigned long long)st.rows_read);
+    cr_expect_eq(st.rows_stored, 999u, "run %d: stored %llu", r, (unsigned long long)st.rows_stored);
+    cr_expect_eq(st.rows_rejected, 1u, "run %d", r);
+    cr_expect_eq(st.rejects[TSR_REJECT_UNTERMINATED_QUOTE], 1u, "run %d", r);
+    cr_expect(strstr(rej, "\ngp,6,3,unterminated_quote,") != NULL, "run %d:\n%s", r, rej);
+    cr_expect_eq(count_lines(rej), 2u, "header and one reject");
+    if (r == 0) d0 = d;
+    cr_expect_eq(d, d0, "run %d: same store", r);
+    free(rej);
+  }
+  free(cfg);
+  free(bad);
+  free(csv);
+}
+
+/* A runaway quote whose closing partner happens to make a well-formed record
+ * (here a stray quote at the end of line 4) must not swallow line 3 either:
+ * before the fix, lines 2-4 became one valid row with a three-line name. */
+Test(defects, runaway_quote_closed_into_a_well_formed_record) {
+  const char *csv = "id,name\n1,\"smith\n2,jones\n3\"\n4,green\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_read, 4u);
+  cr_expect_eq(st.rows_stored, 2u, "lines 3 and 5");
+  cr_expect_eq(st.rows_rejected, 2u, "line 2 (unterminated) and line 4 (stray)");
+  cr_expect(strstr(rej, "\ns,2,2,unterminated_quote,") != NULL, "%s", rej);
+  cr_expect(strstr(rej, "\ns,4,") != NULL, "%s", rej);
+  tsr_store_free(s);
+  free(rej);
+}
+
+/* A legitimate multi-line field in a malformed row costs its lines one by one,
+ * each counted; never a silent loss. */
+Test(defects, malformed_multiline_row_rejected_at_its_first_line) {
+  const char *csv = "id,name\n1,\"a\nb\",x\n2,jones\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 1u);
+  cr_expect_eq(st.rows_read, st.rows_stored + st.rows_rejected);
+  cr_expect_eq(st.rows_rejected, 2u, "line 2 and line 3");
+  cr_expect(strstr(rej, "\ns,2,2,unterminated_quote,") != NULL, "%s", rej);
+  cr_expect(strstr(rej, "\ns,3,") != NULL, "%s", rej);
+  tsr_store_free(s);
+  free(rej);
+}
+
+/* Writes rows 1..n of the basic two-column source as CSV text. */
+static char *basic_rows(int n, size_t *len) {
+  char *b = malloc((size_t)n * 32 + 16);
+  size_t k = (size_t)sprintf(b, "id,name\n");
+  for (int i = 1; i <= n; i++) k += (size_t)sprintf(b + k, "%d,name%d\n", i, i % 50);
+  *len = k;
+  return b;
+}
+
+static int ingest_bytes(const char *name, const void *data, size_t n, tsr_ingest_stats *st, tsr_error *err) {
+  char *dir = mktmp();
+  write_file(dir, name, data, n);
+  char cfgj[512];
+  snprintf(cfgj, sizeof cfgj,
+           "{\"sources\": [{\"name\": \"s\", \"path\": \"%s\", \"id\": \"id\", \"columns\": {"
+           "\"id\": {\"kind\": \"local_id\"}, \"name\": {\"kind\": \"family_name\"}}}]}",
+           name);
+  tsr_config *cfg;
+  cr_assert_eq(tsr_config_parse(cfgj, strlen(cfgj), "t.json", dir, &cfg, err), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = 1;
+  tsr_store *s = NULL;
+  int rc = tsr_ingest_source(&cfg->sources[0], &o, &s, st, err);
+  tsr_store_free(s);
+  tsr_config_free(cfg);
+  return rc;
+}
+
+/* gzip text in one member, with a full flush half way; *flush_at is the
+ * compressed size at the flush point. */
+static unsigned char *gzip_text(const char *text, size_t n, size_t *zn, size_t *flush_at) {
+  size_t cap = n + 4096;
+  unsigned char *z = malloc(cap);
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  cr_assert_eq(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)text;
+  zs.avail_in = (uInt)(n / 2);
+  zs.next_out = z;
+  zs.avail_out = (uInt)cap;
+  cr_assert_eq(deflate(&zs, Z_FULL_FLUSH), Z_OK);
+  *flush_at = cap - zs.avail_out;
+  zs.avail_in = (uInt)(n - n / 2);
+  cr_assert_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  *zn = cap - zs.avail_out;
+  deflateEnd(&zs);
+  return z;
+}
+
+/* Defect 3: a .csv.gz cut at a flush point was read as a shorter file. */
+Test(defects, truncated_gzip_is_an_error) {
+  size_t n, zn, at;
+  char *text = basic_rows(20000, &n);
+  unsigned char *z = gzip_text(text, n, &zn, &at);
+  tsr_ingest_stats st;
+  tsr_error err;
+  cr_expect_eq(ingest_bytes("in.csv.gz", z, zn, &st, &err), 0, "the whole file reads: %s", err.msg);
+  cr_expect_eq(st.rows_stored, 20000u);
+  int rc = ingest_bytes("in.csv.gz", z, at, &st, &err);
+  cr_expect_eq(rc, TSR_EIO, "cut at the flush point: rc %d", rc);
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.file, "in.csv.gz") != NULL, "%s", err.file);
+  rc = ingest_bytes("in.csv.gz", z, zn - 4, &st, &err); /* the size field of the trailer missing */
+  cr_expect_eq(rc, TSR_EIO);
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  rc = ingest_bytes("in.csv.gz", z, 12, &st, &err); /* inside the header: not "empty" */
+  cr_expect_eq(rc, TSR_EIO);
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  free(z);
+  free(text);
+}
+
+Test(defects, multi_member_gzip_reads_every_member) {
+  size_t n, zn1, zn2, at;
+  char *text = basic_rows(3000, &n);
+  char *cut = strchr(text + n / 2, '\n') + 1; /* two members, split at a line */
+  size_t n1 = (size_t)(cut - text);
+  unsigned char *z1 = gzip_text(text, n1, &zn1, &at), *z2 = gzip_text(cut, n - n1, &zn2, &at);
+  unsigned char *both = malloc(zn1 + zn2);
+  memcpy(both, z1, zn1);
+  memcpy(both + zn1, z2, zn2);
+  tsr_ingest_stats st;
+  tsr_error err;
+  cr_expect_eq(ingest_bytes("in.csv.gz", both, zn1 + zn2, &st, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 3000u);
+  cr_expect_eq(ingest_bytes("in.csv.gz", both, zn1 + zn2 / 2, &st, &err), TSR_EIO, "second member cut");
+  cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  free(both);
+  free(z1);
+  free(z2);
+  free(text);
+}
+
+/* Defect 4: a .csv.zst whose last frame is cut short was read as a shorter
+ * (or an "empty") file. */
+Test(defects, truncated_zstd_is_an_error) {
+  size_t n;
+  char *text = basic_rows(40000, &n);
+  /* two frames, so a cut inside the second leaves a complete first one */
+  size_t n1 = (size_t)(strchr(text + n / 2, '\n') + 1 - text);
+  size_t cap = ZSTD_compressBound(n) + 64;
+  unsigned char *z = malloc(cap);
+  size_t a = ZSTD_compress(z, cap, text, n1, 3);
+  cr_assert(!ZSTD_isError(a));
+  size_t b = ZSTD_compress(z + a, cap - a, text + n1, n - n1, 3);
+  cr_assert(!ZSTD_isError(b));
+  tsr_ingest_stats st;
+  tsr_error err;
+  cr_expect_eq(ingest_bytes("in.csv.zst", z, a + b, &st, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 40000u);
+  size_t cuts[3] = {a + b / 2, a + b - 1, 20};
+  for (int i = 0; i < 3; i++) {
+    int rc = ingest_bytes("in.csv.zst", z, cuts[i], &st, &err);
+    cr_expect_eq(rc, TSR_EIO, "cut at %zu: rc %d", cuts[i], rc);
+    cr_expect(strstr(err.msg, "truncated") != NULL, "cut at %zu: %s", cuts[i], err.msg);
+    cr_expect(strstr(err.msg, "empty") == NULL, "%s", err.msg);
+    cr_expect(strstr(err.file, "in.csv.zst") != NULL);
+  }
+  free(z);
+  free(text);
+}
+
+/* Smaller defect: the "column not in the header" error listed the whole first
+ * line, a data row when the file has no header. */
+Test(defects, header_error_does_not_echo_a_data_row) {
+  const char *csv = "1,4474035879,Diane,Secretname\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "Secretname") == NULL && strstr(err.msg, "4474035879") == NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, "\"id\" is not in the header") != NULL, "%s", err.msg);
+  cr_expect_eq(err.line, 1u);
+  free(rej);
+}
+
+/* Defect 2: two rows of one source with the same record id were accepted. */
+Test(defects, duplicate_record_id_is_an_error_naming_both_lines) {
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  const char *dup = "id,name\n1,a\n2,\"b\nc\"\n\n1,d\n3,e\n";
+  cr_assert_eq(ingest_text(k_cfg_basic, dup, strlen(dup), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "record id \"1\"") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, "at lines 2 and 6") != NULL, "%s", err.msg);
+  cr_expect_eq(err.line, 6u);
+  cr_expect_eq(err.column, 1u);
+  cr_expect(strstr(err.file, "in.csv") != NULL);
+  free(rej);
+  const char *unsorted = "id,name\n3,a\n1,b\n10,c\n2,d\n";
+  cr_assert_eq(ingest_text(k_cfg_basic, unsorted, strlen(unsorted), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 4u);
+  tsr_store_free(s);
+  free(rej);
+}
+
+Test(defects, duplicate_record_id_found_at_any_thread_count, .timeout = 60) {
+  size_t cap = 2 << 20, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)sprintf(csv + n, "id,name\n");
+  for (int i = 1; i <= 60000; i++) n += (size_t)sprintf(csv + n, "%d,\"name %d\"\n", i == 50000 ? 7 : i, i % 97);
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, n);
+  const char *cj = "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"id\": \"id\", \"columns\": {"
+                   "\"id\": {\"kind\": \"integer\"}, \"name\": {\"kind\": \"family_name\"}}}]}";
+  write_file(dir, "c.json", cj, strlen(cj));
+  char cfgp[600];
+  snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+  for (int t = 1; t <= 2; t++) {
+    tsr_ingest_stats st;
+    tsr_error err;
+    cr_expect_eq(ingest_cfg(cfgp, dir, t, t == 2 ? 8192 : 0, &st, NULL, NULL, &err), TSR_EPARSE);
+    cr_expect(strstr(err.msg, "record id \"7\" (column id) appears twice, at lines 8 and 50001") != NULL, "%s",
+              err.msg);
+  }
+  free(csv);
+}
+
+/* Counts reconcile under parallel ingest with many segments: rows read =
+ * stored + rejected, and rejects.csv holds exactly one row per reject, in line
+ * order, from every segment (not just the first). */
+Test(ingest, parallel_ingest_reconciles_with_rejects_csv, .timeout = 120) {
+  gen_data();
+  char *all = slurp(g_gen_dir, "gp.csv");
+  size_t n = strlen(all);
+  char *bad = malloc(n * 2 + 1024);
+  size_t k = 0, line = 0, corrupted = 0;
+  uint64_t want_lines[4096];
+  for (char *p = all; *p;) {
+    char *e = strchr(p, '\n');
+    size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
+    line++;
+    memcpy(bad + k, p, l);
+    k += l;
+    if (line > 1 && line % 97 == 0 && e) { /* an extra field on every 97th line */
+      k--;
+      memcpy(bad + k, ",extra\n", 7);
+      k += 7;
+      want_lines[corrupted++] = line;
+    }
+    p += l;
+  }
+  cr_assert_gt(corrupted, 40u);
+  char *dir = mktmp();
+  write_file(dir, "gpbad.csv", bad, k);
+  char *cfg = gp_config(dir, "gpbad.csv", NULL);
+  uint64_t d1 = 0;
+  for (int t = 1; t <= 2; t++) {
+    tsr_ingest_stats st;
+    tsr_error err;
+    char *rej;
+    uint64_t d;
+    cr_assert_eq(ingest_cfg(cfg, dir, t, t == 2 ? 16 << 10 : 0, &st, &d, &rej, &err), 0, "%s", err.msg);
+    cr_expect_eq(st.rows_read, line - 1);
+    cr_expect_eq(st.rows_read, st.rows_stored + st.rows_rejected);
+    cr_expect_eq(st.rows_rejected, corrupted);
+    cr_expect_eq(st.rejects[TSR_REJECT_FIELD_COUNT], corrupted);
+    cr_expect_eq(count_lines(rej), corrupted + 1, "threads %d: one rejects.csv row per reject", t);
+    /* every corrupted line, in order */
+    char *p = strchr(rej, '\n') + 1;
+    for (size_t i = 0; i < corrupted && p && *p; i++) {
+      cr_expect_eq(strtoull(p + 3, NULL, 10), want_lines[i], "reject %zu", i);
+      p = strchr(p, '\n');
+      if (p) p++;
+    }
+    if (t == 1) d1 = d;
+    cr_expect_eq(d, d1);
+    free(rej);
+  }
+  free(cfg);
+  free(bad);
+  free(all);
+}
+
+/* Defect 10: rejects.csv is opened by people in spreadsheets; a raw row that
+ * starts like a formula must be shown as text (a leading apostrophe). */
+Test(defects, rejects_csv_defuses_formulas) {
+  const char *csv = "id,name\n=cmd|' /C calc'!A0\n@SUM(A1),x,y\n2,\"jo\"nes\n-1+1\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_rejected, 4u);
+  cr_expect(strstr(rej, "\ns,2,0,field_count,\"expected 2 fields, found 1\",'=cmd|' /C calc'!A0\n") != NULL, "%s",
+            rej);
+  cr_expect(strstr(rej, "\ns,3,0,field_count,\"expected 2 fields, found 3\",\"'@SUM(A1),x,y\"\n") != NULL, "%s", rej);
+  cr_expect(strstr(rej, ",\"2,\"\"jo\"\"nes\"\n") != NULL, "quotes doubled: %s", rej);
+  cr_expect(strstr(rej, ",'-1+1\n") != NULL, "%s", rej);
+  tsr_store_free(s);
+  free(rej);
+}
+
+/* Field quality: counts, the likely cause, and examples with their lines, the
+ * same at any thread count. */
+static const char *k_cfg_dob =
+    "{\"sources\": [{\"name\": \"h\", \"path\": \"in.csv\", \"id\": \"id\", \"columns\": {"
+    "\"id\": {\"kind\": \"local_id\"}, \"dob\": {\"kind\": \"date\", \"format\": \"YYYY-MM-DD\", \"max\": "
+    "\"2025-12-31\"}, \"nhs\": {\"kind\": \"nhs_number\"}}}]}";
+
+Test(quality, mostly_invalid_dates_warn_with_cause_and_examples) {
+  size_t cap = 1 << 20, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)sprintf(csv + n, "id,dob,nhs\n");
+  for (int i = 1; i <= 5000; i++) {
+    /* 3 in 4 before 1895; every 50th not a date at all */
+    const char *dob = i % 50 == 0 ? "06/05/1994" : i % 4 ? "1850-01-02" : "1994-05-06";
+    n += (size_t)sprintf(csv + n, "%d,%s,%s\n", i, dob, i % 2 ? "9434765919" : "");
+  }
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, n);
+  write_file(dir, "c.json", k_cfg_dob, strlen(k_cfg_dob));
+  char cfgp[600];
+  snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+  for (int t = 1; t <= 2; t++) {
+    tsr_config *cfg;
+    tsr_error err;
+    cr_assert_eq(tsr_config_load(cfgp, &cfg, &err), 0, "%s", err.msg);
+    tsr_ingest_opts o;
+    tsr_ingest_opts_init(&o);
+    o.threads = t;
+    o.segment_bytes = 4096;
+    tsr_store *s;
+    tsr_ingest_stats st;
+    cr_assert_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0, "%s", err.msg);
+    const tsr_column *c = tsr_store_field(s, "dob");
+    /* 100 rows (every 50th) in another layout; of the other 4900, the 3700 with i % 4 != 0 are too old */
+    cr_expect_eq(c->n_invalid, 3800u, "threads %d", t);
+    cr_expect_eq(c->n_below_min, 3700u);
+    cr_expect_eq(c->n_examples, 3u);
+    cr_expect_eq(c->examples[0].line, 2u);
+    cr_expect_str_eq(c->examples[0].value, "1850-01-02");
+    cr_expect_eq(c->examples[1].line, 3u);
+    cr_expect_eq(c->examples[2].line, 4u);
+    char w[512];
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "dob", w, sizeof w), 1);
+    cr_expect(strstr(w, "field dob of source h is mostly missing or invalid: 3800 of 5000 rows (3800 invalid, 0 "
+                        "empty); 3700 are dates before 1895-01-01, outside 1895-01-01..2025-12-31: set `min`; e.g. "
+                        "line 2: \"1850-01-02\", line 3: \"1850-01-02\", line 4: \"1850-01-02\"") != NULL,
+              "%s", w);
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "nhs", w, sizeof w), 0, "half missing is not most");
+    cr_expect_str_eq(w, "");
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "id", w, sizeof w), 0);
+    cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "nope", w, sizeof w), 0);
+    /* inspect shows the examples, in text and JSON */
+    char path[700];
+    snprintf(path, sizeof path, "%s/profile.txt", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_eq(tsr_store_profile(s, &st, 0, 3, f), 0);
+    fclose(f);
+    char *txt = slurp(dir, "profile.txt");
+    cr_expect(strstr(txt, "invalid, e.g. line 2: \"1850-01-02\", line 3: \"1850-01-02\", line 4: \"1850-01-02\"") !=
+                  NULL,
+              "%s", txt);
+    free(txt);
+    f = fopen(path, "w");
+    cr_assert_eq(tsr_store_profile(s, &st, 1, 3, f), 0);
+    fclose(f);
+    txt = slurp(dir, "profile.txt");
+    cr_expect(strstr(txt, "\"invalid_examples\": [\n        {\n          \"line\": 2,\n          \"value\": "
+                          "\"1850-01-02\"") != NULL,
+              "%s", txt);
+    cr_expect(strstr(txt, "\"below_min\": 3700") != NULL);
+    cr_expect(strstr(txt, "0000000") == NULL, "reals printed sanely");
+    free(txt);
+    tsr_store_free(s);
+    tsr_config_free(cfg);
+  }
+  free(csv);
+}
+
+Test(quality, mostly_empty_and_wrong_format) {
+  const char *csv = "id,dob,nhs\n1,06/05/1994,\n2,07/05/1994,\n3,1994-05-06,\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_dob, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  char w[512];
+  tsr_config *cfg;
+  cr_assert_eq(tsr_config_parse(k_cfg_dob, strlen(k_cfg_dob), "t.json", "/tmp", &cfg, &err), 0);
+  cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "dob", w, sizeof w), 1);
+  cr_expect(strstr(w, "2 of 3 rows (2 invalid, 0 empty); they are not real dates in the format YYYY-MM-DD: set "
+                      "`format`; e.g. line 2: \"06/05/1994\", line 3: \"07/05/1994\"") != NULL,
+            "%s", w);
+  cr_expect_eq(tsr_ingest_field_warning(&cfg->sources[0], s, "nhs", w, sizeof w), 1);
+  cr_expect(strstr(w, "3 of 3 rows (0 invalid, 3 empty); they are empty or null tokens: check that column nhs "
+                      "holds nhs") != NULL,
+            "%s", w);
+  tsr_config_free(cfg);
+  tsr_store_free(s);
+  free(rej);
+}
+
+/* inspect --json printed 1 - 7/10 as 0.30000000000000004 */
+Test(quality, profile_json_prints_reals_sanely) {
+  const char *csv = "id,name\n1,a\n2,b\n3,c\n4,\n5,\n6,\n7,\n8,\n9,\n10,\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  char *dir = mktmp();
+  char path[600];
+  snprintf(path, sizeof path, "%s/p.json", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_eq(tsr_store_profile(s, &st, 1, 2, f), 0);
+  fclose(f);
+  char *txt = slurp(dir, "p.json");
+  cr_expect(strstr(txt, "\"complete\": 0.3,") != NULL, "%s", txt);
+  cr_expect(strstr(txt, "0.30000000000000004") == NULL);
+  free(txt);
+  tsr_store_free(s);
+  free(rej);
 }
