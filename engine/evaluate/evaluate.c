@@ -244,6 +244,7 @@ static int read_truth(const char *truth_csv, int threads, tsr_store **out, tsr_e
   tsr_ingest_opts_init(&io);
   io.threads = threads;
   io.enforce_reject_limit = 1;
+  io.ids_may_repeat = 1; /* truth ids are unique per (source, record_id), not per record_id */
   cfg->sources[0].max_reject_share = 0.0; /* truth must be clean */
   tsr_ingest_stats st;
   memset(&st, 0, sizeof st);

@@ -145,7 +145,7 @@ static int seg_init(seg_t *s, const ictx_t *x, size_t scratch_cap) {
   s->names = tsr__malloc((size_t)NAME_CAP * (x->ncols ? x->ncols : 1));
   /* room for a vector's worth of unescaped quoted text plus one record */
   s->scratch_cap = scratch_cap * 2;
-  s->scratch = tsr__malloc(s->scratch_cap);
+  s->scratch = tsr__mem_reserve(NULL, s->scratch_cap); /* counted as records use it */
   s->mat = tsr__malloc(sizeof(tsr__csv_field) * VEC * x->d.max_fields);
   s->vline = tsr__malloc(sizeof(uint64_t) * VEC);
   s->vspan = tsr__malloc(sizeof(size_t) * 2 * VEC);
@@ -603,6 +603,7 @@ static void parse_segment(const ictx_t *x, seg_t *s, const char *buf, size_t len
           if (e > s->scratch_used) s->scratch_used = e;
         }
       }
+      if (tsr__mem_commit(s->scratch, s->scratch_used)) s->oom = 1;
     }
     line += rec.lines;
     s->lines += rec.lines;
@@ -923,7 +924,7 @@ static int run_begin(run_t *r, const tsr_source_cfg *src, const tsr_ingest_opts 
   r->nseg_max = (uint32_t)(r->threads < 2 ? 4 : r->threads * 2);
   r->batch_cap = r->opts.segment_bytes * r->nseg_max;
   if (r->batch_cap < 4 * r->opts.max_record_bytes) r->batch_cap = 4 * r->opts.max_record_bytes;
-  r->heap = r->buf = tsr__malloc(r->batch_cap + 1);
+  r->heap = r->buf = tsr__mem_reserve(NULL, r->batch_cap + 1); /* counted below if read into */
   if (posix_memalign((void **)&r->segs, 64, sizeof *r->segs * (r->nseg_max + 1)) == 0)
     memset(r->segs, 0, sizeof *r->segs * (r->nseg_max + 1));
   else
@@ -939,6 +940,9 @@ static int run_begin(run_t *r, const tsr_source_cfg *src, const tsr_ingest_opts 
     rc = tsr__reader_open(&r->rd, src->path, err);
     r->reader_ok = rc == 0;
   }
+  /* a mapped file is parsed in place: the read buffer is never touched */
+  if (!rc && !r->rd.map && tsr__mem_commit(r->heap, r->batch_cap + 1))
+    rc = tsr_error_set(err, TSR_ENOMEM, src->path, 0, 0, "out of memory");
   tsr__progress_start(&r->prog, src->name, r->rd.file_bytes ? r->rd.file_bytes : 1);
   return rc;
 }

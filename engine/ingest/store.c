@@ -120,46 +120,65 @@ void tsr__col_clear(tsr__col *c) {
   c->n_ex = 0;
 }
 
-#define GROW(field, type)                                                  \
-  do {                                                                     \
-    type *np_ = tsr__realloc(c->field, sizeof(type) * (size_t)(cap + 1)); \
-    if (!np_) return TSR_ENOMEM;                                           \
-    c->field = np_;                                                        \
+#define GROW(field, type)                                                      \
+  do {                                                                         \
+    type *np_ = tsr__mem_reserve(c->field, sizeof(type) * (size_t)(cap + 1)); \
+    if (!np_) return TSR_ENOMEM;                                               \
+    c->field = np_;                                                            \
+  } while (0)
+
+/* counts the rows about to be written; capacity ahead of them holds no
+ * memory until it is written, so the memory limit does not count it */
+#define COMMIT(field, type)                                                               \
+  do {                                                                                    \
+    if (c->field && tsr__mem_commit(c->field, sizeof(type) * (size_t)(c->n + more + 1))) \
+      return TSR_ENOMEM;                                                                  \
   } while (0)
 
 int tsr__col_grow(tsr__col *c, uint64_t more) {
-  if (c->n + more <= c->cap) return 0;
-  uint64_t cap = c->cap ? c->cap : 1024;
-  while (cap < c->n + more) cap *= 2;
-  GROW(invalid, uint8_t);
-  switch (c->kind) {
-  case TSR_KIND_NHS_NUMBER:
-  case TSR_KIND_POSTCODE:
-    GROW(u64, uint64_t);
-    break;
-  case TSR_KIND_DATE:
-    GROW(i32, int32_t);
-    break;
-  case TSR_KIND_INTEGER:
-    GROW(i64, int64_t);
-    break;
-  case TSR_KIND_SEX:
-    GROW(u8, uint8_t);
-    break;
-  case TSR_KIND_CODE:
-    GROW(code32, uint32_t);
-    break;
-  default: /* strings */
-    GROW(str_off, uint32_t);
-    if (c->cap == 0) c->str_off[0] = 0;
-    if (c->hashed) GROW(hash, uint64_t);
-    if (kind_name(c->kind)) {
-      GROW(soundex, uint16_t);
-      GROW(nysiis, uint32_t);
+  if (c->n + more > c->cap) {
+    uint64_t cap = c->cap ? c->cap : 1024;
+    while (cap < c->n + more) cap *= 2;
+    GROW(invalid, uint8_t);
+    switch (c->kind) {
+    case TSR_KIND_NHS_NUMBER:
+    case TSR_KIND_POSTCODE:
+      GROW(u64, uint64_t);
+      break;
+    case TSR_KIND_DATE:
+      GROW(i32, int32_t);
+      break;
+    case TSR_KIND_INTEGER:
+      GROW(i64, int64_t);
+      break;
+    case TSR_KIND_SEX:
+      GROW(u8, uint8_t);
+      break;
+    case TSR_KIND_CODE:
+      GROW(code32, uint32_t);
+      break;
+    default: /* strings */
+      GROW(str_off, uint32_t);
+      if (c->cap == 0) c->str_off[0] = 0;
+      if (c->hashed) GROW(hash, uint64_t);
+      if (kind_name(c->kind)) {
+        GROW(soundex, uint16_t);
+        GROW(nysiis, uint32_t);
+      }
+      break;
     }
-    break;
+    c->cap = cap;
   }
-  c->cap = cap;
+  COMMIT(invalid, uint8_t);
+  COMMIT(u64, uint64_t);
+  COMMIT(i32, int32_t);
+  COMMIT(i64, int64_t);
+  COMMIT(u8, uint8_t);
+  COMMIT(code32, uint32_t);
+  COMMIT(str_off, uint32_t);
+  COMMIT(hash, uint64_t);
+  COMMIT(soundex, uint16_t);
+  COMMIT(nysiis, uint32_t);
   return 0;
 }
 

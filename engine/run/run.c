@@ -55,6 +55,29 @@ static void rule_stats(tsr_rule_stats *out, const tsr__step_stats *st, const tsr
   out->seconds_link = st->seconds_link;
 }
 
+/* Warns (also under --quiet) about every field a rule of the run uses that
+ * is mostly missing or invalid in source s: a rule on it would link almost
+ * nothing, and the likely cause (a date window, a format) is in the text. */
+static void warn_fields(const tsr_linkage *L, uint32_t s) {
+  const tsr_link_cfg *lc = &L->cfg->link;
+  const char *seen[TSR_MAX_KEY_PARTS * 32];
+  uint32_t nseen = 0;
+  for (uint32_t k = 0; k < lc->n_rules; k++) {
+    const tsr_rule_cfg *r = &lc->rules[k];
+    if (!(r->source_mask >> s & 1)) continue;
+    for (uint32_t i = 0; i < r->n_parts; i++) {
+      const char *f = r->parts[i].field;
+      int dup = 0;
+      for (uint32_t j = 0; j < nseen && !dup; j++) dup = strcmp(seen[j], f) == 0;
+      if (dup) continue;
+      if (nseen < sizeof seen / sizeof seen[0]) seen[nseen++] = f;
+      char msg[1024];
+      if (tsr_ingest_field_warning(&L->cfg->sources[s], L->stores[s], f, msg, sizeof msg))
+        TSR_LOG_W("%s (rule %s uses it)", msg, r->name);
+    }
+  }
+}
+
 static int ingest_all(tsr_linkage *L, const tsr_run_opts *opts, tsr_error *err) {
   tsr_ingest_opts io;
   tsr_ingest_opts_init(&io);
@@ -63,6 +86,7 @@ static int ingest_all(tsr_linkage *L, const tsr_run_opts *opts, tsr_error *err) 
   for (uint32_t s = 0; s < L->ns; s++) {
     double t0 = tsr__now();
     TSR_FORWARD_IF_ERROR(tsr_ingest_source(&L->cfg->sources[s], &io, &L->stores[s], &L->ist[s], err));
+    warn_fields(L, s);
     char label[160];
     snprintf(label, sizeof label, "ingest %s", L->cfg->sources[s].name);
     TSR_FORWARD_IF_ERROR(tsr__run_stage(L, label, t0, err));

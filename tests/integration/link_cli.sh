@@ -113,5 +113,17 @@ rm "$tmp/r5/report.html" && ln -s "$tmp/target.txt" "$tmp/r5/report.html"
 verify_manifest "$tmp/r5" && ok || bad "manifest.json after --overwrite"
 cmp -s "$tmp/r5/links.parquet" "$tmp/r1/links.parquet" && ok || bad "links.parquet after --overwrite"
 
+# 9. a field a rule uses that is mostly invalid warns, even under -q: here
+# every hospital date of birth is before the window's new min
+sed 's/"dob": {"field": "dob", "kind": "date", "format": "YYYY-MM-DD",/"dob": {"field": "dob", "kind": "date", "format": "YYYY-MM-DD", "min": "2024-01-01",/' \
+  "$tmp/g/link.json" > "$tmp/g/link_min.json"
+grep -q '"min": "2024-01-01"' "$tmp/g/link_min.json" || bad "test setup: the dob column of link.json changed shape"
+"$bin" link --config "$tmp/g/link_min.json" --out "$tmp/r9" --quiet 2> "$tmp/warn.err" || bad "link with a late dob min: $(cat "$tmp/warn.err")"
+grep -q "warning: field dob of source hes is mostly missing or invalid" "$tmp/warn.err" && ok || bad "no warning for a mostly invalid dob under -q: $(cat "$tmp/warn.err")"
+grep -q "set \`min\`" "$tmp/warn.err" && ok || bad "the warning names no cause: $(cat "$tmp/warn.err")"
+grep -q "source gp is mostly" "$tmp/warn.err" && bad "gp dob (the window is unchanged there) warned: $(cat "$tmp/warn.err")" || ok
+"$bin" link --config "$tmp/g/link.json" --out "$tmp/r9b" --quiet 2> "$tmp/nowarn.err" || bad "link"
+[ -s "$tmp/nowarn.err" ] && bad "a clean run printed: $(cat "$tmp/nowarn.err")" || ok
+
 echo "link_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
