@@ -93,7 +93,7 @@ int tsr_blocking_profile(const tsr_config *cfg, const tsr_store *const *stores, 
     }
   }
   if (json) {
-    char *s = json_dumps(arr, JSON_PRESERVE_ORDER);
+    char *s = json_dumps(arr, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     if (s) fputs(s, f);
     free(s);
   } else {

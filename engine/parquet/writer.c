@@ -683,7 +683,7 @@ static int flush_row_group(tsr_pq_writer *w, tsr_error *err) {
   size_t rows = w->rg_n;
   if (rows == 0) return 0;
   long n = (long)w->ncols;
-  int nt = w->threads > 0 ? w->threads : omp_get_max_threads();
+  int nt = tsr__threads(w->threads);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (n > 1 && rows >= 4096)
   for (long c = 0; c < n; c++) w->cols[c].rc = encode_chunk(w, &w->cols[c], rows);
   for (size_t c = 0; c < w->ncols; c++)
