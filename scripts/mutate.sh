@@ -109,7 +109,7 @@ if ! cmake --build "$scratch/build" -j "$jobs" >"$scratch/build.log" 2>&1; then
   echo "the unmutated tree does not build: see $scratch/build.log"; exit 2
 fi
 
-ctest_args=(-j "$jobs" --timeout "$timeout" --no-tests=error)
+ctest_args=(-j "$jobs" --timeout "$timeout" --no-tests=error --output-on-failure)
 # the tests the baseline must pass: the union of the selected regexes
 union=""
 if [ "${MUTATE_FULL:-0}" != 1 ]; then

@@ -379,8 +379,10 @@ Test(run_folder, rejects_over_limit_says_where_to_see_them) {
 
 /* --- defect 6: another run's files --------------------------------------------------- */
 
-static const char *const leftovers[] = {"links.csv",           "manifest.json",         "report.json",
-                                        "links.parquet.4242.tmp", ".rejects.csv.Ab3dE9.tmp", ".tessera-run.x1Y2z3"};
+static const char *const leftovers[] = {"links.csv",        "manifest.json",          "report.json",
+                                        "links.parquet.4242.tmp", ".rejects.csv.Ab3dE9.tmp", ".tessera-run.x1Y2z3",
+                                        "links.parquet",    "patients.parquet",       "patients.csv",
+                                        "report.html",      "rejects.csv"};
 
 Test(run_folder, refuses_a_folder_holding_another_run) {
   char *cp = fixture_cfg("hes.csv", HES, "", 0);
@@ -490,6 +492,10 @@ Test(run_folder, overwrite_replaces_the_whole_set) {
     cr_expect_eq(json_integer_value(json_object_get(f, "bytes")), st.st_size);
   }
   cr_expect_str_eq(json_string_value(json_object_get(json_array_get(files, 0), "name")), "links.parquet");
+  for (size_t k = 1; k < json_array_size(files); k++)
+    cr_expect_lt(strcmp(json_string_value(json_object_get(json_array_get(files, k - 1), "name")),
+                        json_string_value(json_object_get(json_array_get(files, k), "name"))),
+                 0, "manifest files in name order");
   char chex[65];
   sha256_hex(no_csv, chex);
   cr_expect_str_eq(json_string_value(json_object_get(json_object_get(m, "config"), "sha256")), chex);
