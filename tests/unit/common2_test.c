@@ -28,7 +28,7 @@ static const char *esc(const char *s, size_t n, char delim, int flags) {
   tsr__buf_csv_field(&b, s, n, delim, flags);
   cr_assert(!b.oom);
   cr_assert_lt(b.len, sizeof out);
-  memcpy(out, b.p, b.len);
+  if (b.len) memcpy(out, b.p, b.len); /* an empty field leaves the buffer unallocated */
   out[b.len] = '\0';
   tsr__buf_free(&b);
   return out;
