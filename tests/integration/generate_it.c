@@ -242,7 +242,7 @@ Test(generate_it, truth_covers_every_row_and_rates_hold_in_files, .timeout = 600
 
   /* gp.csv: every row in truth; NHS and DOB rates measured against truth */
   csv_open(&c, g_dir, "gp.csv", 11);
-  size_t rows = 0, nhs_missing = 0, nhs_present = 0, nhs_bad = 0, dob_wrong = 0, sex_unknown = 0;
+  size_t rows = 0, nhs_missing = 0, nhs_present = 0, nhs_bad = 0, dob_wrong = 0, sex_unknown = 0, sex_wrong = 0;
   char *seen_pat = calloc(50001, 1);
   while (csv_next(&c)) {
     cr_assert_eq(c.nf, 11, "gp.csv row %zu has %d fields", rows + 2, c.nf);
@@ -264,6 +264,8 @@ Test(generate_it, truth_covers_every_row_and_rates_hold_in_files, .timeout = 600
       snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", c.fld[4] + 6, c.fld[4] + 3, c.fld[4]);
     if (strcmp(iso, tp[pid].dob) != 0) dob_wrong++;
     if (c.fld[5][0] != 'M' && c.fld[5][0] != 'F') sex_unknown++;
+    /* a known sex is the patient's own: M is 1 and F is 2 in truth */
+    else if ((c.fld[5][0] == 'M' ? '1' : '2') != tp[pid].sex) sex_wrong++;
   }
   csv_close(&c);
   cr_expect_eq(rows, ngp, "gp.csv rows == truth gp rows");
@@ -277,12 +279,13 @@ Test(generate_it, truth_covers_every_row_and_rates_hold_in_files, .timeout = 600
   double p_dob = 0.001 + 0.001 + 0.003 * 0.35 + 0.003;
   expect_rate("gp dob differs from truth (files)", dob_wrong, rows, p_dob, 0.002);
   expect_rate("gp sex not known (files)", sex_unknown, rows, 0.002, 0.0005);
+  cr_expect_eq(sex_wrong, 0u, "%zu gp rows show the other sex", sex_wrong);
 
   /* hes_apc.csv */
   csv_open(&c, g_dir, "hes_apc.csv", 22);
   rows = 0;
   nhs_missing = nhs_present = nhs_bad = 0;
-  size_t zz99 = 0, named = 0;
+  size_t zz99 = 0, named = 0, hes_sex_wrong = 0;
   uint32_t *eps = calloc(50001, sizeof *eps);
   while (csv_next(&c)) {
     cr_assert_eq(c.nf, 22, "hes row %zu has %d fields", rows + 2, c.nf);
@@ -297,6 +300,7 @@ Test(generate_it, truth_covers_every_row_and_rates_hold_in_files, .timeout = 600
       nhs_present++;
       if (!tsr_nhs_valid(nhs)) nhs_bad++;
     }
+    if (c.fld[3][0] != '0' && c.fld[3][0] != '9') hes_sex_wrong += c.fld[3][0] != tp[pid].sex;
     if (strncmp(c.fld[4], "ZZ99", 4) == 0 || strncmp(c.fld[4], "zz99", 4) == 0) zz99++;
     if (c.fld[20][0] || c.fld[21][0]) named++;
     cr_assert_str_eq(c.fld[12], "3", "episodes are finished");
@@ -307,6 +311,7 @@ Test(generate_it, truth_covers_every_row_and_rates_hold_in_files, .timeout = 600
   expect_rate("hes nhs missing (files)", nhs_missing, rows, 0.02, 0.0005);
   expect_rate("hes nhs invalid (files)", nhs_bad, nhs_present, 0.004, 0.0005);
   expect_rate("hes zz99 (files)", zz99, rows, 0.005 * 0.99, 0.001);
+  cr_expect_eq(hes_sex_wrong, 0u, "%zu hes rows show the other sex", hes_sex_wrong);
   cr_expect(named > rows / 5 && named < rows * 4 / 5, "named providers carry names on %zu of %zu rows", named, rows);
 
   /* skew: mean ~2 episodes, many with none, a few with dozens */

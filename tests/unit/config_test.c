@@ -492,3 +492,260 @@ Test(config, norm_is_refused_for_dates_and_names) {
   };
   expect_errors(cases, sizeof cases / sizeof cases[0]);
 }
+
+/* --- edges: every window and list of the parser, tested from both sides ------ */
+
+/* One source with header false and the given columns. */
+static int parse_positional(const char *columns, tsr_config **c, char *msg, size_t cap) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"sources\": [{\"name\": \"gp\", \"path\": \"gp.csv\", \"header\": false, \"id\": \"1\", \"columns\": "
+           "{\"1\": {\"kind\": \"local_id\"}%s}}]}",
+           columns);
+  return parse_text(text, strlen(text), c, msg, cap);
+}
+
+Test(config_edges, date_window_defaults_and_edges) {
+  tsr_config *c = NULL;
+  char msg[600];
+  /* DOMAIN.md: no date before 1895; the upper end defaults far out */
+  cr_assert_eq(parse1("", "", &c, msg, sizeof msg), 0, "%s", msg);
+  const tsr_column_cfg *dob = &c->sources[0].columns[1];
+  cr_assert_str_eq(dob->field, "dob");
+  cr_expect_eq(dob->min_date, -27393, "1895-01-01");
+  cr_expect_eq(dob->max_date, 47846, "2100-12-31");
+  cr_expect_eq(dob->n_formats, 1);
+  cr_expect_str_eq(dob->formats[0].text, "YYYY-MM-DD");
+  tsr_config_free(c);
+  /* a one-day window is a window */
+  cr_assert_eq(parse1(", \"x\": {\"kind\": \"date\", \"min\": \"2000-01-01\", \"max\": \"2000-01-01\"}", "", &c, msg,
+                      sizeof msg),
+               0, "%s", msg);
+  cr_expect_eq(c->sources[0].columns[2].min_date, 10957);
+  cr_expect_eq(c->sources[0].columns[2].max_date, 10957);
+  tsr_config_free(c);
+  static const err_case cases[] = {
+      {", \"x\": {\"kind\": \"date\", \"min\": \"2000-01-02\", \"max\": \"2000-01-01\"}", "",
+       "sources[0].columns.x: \"min\" is after \"max\""},
+      /* exactly YYYY-MM-DD: no short fields, no trailing text */
+      {", \"x\": {\"kind\": \"date\", \"min\": \"1990-1-01\"}", "",
+       "sources[0].columns.x.min: expected a date as \"YYYY-MM-DD\", got \"1990-1-01\""},
+      {", \"x\": {\"kind\": \"date\", \"max\": \"1990-01-1\"}", "",
+       "sources[0].columns.x.max: expected a date as \"YYYY-MM-DD\", got \"1990-01-1\""},
+      {", \"x\": {\"kind\": \"date\", \"max\": \"1990-01-01Z\"}", "",
+       "sources[0].columns.x.max: expected a date as \"YYYY-MM-DD\", got \"1990-01-01Z\""},
+      /* min and max belong to dates, each on its own */
+      {", \"x\": {\"kind\": \"text\", \"max\": \"2000-01-01\"}", "",
+       "sources[0].columns.x: \"min\"/\"max\" apply to dates only (kind is text)"},
+      {", \"x\": {\"kind\": \"code\", \"min\": \"2000-01-01\"}", "",
+       "sources[0].columns.x: \"min\"/\"max\" apply to dates only (kind is code)"},
+  };
+  expect_errors(cases, sizeof cases / sizeof cases[0]);
+}
+
+Test(config_edges, date_format_needs_each_part_once) {
+  static const char *const bad[] = {"YYYY-MM", "MM/DD", "YYYY-DD", "YYYY-MM-DD-DD", "DD/MM/YYYY/YY", "YYYY-MM-MM-DD"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char fj[64], msg[600];
+    snprintf(fj, sizeof fj, "\"%s\"", bad[i]);
+    tsr_config *c = NULL;
+    int rc;
+    date_formats(fj, &c, msg, sizeof msg, &rc);
+    cr_expect_eq(rc, TSR_ECONFIG, "%s should fail", bad[i]);
+    cr_expect(strstr(msg, "must hold the year, month and day once each") != NULL, "%s: %s", bad[i], msg);
+  }
+  /* a zone letter in either case, like every other letter of a time part */
+  static const char *const zones[] = {"YYYY-MM-DDTHH:MM:SSz", "YYYY-MM-DDthh:mm:ssZ", "YYYY-MM-DD hh:mmz"};
+  for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+    char fj[64], msg[600];
+    snprintf(fj, sizeof fj, "\"%s\"", zones[i]);
+    tsr_config *c = NULL;
+    int rc;
+    date_formats(fj, &c, msg, sizeof msg, &rc);
+    if (i == 1) {
+      /* a lower-case 't' is a separator, not the ISO 8601 time marker */
+      cr_expect_eq(rc, TSR_ECONFIG, "%s", zones[i]);
+      continue;
+    }
+    cr_expect_eq(rc, 0, "%s: %s", zones[i], msg);
+    if (!rc) cr_expect_eq(c->sources[0].columns[2].formats[0].has_time, 1);
+    tsr_config_free(c);
+  }
+}
+
+Test(config_edges, single_characters_and_names) {
+  /* CR and LF end rows: neither is a delimiter or a quote */
+  static const struct {
+    const char *key, *want;
+  } bad[] = {
+      {"\"delimiter\": \"\\r\"", "sources[0].delimiter: expected a single ASCII character, got \"\r\""},
+      {"\"quote\": \"\\r\"", "sources[0].quote: expected a single ASCII character or \"\", got \"\r\""},
+      {"\"delimiter\": \"\\n\"", "sources[0].delimiter: expected a single ASCII character, got \"\n\""},
+      {"\"delimiter\": \"\\u00e9\"", "sources[0].delimiter: expected a single ASCII character, got \"\xc3\xa9\""},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[1024], msg[600];
+    snprintf(text, sizeof text,
+             "{\"sources\": [{\"name\": \"gp\", \"path\": \"gp.csv\", \"id\": \"id\", %s, \"columns\": {\"id\": "
+             "{\"kind\": \"local_id\"}}}]}",
+             bad[i].key);
+    tsr_config *c = NULL;
+    cr_expect_eq(parse_text(text, strlen(text), &c, msg, sizeof msg), TSR_ECONFIG, "case %zu", i);
+    cr_expect_str_eq(msg, bad[i].want, "case %zu", i);
+  }
+  /* letters, digits, '_' and '-' in source, field and rule names */
+  static const char ok[] =
+      "{\"sources\": [{\"name\": \"gp-2_b\", \"path\": \"gp.csv\", \"delimiter\": \"\\t\", \"quote\": \"\", "
+      "\"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, \"d\": {\"field\": \"date-of_birth\", "
+      "\"kind\": \"date\"}}}], \"link\": {\"rules\": [{\"name\": \"by-dob_1\", \"fields\": [\"date-of_birth\", "
+      "\"year(date-of_birth)\"]}]}}";
+  tsr_config *c = NULL;
+  char msg[600];
+  cr_assert_eq(parse_text(ok, strlen(ok), &c, msg, sizeof msg), 0, "%s", msg);
+  cr_expect_str_eq(c->sources[0].name, "gp-2_b");
+  cr_expect_eq(c->sources[0].delimiter, '\t');
+  cr_expect_eq(c->sources[0].quote, '\0');
+  cr_expect_str_eq(c->link.rules[0].name, "by-dob_1");
+  cr_expect_str_eq(c->link.rules[0].parts[1].field, "date-of_birth");
+  cr_expect_eq(c->link.rules[0].parts[1].fn, TSR_KEYFN_YEAR);
+  tsr_config_free(c);
+}
+
+Test(config_edges, columns_by_position_and_duplicates) {
+  tsr_config *c = NULL;
+  char msg[600];
+  cr_assert_eq(parse_positional(", \"2\": {\"kind\": \"text\"}, \"100000\": {\"kind\": \"code\"}", &c, msg, sizeof msg),
+               0, "%s", msg);
+  cr_expect_eq(c->sources[0].n_columns, 3);
+  tsr_config_free(c);
+  static const char *const bad[] = {"0", "100001", "-1", "2x", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char cols[128], want[200];
+    snprintf(cols, sizeof cols, ", \"%s\": {\"kind\": \"text\"}", bad[i]);
+    int rc = parse_positional(cols, &c, msg, sizeof msg);
+    cr_expect_eq(rc, TSR_ECONFIG, "column \"%s\"", bad[i]);
+    if (!bad[i][0]) continue; /* an empty name has its own message */
+    snprintf(want, sizeof want,
+             "sources[0].columns.%s: with \"header\": false, columns are named by position (\"1\", \"2\", ...)", bad[i]);
+    cr_expect_str_eq(msg, want);
+  }
+  /* a field mapped twice, from the very next column and from one further on */
+  static const err_case dup[] = {
+      {", \"x\": {\"kind\": \"text\"}, \"y\": {\"field\": \"x\", \"kind\": \"text\"}", "",
+       "sources[0].columns.y: field \"x\" is already mapped from column \"x\""},
+      {", \"d2\": {\"field\": \"dob\", \"kind\": \"date\"}", "",
+       "sources[0].columns.d2: field \"dob\" is already mapped from column \"dob\""},
+      {", \"x\": {\"kind\": \"text\"}, \"z\": {\"kind\": \"text\"}, \"y\": {\"field\": \"id\", \"kind\": \"text\"}", "",
+       "sources[0].columns.y: field \"id\" is already mapped from column \"id\""},
+  };
+  expect_errors(dup, sizeof dup / sizeof dup[0]);
+}
+
+Test(config_edges, key_functions_and_their_kinds) {
+  tsr_config *c = NULL;
+  char msg[600];
+  /* initial() and first3() take local ids as well as names */
+  cr_assert_eq(parse1("", ", \"link\": {\"rules\": [{\"name\": \"r\", \"fields\": [\"first3(id)\", \"initial(id)\", "
+                          "\"dob\"]}]}",
+                      &c, msg, sizeof msg),
+               0, "%s", msg);
+  cr_expect_eq(c->link.rules[0].parts[0].fn, TSR_KEYFN_FIRST3);
+  cr_expect_eq(c->link.rules[0].parts[1].fn, TSR_KEYFN_INITIAL);
+  cr_expect_eq(c->link.rules[0].parts[1].kind, TSR_KIND_LOCAL_ID);
+  tsr_config_free(c);
+  static const err_case cases[] = {
+      {"", ", \"link\": {\"rules\": [{\"name\": \"r\", \"fields\": [\"first3(dob)\"]}]}",
+       "link.rules[0].fields[0]: first3() does not apply to field \"dob\" (a date)"},
+      {"", ", \"link\": {\"rules\": [{\"name\": \"r\", \"fields\": [\"year(id)\"]}]}",
+       "link.rules[0].fields[0]: year() does not apply to field \"id\" (a local_id)"},
+      /* a function needs a field inside its brackets */
+      {"", ", \"link\": {\"rules\": [{\"name\": \"r\", \"fields\": [\"year()\"]}]}",
+       "link.rules[0].fields[0]: expected fn(field), got \"year()\""},
+      {"", ", \"link\": {\"rules\": [{\"name\": \"r\", \"fields\": [\"year(dob\"]}]}",
+       "link.rules[0].fields[0]: expected fn(field), got \"year(dob\""},
+      {"", ", \"link\": {\"rules\": [{\"name\": \"r\", \"fields\": [\"year( )\"]}]}",
+       "link.rules[0].fields[0]: expected a field name inside \"year( )\""},
+  };
+  expect_errors(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* Three sources with nhs_number and dob each; %s adds the link section. */
+static int parse3(const char *link, tsr_config **c, char *msg, size_t cap) {
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"sources\": ["
+           "{\"name\": \"a\", \"path\": \"a.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, "
+           "\"nhs_number\": {\"kind\": \"nhs_number\"}}},"
+           "{\"name\": \"b\", \"path\": \"b.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, "
+           "\"nhs_number\": {\"kind\": \"nhs_number\"}}},"
+           "{\"name\": \"c\", \"path\": \"c.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, "
+           "\"nhs_number\": {\"kind\": \"nhs_number\"}}}], \"link\": %s}",
+           link);
+  return parse_text(text, strlen(text), c, msg, cap);
+}
+
+Test(config_edges, one_to_one_needs_exactly_two_sources) {
+  tsr_config *c = NULL;
+  char msg[600];
+  cr_expect_eq(parse3("{\"mode\": \"link\", \"one_to_one\": true, \"rules\": [{\"name\": \"n\", \"fields\": "
+                      "[\"nhs_number\"]}]}",
+                      &c, msg, sizeof msg),
+               TSR_ECONFIG);
+  cr_expect_str_eq(msg, "link.one_to_one: one-to-one needs \"mode\": \"link\" with exactly two sources");
+  /* two of the three taking part is fine */
+  cr_assert_eq(parse3("{\"mode\": \"link\", \"sources\": [\"a\", \"c\"], \"one_to_one\": true, \"rules\": [{\"name\": "
+                      "\"n\", \"fields\": [\"nhs_number\"]}]}",
+                      &c, msg, sizeof msg),
+               0, "%s", msg);
+  cr_expect_eq(c->link.one_to_one, 1);
+  cr_expect_eq(c->link.source_mask, 5u);
+  cr_expect_eq(c->link.rules[0].source_mask, 5u);
+  tsr_config_free(c);
+  /* three sources link by default; --rules without a link section links
+   * all of them with each other and within each */
+  cr_assert_eq(parse3("{\"rules\": [{\"name\": \"n\", \"fields\": [\"nhs_number\"]}]}", &c, msg, sizeof msg), 0, "%s",
+               msg);
+  cr_expect_eq(c->link.mode, TSR_MODE_LINK);
+  cr_expect_eq(c->link.source_mask, 7u);
+  tsr_config_free(c);
+}
+
+/* The preset table of docs/config.md ("Presets"), step by step. */
+Test(config_edges, presets_match_the_documented_steps) {
+  static const struct {
+    const char *preset, *steps[8];
+    const char *merge; /* one flag per step */
+  } want[] = {
+      {"hesid",
+       {"sex,dob,nhs_number", "sex,dob,postcode,provider,local_patient_id", "sex,dob,postcode"},
+       "000"},
+      {"cprd_hes",
+       {"nhs_number,sex,dob,postcode", "nhs_number,sex,dob", "nhs_number,dob,postcode", "nhs_number,dob",
+        "nhs_number,postcode", "nhs_number,sex,year(dob)", "nhs_number,sex", "nhs_number"},
+       "01111111"},
+      {"names",
+       {"given_name,family_name,dob,sex,postcode",
+        "soundex(given_name),soundex(family_name),dob,sex,postcode",
+        "initial(given_name),first3(family_name),dob,sex,postcode", "initial(given_name),first3(family_name),dob,sex",
+        "given_name,family_name,dob", "given_name,family_name,year_month(dob)"},
+       "000000"},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    char root[200], msg[600];
+    snprintf(root, sizeof root, ", \"link\": {\"mode\": \"link_and_dedupe\", \"rules\": \"%s\"}", want[i].preset);
+    tsr_config *c = NULL;
+    cr_assert_eq(parse2(root, &c, msg, sizeof msg), 0, "%s: %s", want[i].preset, msg);
+    cr_assert_eq(c->link.n_rules, strlen(want[i].merge), "%s", want[i].preset);
+    for (uint32_t k = 0; k < c->link.n_rules; k++) {
+      const tsr_rule_cfg *r = &c->link.rules[k];
+      char got[256] = "";
+      for (uint8_t p = 0; p < r->n_parts; p++) {
+        if (p) strcat(got, ",");
+        strcat(got, r->parts[p].text);
+      }
+      cr_expect_str_eq(got, want[i].steps[k], "%s step %u", want[i].preset, k + 1);
+      cr_expect_eq(r->merge, want[i].merge[k] == '1', "%s step %u: merge", want[i].preset, k + 1);
+    }
+    tsr_config_free(c);
+  }
+}

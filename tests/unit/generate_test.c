@@ -393,3 +393,122 @@ Test(generate, identical_for_1_and_2_threads, .timeout = 120) {
   free(a);
   free(b);
 }
+
+/* --- edges of the operators and parameters --------------------------------------- */
+
+Test(dob, swap_needs_a_day_that_can_be_a_month) {
+  /* day 12 is the last that can be a month; day 1 the first */
+  cr_expect_eq(tsr__dob_swap(tsr__days_from_ymd(2001, 3, 12)), tsr__days_from_ymd(2001, 12, 3));
+  cr_expect_eq(tsr__dob_swap(tsr__days_from_ymd(1999, 11, 1)), tsr__days_from_ymd(1999, 1, 11));
+  cr_expect_eq(tsr__dob_swap(tsr__days_from_ymd(1999, 2, 28)), tsr__days_from_ymd(1999, 2, 28), "day 28 stays");
+}
+
+Test(typo, insert_reaches_every_position_including_the_end) {
+  /* n + 1 places for an ASCII name of n letters: before each one, and after
+   * the last */
+  int at_end = 0, at_start = 0;
+  for (uint64_t seed = 0; seed < 400; seed++) {
+    char s[64] = "Smith";
+    uint32_t len = 5;
+    tsr__rng r;
+    tsr__rng_init(&r, seed, 0, 5);
+    cr_assert_eq(tsr__typo_insert(s, &len, sizeof s, &r), 1);
+    at_end += strncmp(s, "Smith", 5) == 0;
+    at_start += strcmp(s + 1, "Smith") == 0;
+  }
+  /* each place has probability 1/6: about 67 of 400 */
+  cr_expect(at_end > 35 && at_end < 110, "%d insertions after the last letter", at_end);
+  cr_expect(at_start > 35 && at_start < 110, "%d insertions before the first letter", at_start);
+}
+
+Test(params, defaults_of_the_options) {
+  tsr_gen_opts o;
+  tsr_gen_opts_init(&o);
+  cr_expect_eq(o.seed, 1, "docs/generator.md: --seed defaults to 1");
+  cr_expect_eq(o.threads, 0, "all cores");
+  cr_expect_eq(o.period_start, tsr__days_from_ymd(2015, 4, 1));
+  cr_expect_eq(o.period_end, tsr__days_from_ymd(2025, 3, 31));
+  cr_expect_str_eq(o.scenario, "default");
+}
+
+Test(params, shares_and_numbers_at_their_edges) {
+  tsr_gen_opts o;
+  tsr_gen_opts_init(&o);
+  tsr_error e;
+  /* a share takes both ends of [0, 1] */
+  cr_expect_eq(tsr_gen_opts_set(&o, "err.dob_swap", "1", &e), 0, "%s", e.msg);
+  cr_expect_eq(o.param[TSR__GP_E_DOB_SWAP], 1.0);
+  cr_expect_eq(tsr_gen_opts_set(&o, "err.dob_swap", "0", &e), 0, "%s", e.msg);
+  cr_expect_eq(o.param[TSR__GP_E_DOB_SWAP], 0.0);
+  cr_expect_eq(tsr_gen_opts_set(&o, "err.dob_swap", "1.000001", &e), TSR_EINVAL);
+  cr_expect(strstr(e.msg, "expected a share in [0, 1]") != NULL, "%s", e.msg);
+  cr_expect_eq(tsr_gen_opts_set(&o, "err.dob_swap", "-0.000001", &e), TSR_EINVAL);
+  cr_expect_eq(o.param[TSR__GP_E_DOB_SWAP], 0.0, "a refused value changes nothing");
+  /* counts and means take [0, 1000]; the gamma shape must be above 0 */
+  cr_expect_eq(tsr_gen_opts_set(&o, "hes.mean_episodes", "0", &e), 0, "%s", e.msg);
+  cr_expect_eq(tsr_gen_opts_set(&o, "hes.mean_episodes", "1000", &e), 0, "%s", e.msg);
+  cr_expect_eq(tsr_gen_opts_set(&o, "hes.mean_episodes", "1000.5", &e), TSR_EINVAL);
+  cr_expect_eq(tsr_gen_opts_set(&o, "hes.dispersion_shape", "0", &e), TSR_EINVAL);
+  cr_expect(strstr(e.msg, "(0, 1000]") != NULL, "%s", e.msg);
+  cr_expect_eq(tsr_gen_opts_set(&o, "hes.dispersion_shape", "0.001", &e), 0, "%s", e.msg);
+  cr_expect_eq(o.param[TSR__GP_HES_SHAPE], 0.001);
+  cr_expect_eq(tsr_gen_opts_set(&o, "hes.dispersion_shape", "inf", &e), TSR_EINVAL);
+  cr_expect_eq(tsr_gen_opts_set(&o, "pop.moves_mean", "-1", &e), TSR_EINVAL);
+}
+
+static int cmp_u64b(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Ids of one file's rows (the first field), sorted. */
+static uint64_t *file_ids(const char *dir, const char *name, size_t *n) {
+  char p[300];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  size_t len = 0;
+  char *text = slurp(p, &len);
+  cr_assert_not_null(text, "%s", p);
+  text[len] = '\0';
+  size_t cap = 1024, k = 0;
+  uint64_t *ids = malloc(cap * sizeof *ids);
+  char *line = strchr(text, '\n') + 1; /* past the header */
+  while (line && *line) {
+    if (k == cap) ids = realloc(ids, (cap *= 2) * sizeof *ids);
+    ids[k++] = strtoull(line, NULL, 10);
+    line = strchr(line, '\n');
+    if (line) line++;
+  }
+  free(text);
+  qsort(ids, k, sizeof *ids, cmp_u64b);
+  *n = k;
+  return ids;
+}
+
+/* docs/generator.md: record ids are chunk x 1,000,000 + position + 1. */
+Test(generate, record_ids_are_chunk_stride_plus_position_plus_one) {
+  char *d = tsr_test_tmpdir("gen_ids");
+  cr_assert_not_null(d);
+  tsr_gen_opts o;
+  tsr_gen_opts_init(&o);
+  o.patients = 5000; /* two chunks: 4096 patients, then 904 */
+  o.seed = 3;
+  o.threads = 1;
+  o.out_dir = d;
+  tsr_error e;
+  tsr_gen_summary s;
+  cr_assert_eq(tsr_generate(&o, &s, &e), 0, "%s", e.msg);
+  static const char *const files[] = {"gp.csv", "hes_apc.csv"};
+  for (int f = 0; f < 2; f++) {
+    size_t n = 0;
+    uint64_t *ids = file_ids(d, files[f], &n);
+    cr_assert_gt(n, 1000u);
+    /* chunk 0 holds 1, 2, ..., k; chunk 1 holds 1000001, ..., 1000000 + m */
+    size_t k = 0;
+    while (k < n && ids[k] < 1000000u) k++;
+    cr_assert(k > 0 && k < n, "%s: both chunks have rows", files[f]);
+    for (size_t i = 0; i < k; i++) cr_assert_eq(ids[i], i + 1, "%s: id %llu", files[f], (unsigned long long)ids[i]);
+    for (size_t i = k; i < n; i++)
+      cr_assert_eq(ids[i], 1000000u + (i - k) + 1, "%s: id %llu", files[f], (unsigned long long)ids[i]);
+    free(ids);
+  }
+}

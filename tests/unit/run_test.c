@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <omp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,8 +379,10 @@ Test(run_folder, rejects_over_limit_says_where_to_see_them) {
 
 /* --- defect 6: another run's files --------------------------------------------------- */
 
-static const char *const leftovers[] = {"links.csv",           "manifest.json",         "report.json",
-                                        "links.parquet.4242.tmp", ".rejects.csv.Ab3dE9.tmp", ".tessera-run.x1Y2z3"};
+static const char *const leftovers[] = {"links.csv",        "manifest.json",          "report.json",
+                                        "links.parquet.4242.tmp", ".rejects.csv.Ab3dE9.tmp", ".tessera-run.x1Y2z3",
+                                        "links.parquet",    "patients.parquet",       "patients.csv",
+                                        "report.html",      "rejects.csv"};
 
 Test(run_folder, refuses_a_folder_holding_another_run) {
   char *cp = fixture_cfg("hes.csv", HES, "", 0);
@@ -489,6 +492,10 @@ Test(run_folder, overwrite_replaces_the_whole_set) {
     cr_expect_eq(json_integer_value(json_object_get(f, "bytes")), st.st_size);
   }
   cr_expect_str_eq(json_string_value(json_object_get(json_array_get(files, 0), "name")), "links.parquet");
+  for (size_t k = 1; k < json_array_size(files); k++)
+    cr_expect_lt(strcmp(json_string_value(json_object_get(json_array_get(files, k - 1), "name")),
+                        json_string_value(json_object_get(json_array_get(files, k), "name"))),
+                 0, "manifest files in name order");
   char chex[65];
   sha256_hex(no_csv, chex);
   cr_expect_str_eq(json_string_value(json_object_get(json_object_get(m, "config"), "sha256")), chex);
@@ -613,4 +620,236 @@ Test(run_folder, csv_copies_are_spreadsheet_safe) {
   cr_expect_eq(strncmp(c, head, sizeof head - 1), 0, "%s", c);
   free(c);
   free(cp);
+}
+
+/* --- facts at their edges ------------------------------------------------------
+ * A second fixture: every source has two event dates; some fall before 1970
+ * (negative day numbers) and some are missing; one cluster mixes a missing
+ * NHS number with a present one (no conflict). */
+static const char *GP2 = "id,nhs,dob,pc,reg,dereg\n"
+                         "a1," NA ",1940-01-02,LS1 4AP,1960-05-01,1965-01-01\n"
+                         "a2,,1940-01-02,LS1 4AP,1962-01-01,\n"
+                         "a3," NB ",1950-03-04,M1 1AA,,\n";
+static const char *HES2 = "id,nhs,dob,pc,admidate,disdate\n"
+                          "b1,,1950-03-04,M1 1AA,,1969-12-31\n"
+                          "b2," NC ",1960-01-01,S1 2BB,2001-01-01,2001-02-03\n";
+#define CFG2_FMT                                                                                              \
+  "{\"sources\": ["                                                                                           \
+  "{\"name\": \"gp\", \"path\": \"gp.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"text\"},"      \
+  " \"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"dob\": {\"kind\": \"date\"},"          \
+  " \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}, \"reg\": {\"kind\": \"date\"},"                \
+  " \"dereg\": {\"kind\": \"date\"}}},"                                                                       \
+  "{\"name\": \"hes\", \"path\": \"hes.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"text\"},"    \
+  " \"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"dob\": {\"kind\": \"date\"},"          \
+  " \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}, \"admidate\": {\"kind\": \"date\"},"           \
+  " \"disdate\": {\"kind\": \"date\"}}}],"                                                                     \
+  " \"link\": {\"mode\": \"link_and_dedupe\", \"rules\": [{\"name\": \"dob_pc\", \"fields\": [\"dob\", "      \
+  "\"postcode\"]}]}}"
+
+Test(run, facts_use_every_event_date_and_ignore_missing_values) {
+  char *dir = tsr_test_tmpdir("run");
+  cr_assert_not_null(dir);
+  write_file(dir, "gp.csv", GP2);
+  write_file(dir, "hes.csv", HES2);
+  write_file(dir, "run.json", CFG2_FMT);
+  char cp[600];
+  snprintf(cp, sizeof cp, "%s/run.json", dir);
+  tsr_config *cfg = load_cfg(cp);
+  cr_assert_eq(cfg->sources[0].n_event_dates, 2);
+  cr_assert_eq(cfg->sources[1].n_event_dates, 2);
+  tsr_linkage *L = NULL;
+  tsr_error err;
+  cr_assert_eq(tsr_run_linkage(cfg, NULL, &L, &err), 0, "%s", err.msg);
+  /* patients: 1 = {a1, a2}, 2 = {a3, b1}, 3 = {b2} */
+  static const int64_t want_pid[5] = {1, 1, 2, 2, 3};
+  for (int g = 0; g < 5; g++) cr_expect_eq(tsr_linkage_patient_ids(L)[g], want_pid[g], "gid %d", g);
+  const tsr_patient_facts *F = tsr_linkage_facts(L);
+  cr_assert_eq(F->n, 3);
+  /* patient 1: reg 1960-05-01 .. dereg 1965-01-01, all before 1970 */
+  cr_expect_eq(F->first_seen[0], -3532, "1960-05-01: %d", F->first_seen[0]);
+  cr_expect_eq(F->last_seen[0], -1826, "1965-01-01, the second event date: %d", F->last_seen[0]);
+  /* patient 2: only b1's disdate 1969-12-31 */
+  cr_expect_eq(F->first_seen[1], -1);
+  cr_expect_eq(F->last_seen[1], -1);
+  /* patient 3: admidate and disdate */
+  cr_expect_eq(F->first_seen[2], 11323); /* 2001-01-01 */
+  cr_expect_eq(F->last_seen[2], 11356);  /* 2001-02-03 */
+  /* a record without an NHS number is no conflict: the ends are the one number */
+  cr_expect_eq(F->nhs_min[0], 9434765919ull);
+  cr_expect_eq(F->nhs_max[0], 9434765919ull);
+  cr_expect_eq(F->nhs_min[1], 4010232137ull);
+  cr_expect(!tsr_patient_nhs_conflict(F, 0));
+  cr_expect(!tsr_patient_nhs_conflict(F, 1));
+  /* with no options the run uses every core OpenMP offers */
+  cr_expect_eq(tsr_linkage_threads(L), omp_get_max_threads());
+  tsr_linkage_free(L);
+  tsr_config_free(cfg);
+}
+
+Test(run, zero_threads_means_all_cores) {
+  omp_set_num_threads(3); /* in Criterion's child process */
+  char *cp = fixture_cfg("hes.csv", HES, "", 0);
+  tsr_config *cfg = load_cfg(cp);
+  tsr_run_opts ro;
+  tsr_run_opts_init(&ro);
+  cr_expect_eq(ro.threads, 0);
+  tsr_linkage *L = NULL;
+  tsr_error err;
+  cr_assert_eq(tsr_run_linkage(cfg, &ro, &L, &err), 0, "%s", err.msg);
+  cr_expect_eq(tsr_linkage_threads(L), 3);
+  tsr_linkage_free(L);
+  tsr_config_free(cfg);
+  free(cp);
+}
+
+Test(run, stage_times_are_durations) {
+  char *cp = fixture_cfg("hes.csv", HES, "", 0);
+  tsr_config *cfg = load_cfg(cp);
+  tsr_linkage *L = NULL;
+  tsr_error err;
+  cr_assert_eq(tsr_run_linkage(cfg, NULL, &L, &err), 0, "%s", err.msg);
+  double total = tsr_linkage_elapsed(L), sum = 0;
+  cr_assert_eq(tsr_linkage_nstages(L), 4);
+  for (uint32_t i = 0; i < 4; i++) {
+    const tsr_stage_time *t = tsr_linkage_stage(L, i);
+    cr_expect(t->seconds >= 0.0 && t->seconds <= total, "%s: %g s of %g", t->name, t->seconds, total);
+    cr_expect_gt(t->peak_rss_bytes, 0u, "%s", t->name);
+    sum += t->seconds;
+  }
+  cr_expect_leq(sum, total + 1e-6, "the stages do not overlap");
+  double t0 = tsr_run_clock();
+  cr_assert_eq(tsr_linkage_add_stage(L, "later", t0), 0);
+  const tsr_stage_time *t = tsr_linkage_stage(L, 4);
+  cr_expect_str_eq(t->name, "later");
+  cr_expect(t->seconds >= 0.0 && t->seconds < 1.0, "%g", t->seconds);
+  tsr_linkage_free(L);
+  tsr_config_free(cfg);
+  free(cp);
+}
+
+/* --- the link run's summary and report.json on the fixture ------------------------ */
+
+static json_t *load_json(const char *dir, const char *name) {
+  char p[700];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  json_error_t je;
+  json_t *j = json_load_file(p, 0, &je);
+  cr_assert_not_null(j, "%s: %s", name, je.text);
+  return j;
+}
+
+#define JI(obj, key) json_integer_value(json_object_get((obj), (key)))
+
+Test(run_folder, summary_and_report_figures) {
+  const char *hes = "id,nhs,dob,pc,provider,admidate\n"
+                    "h0," NA ",1980-01-02,LS1 4AP,R&D,2015-06-07\n"
+                    "h1," NA ",1980-01-02,LS1 4AP,<zz>,2009-01-01\n"
+                    "h2," NB ",1975-03-04,M1 1AA,R&D,\n"
+                    "h3," ND ",2000-01-01,S1 2BB,<zz>,2020-01-01\n";
+  char *cp = fixture_cfg("hes.csv", hes, "", 1);
+  tsr_config *cfg = load_cfg(cp);
+  cfg->link.max_cluster_size = 2; /* the cluster of 3 is oversized, those of 2 are not */
+  char *out = tsr_test_tmpdir("runout");
+  tsr_link_opts o;
+  tsr_link_opts_init(&o);
+  o.threads = 1;
+  o.out_dir = out;
+  tsr_link_summary sum;
+  tsr_error err;
+  cr_assert_eq(tsr_link_run(cfg, &o, &sum, &err), 0, "%s", err.msg);
+  cr_expect_eq(sum.records, 8);
+  cr_expect_eq(sum.linked, 7);
+  cr_expect_eq(sum.patients, 4);
+  cr_expect_eq(sum.rejected, 0);
+  cr_expect_gt(sum.peak_rss, 0u);
+  tsr_config_free(cfg);
+
+  json_t *r = load_json(out, "report.json");
+  json_t *src = json_object_get(r, "sources");
+  cr_assert_eq(json_array_size(src), 2);
+  json_t *gp = json_array_get(src, 0), *hs = json_array_get(src, 1);
+  /* gp: g0, g1, g3 are in clusters of two or more and all have hes records */
+  cr_expect_eq(JI(gp, "rows_stored"), 4);
+  cr_expect_eq(JI(gp, "records_linked"), 3);
+  cr_expect_eq(JI(gp, "records_unlinked"), 1);
+  cr_expect_eq(JI(gp, "linked_to_other_source"), 3);
+  cr_expect_eq(JI(hs, "records_linked"), 4);
+  cr_expect_eq(JI(hs, "records_unlinked"), 0);
+  cr_expect_eq(JI(hs, "linked_to_other_source"), 4);
+  /* without output.match_rates_by every code field gets a table: hes's
+   * provider; gp has no code field. Rows by records, then value order. */
+  cr_expect_eq(json_object_size(json_object_get(gp, "match_rates_by")), 0);
+  json_t *prov = json_object_get(json_object_get(hs, "match_rates_by"), "provider");
+  cr_assert_eq(json_array_size(prov), 2, "provider rates");
+  cr_expect_str_eq(json_string_value(json_object_get(json_array_get(prov, 0), "value")), "R&D");
+  cr_expect_eq(JI(json_array_get(prov, 0), "records"), 2);
+  cr_expect_eq(JI(json_array_get(prov, 0), "linked_to_other_source"), 2);
+  cr_expect_str_eq(json_string_value(json_object_get(json_array_get(prov, 1), "value")), "<zz>");
+  /* clusters: sizes 3, 2, 1, 2 */
+  json_t *cl = json_object_get(r, "clusters");
+  cr_expect_eq(JI(cl, "patients"), 4);
+  cr_expect_eq(JI(cl, "records_linked"), 7);
+  json_t *h = json_object_get(cl, "size_histogram");
+  static const char *const bins[] = {"1", "2", "3-5", "6-10", "11-50", "51-100", "101+"};
+  static const int want_h[] = {1, 2, 1, 0, 0, 0, 0};
+  for (int b = 0; b < 7; b++) cr_expect_eq(JI(h, bins[b]), want_h[b], "bin %s", bins[b]);
+  json_t *big = json_object_get(cl, "largest");
+  static const int want_big[4][2] = {{1, 3}, {2, 2}, {4, 2}, {3, 1}}; /* ties: the smaller id first */
+  cr_assert_eq(json_array_size(big), 4);
+  for (int i = 0; i < 4; i++) {
+    cr_expect_eq(JI(json_array_get(big, (size_t)i), "patient_id"), want_big[i][0], "largest[%d]", i);
+    cr_expect_eq(JI(json_array_get(big, (size_t)i), "records"), want_big[i][1], "largest[%d]", i);
+  }
+  cr_expect_eq(JI(cl, "max_cluster_size"), 2);
+  cr_expect_eq(JI(cl, "oversized"), 1, "only the cluster above 2 records");
+  cr_expect_eq(JI(cl, "nhs_conflicts"), 1);
+  json_t *ex = json_array_get(json_object_get(cl, "nhs_conflict_examples"), 0);
+  cr_expect_eq(JI(ex, "patient_id"), 4);
+  cr_expect_str_eq(json_string_value(json_array_get(json_object_get(ex, "nhs_numbers"), 0)), ND);
+  /* rules: records linked per rule and cumulatively */
+  json_t *rules = json_object_get(r, "rules");
+  cr_expect_eq(JI(json_array_get(rules, 0), "records_linked"), 5);
+  cr_expect_eq(JI(json_array_get(rules, 1), "records_linked_cumulative"), 7);
+  json_decref(r);
+
+  /* report.html shows the code values escaped */
+  char p[700];
+  snprintf(p, sizeof p, "%s/report.html", out);
+  char *html = slurp(p);
+  cr_assert_not_null(html);
+  cr_expect(strstr(html, "R&amp;D") != NULL, "R&D escaped");
+  cr_expect(strstr(html, "&lt;zz&gt;") != NULL, "<zz> escaped");
+  cr_expect(strstr(html, "R&D") == NULL && strstr(html, "<zz>") == NULL, "a raw value in report.html");
+  free(html);
+
+  /* patients.csv in full: patient 3 has no event date, so both cells are empty */
+  snprintf(p, sizeof p, "%s/patients.csv", out);
+  char *c = slurp(p);
+  cr_expect_str_eq(c, "patient_id,n_records,n_gp,n_hes,first_seen,last_seen\n"
+                      "1,3,1,2,2009-01-01,2015-06-07\n"
+                      "2,2,1,1,2012-01-01,2012-01-01\n"
+                      "3,1,1,0,,\n"
+                      "4,2,1,1,2019-02-02,2020-01-01\n");
+  free(c);
+  free(cp);
+}
+
+/* A failed run removes the folders it created and nothing above them, even
+ * an empty folder of the user's. */
+Test(run_folder, failed_run_keeps_an_empty_parent_it_did_not_create) {
+  char *bad = fixture_cfg("hes.csv", "", "", 0); /* an empty hes file: the run fails */
+  char *base = tsr_test_tmpdir("runout");
+  char parent[600], out[700];
+  snprintf(parent, sizeof parent, "%s/mine", base);
+  cr_assert_eq(mkdir(parent, 0700), 0);
+  snprintf(out, sizeof out, "%s/new/deeper", parent);
+  tsr_error err;
+  cr_assert_neq(link_into(bad, out, 0, &err), 0);
+  cr_expect(!exists(parent, "new"), "the created folders are removed");
+  struct stat st;
+  cr_expect_eq(stat(parent, &st), 0, "the user's empty folder stays");
+  /* the same with the run folder itself given as the empty folder */
+  cr_assert_neq(link_into(bad, parent, 0, &err), 0);
+  cr_expect_eq(stat(parent, &st), 0, "an existing empty run folder stays");
+  free(bad);
 }
