@@ -44,6 +44,12 @@ check 2 "no help for unknown command" help nothing
 "$bin" help generate | grep -q -- '--patients' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: help generate"; }
 "$bin" generate --list-params | grep -q 'err.hes.nhs_missing' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --list-params"; }
 "$bin" generate --patients 10 --out "$tmp/ok" --quiet && [ -s "$tmp/ok/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: tiny generate"; }
+# the --name=VALUE forms and the size units of the common options
+"$bin" generate --patients 10 --out "$tmp/ok2" --quiet --threads=2 && [ -s "$tmp/ok2/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --threads=2"; }
+check 2 "--threads: expected a whole number from 1 to 4096, got '0'" generate --patients 10 --out "$tmp/o" --threads=0
+"$bin" generate --patients 10 --out "$tmp/ok3" --quiet --memory-limit 0.5G && [ -s "$tmp/ok3/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --memory-limit 0.5G (500 MB) refused"; }
+"$bin" generate --patients 10 --out "$tmp/ok4" --quiet --memory-limit=0.001T && [ -s "$tmp/ok4/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --memory-limit=0.001T (1 GB) refused"; }
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 0.0009G
 
 # OpenMP waits passively unless the user chose a policy (main.c: the binary
 # re-executes once with OMP_WAIT_POLICY=passive). libgomp prints its settings

@@ -138,6 +138,34 @@ Test(steps, nhs_veto) {
   }
 }
 
+/* The veto reads every source's NHS numbers: here the conflict is only
+ * between the GP record and the hospital one (the last source). */
+Test(steps, nhs_veto_sees_every_source) {
+  const char *gp = GP_HDR "g0," NA ",1990-01-02,1,LS1 4AP,ANN,LEE\n";
+  const char *hes = HES_HDR "h0," NB ",1990-01-02,1,LS1 4AP,RX1,L1\n";
+  for (int veto = 0; veto < 2; veto++) {
+    fixture fx;
+    load(&fx, gp, hes,
+         veto ? "{\"mode\": \"link\", \"nhs_veto\": true, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", "
+                "\"sex\", \"postcode\"]}]}"
+              : "{\"mode\": \"link\", \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", \"sex\", \"postcode\"]}]}");
+    uint32_t *p;
+    uint8_t *r;
+    tsr__step_stats *st;
+    run(&fx, &p, &r, &st, 1);
+    if (veto) {
+      cr_expect(r[0] == 0 && r[1] == 0, "vetoed: NHS %s (gp) and %s (hes) differ", NA, NB);
+      cr_expect_neq(p[0], p[1]);
+      cr_expect_eq(st[0].vetoed_blocks, 1);
+    } else {
+      cr_expect(r[0] == 1 && r[1] == 1);
+      cr_expect_eq(p[0], p[1]);
+      cr_expect_eq(st[0].vetoed_blocks, 0);
+    }
+    finish(&fx, p, r, st);
+  }
+}
+
 Test(steps, link_mode_needs_another_source) {
   fixture fx;
   const char *gp = GP_HDR "g0," NC ",1970-05-05,2,M1 1AA,CAT,ROE\n";
@@ -187,6 +215,40 @@ Test(steps, block_cap_skips_and_reports) {
   tsr__key_text(&fx.rs, &fx.cfg->link.rules[0], st[0].top[0].first, key, sizeof key);
   cr_expect(strstr(key, "dob=1980-03-03") && strstr(key, "postcode=ZZ1 1ZZ"), "key text: %s", key);
   finish(&fx, p, r, st);
+}
+
+/* max_block_size is the largest block still linked: exactly that many
+ * records link, one more and the block is capped. */
+Test(steps, a_block_of_exactly_max_block_size_records_links) {
+  char gp[4096] = GP_HDR, hes[4096] = HES_HDR;
+  for (int i = 0; i < 6; i++) {
+    char line[128];
+    snprintf(line, sizeof line, "g%d,,1980-03-03,2,ZZ1 1ZZ,X,Y\n", i);
+    strcat(gp, line);
+  }
+  strcat(hes, "h0,,1980-03-03,2,ZZ1 1ZZ,RX1,L1\n");
+  for (int cap = 6; cap <= 7; cap++) {
+    char link[256];
+    snprintf(link, sizeof link,
+             "{\"mode\": \"link\", \"max_block_size\": %d, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", "
+             "\"sex\", \"postcode\"]}]}",
+             cap);
+    fixture fx;
+    load(&fx, gp, hes, link);
+    uint32_t *p;
+    uint8_t *r;
+    tsr__step_stats *st;
+    run(&fx, &p, &r, &st, 1);
+    if (cap == 7) {
+      cr_expect_eq(st[0].capped_blocks, 0, "a block of 7 at max_block_size 7 is linked");
+      cr_expect_eq(st[0].linked_total, 7);
+      for (int i = 0; i < 7; i++) cr_expect_eq(p[i], p[0]);
+    } else {
+      cr_expect_eq(st[0].capped_blocks, 1, "a block of 7 at max_block_size 6 is capped");
+      cr_expect_eq(st[0].linked_total, 0);
+    }
+    finish(&fx, p, r, st);
+  }
 }
 
 Test(steps, one_to_one) {

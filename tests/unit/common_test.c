@@ -367,3 +367,23 @@ Test(alloc, reserved_capacity_counts_only_what_is_committed) {
   cr_expect_leq(tsr_memory_peak(), base + (1u << 20));
   tsr_memory_limit_set(0);
 }
+
+/* A reserved block freed while only part of it is committed gives back what
+ * was counted, not its capacity: the counter must not wrap below zero. */
+Test(alloc, freeing_a_partly_committed_reservation_gives_back_what_was_counted) {
+  void *hold = tsr__malloc(1000); /* something counted already, so a wrong free shows as a drop, not a wrap */
+  cr_assert_not_null(hold);
+  uint64_t base = tsr_memory_in_use();
+  char *p = tsr__mem_reserve(NULL, 1u << 20);
+  cr_assert_not_null(p);
+  cr_assert_eq(tsr__mem_commit(p, 4096), 0);
+  cr_expect_eq(tsr_memory_in_use(), base + 4096);
+  tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base, "freed: back to the count before the reservation");
+  p = tsr__mem_reserve(NULL, 1u << 20);
+  cr_assert_not_null(p);
+  tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base, "a reservation never committed is never counted");
+  tsr__free(hold);
+  cr_expect_eq(tsr_memory_in_use(), base - 1000);
+}

@@ -198,3 +198,25 @@ Test(dates, a_time_part_is_accepted_and_ignored) {
   /* the window still applies to the date */
   cr_expect_eq(date("2026-01-01T00:00:00Z", "YYYY-MM-DD", lo, hi, &v), TSR__V_INVALID);
 }
+
+/* Postcode lengths, both edges: five characters (A9 9AA, the shortest
+ * format) and seven (AA9A 9AA, the longest) are valid; four and eight are
+ * not. */
+Test(postcode, shortest_and_longest_formats) {
+  uint64_t p;
+  char t[9];
+  cr_assert_eq(tsr__std_postcode("M1 1AE", 6, &p), TSR__V_OK, "A9 9AA");
+  cr_expect_eq(tsr__postcode_text(p, t), 6u);
+  cr_expect_str_eq(t, "M1 1AE");
+  cr_assert_eq(tsr__std_postcode("m11ae", 5, &p), TSR__V_OK, "A9 9AA without the space, lower case");
+  tsr__postcode_text(p, t);
+  cr_expect_str_eq(t, "M1 1AE");
+  cr_expect_eq(tsr__postcode_district(p) >> 48, ((uint64_t)'M' << 8) | '1', "district M1");
+  cr_assert_eq(tsr__std_postcode("EC1A 1BB", 8, &p), TSR__V_OK, "AA9A 9AA");
+  cr_expect_eq(tsr__postcode_text(p, t), 8u);
+  cr_expect_str_eq(t, "EC1A 1BB");
+  cr_expect_eq(tsr__std_postcode("M1 1", 4, &p), TSR__V_INVALID, "four characters");
+  cr_expect_eq(tsr__std_postcode("M11A", 4, &p), TSR__V_INVALID);
+  cr_expect_eq(tsr__std_postcode("EC1A 1BBX", 9, &p), TSR__V_INVALID, "eight characters");
+  cr_expect_eq(tsr__std_postcode("", 0, &p), TSR__V_MISSING);
+}

@@ -3,8 +3,11 @@
  * the whole pipeline, config errors naming their key path, compressed input,
  * and identical stores for 1 and 2 threads (also when a stray quote forces
  * the sequential fallback). */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <dlfcn.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +96,7 @@ ParameterizedTestParameters(ingest, malformed) {
        "", 0},
       {"duplicate header column", S("id,name,name\n1,a,b\n"), 0, TSR_EPARSE, "appears twice", 0, 0, "", 0},
       {"duplicate unconfigured column", S("id,name,x,y,x\n1,a,b,c,d\n"), 0, TSR_EPARSE, "\"x\" appears twice in the header (fields 3 and 5)", 0, 0, "", 0},
+      {"duplicate column last in name order", S("id,zz,name,zz\n1,a,b,c\n"), 0, TSR_EPARSE, "\"zz\" appears twice in the header (fields 2 and 4)", 0, 0, "", 0},
       {"unnamed columns are not names", S("id,name,,\n1,a,,\n"), 0, 0, "", 1, 0, "", 0},
       {"no header: the first row is not echoed", S("1,4474035879,secret\n"), 0, TSR_EPARSE, "(3 fields); if the file has no header", 0, 0, "", 0},
       {"a typo is named", S("id,nmae\n1,a\n"), 0, TSR_EPARSE, "did you mean \"nmae\" (field 2)", 0, 0, "", 0},
@@ -120,6 +124,9 @@ static int ingest_text(const char *cfg_json, const char *csv, size_t n, size_t m
   if (max_record) o.max_record_bytes = max_record;
   *store = NULL;
   rc = tsr_ingest_source(&cfg->sources[0], &o, store, st, err);
+  if (rc == 0) /* the sink counts rows, as the stats do */
+    cr_expect_eq(tsr_rejects_count(rj), st->rows_rejected, "rejects sink count %llu",
+                 (unsigned long long)tsr_rejects_count(rj));
   tsr_error e2;
   cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
   *rejects = slurp(dir, "rejects.csv");
@@ -560,6 +567,9 @@ static int ingest_cfg(const char *cfg_path, const char *dir, int threads, size_t
   o.rejects = rj;
   tsr_store *s = NULL;
   int rc = tsr_ingest_source(&cfg->sources[0], &o, &s, st, err);
+  if (rc == 0 && st) /* the sink counts rows, as the stats do */
+    cr_expect_eq(tsr_rejects_count(rj), st->rows_rejected, "rejects sink count %llu",
+                 (unsigned long long)tsr_rejects_count(rj));
   if (digest) *digest = s ? tsr_store_digest(s) : 0;
   cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
   if (rejects) *rejects = slurp(dir, "rejects.csv");
@@ -755,6 +765,11 @@ Test(defects, truncated_gzip_is_an_error) {
   rc = ingest_bytes("in.csv.gz", z, 12, &st, &err); /* inside the header: not "empty" */
   cr_expect_eq(rc, TSR_EIO);
   cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  for (size_t cut = 1; cut < 10; cut++) { /* shorter than the 10-byte header, even the first byte alone */
+    rc = ingest_bytes("in.csv.gz", z, cut, &st, &err);
+    cr_expect_eq(rc, TSR_EIO, "cut at %zu: rc %d", cut, rc);
+    cr_expect(strstr(err.msg, "truncated") != NULL, "cut at %zu: %s", cut, err.msg);
+  }
   free(z);
   free(text);
 }
@@ -837,6 +852,12 @@ Test(defects, duplicate_record_id_is_an_error_naming_both_lines) {
   cr_expect_eq(err.line, 6u);
   cr_expect_eq(err.column, 1u);
   cr_expect(strstr(err.file, "in.csv") != NULL);
+  free(rej);
+  /* side by side in an otherwise increasing file: the in-order pass must see it */
+  const char *adjacent = "id,name\n1,a\n2,b\n2,c\n3,d\n";
+  cr_assert_eq(ingest_text(k_cfg_basic, adjacent, strlen(adjacent), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "record id \"2\"") != NULL && strstr(err.msg, "at lines 3 and 4") != NULL, "%s",
+            err.msg);
   free(rej);
   const char *unsorted = "id,name\n3,a\n1,b\n10,c\n2,d\n";
   cr_assert_eq(ingest_text(k_cfg_basic, unsorted, strlen(unsorted), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
@@ -1063,4 +1084,49 @@ Test(quality, profile_json_prints_reals_sanely) {
   free(txt);
   tsr_store_free(s);
   free(rej);
+}
+
+/* --- threads 0 means all cores, in ingest too -------------------------------------------
+ * The team a parallel region asks for is not visible in the store (which is
+ * the same for any thread count, by design), so this file wraps libgomp's
+ * entry point: GCC compiles every "omp parallel" to a GOMP_parallel call
+ * with the team size it wants, and the static library's calls resolve to
+ * this definition first, which records the size and runs the real one. */
+static unsigned g_team_max;
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags) {
+  static void (*real)(void (*)(void *), void *, unsigned, unsigned);
+  if (!real) {
+    void *sym = dlsym(RTLD_NEXT, "GOMP_parallel");
+    cr_assert_not_null(sym, "libgomp's GOMP_parallel not found");
+    memcpy(&real, &sym, sizeof real);
+  }
+  if (num_threads > g_team_max) g_team_max = num_threads;
+  real(fn, data, num_threads, flags);
+}
+
+Test(ingest, threads_zero_means_all_cores) {
+  omp_set_num_threads(2);
+  size_t n;
+  char *text = basic_rows(5000, &n);
+  for (int threads = 0; threads <= 2; threads++) {
+    char *dir = mktmp();
+    write_file(dir, "in.csv", text, n);
+    tsr_config *cfg;
+    tsr_error err;
+    cr_assert_eq(tsr_config_parse(k_cfg_basic, strlen(k_cfg_basic), "t.json", dir, &cfg, &err), 0, "%s", err.msg);
+    tsr_ingest_opts o;
+    tsr_ingest_opts_init(&o);
+    o.threads = threads;
+    tsr_store *s = NULL;
+    tsr_ingest_stats st;
+    g_team_max = 0;
+    cr_assert_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0, "%s", err.msg);
+    cr_expect_eq(st.rows_stored, 5000u);
+    cr_expect_eq(g_team_max, threads ? (unsigned)threads : 2u, "threads %d: teams of up to %u threads", threads,
+                 g_team_max);
+    tsr_store_free(s);
+    tsr_config_free(cfg);
+  }
+  free(text);
 }
