@@ -50,6 +50,10 @@ check 2 "--threads: expected a whole number from 1 to 4096, got '0'" generate --
 "$bin" generate --patients 10 --out "$tmp/ok3" --quiet --memory-limit 0.5G && [ -s "$tmp/ok3/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --memory-limit 0.5G (500 MB) refused"; }
 "$bin" generate --patients 10 --out "$tmp/ok4" --quiet --memory-limit=0.001T && [ -s "$tmp/ok4/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --memory-limit=0.001T (1 GB) refused"; }
 check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 0.0009G
+# threads: 0 (the default) means all cores (OMP_NUM_THREADS here), and report.json says what ran
+want_t=${OMP_NUM_THREADS:-$(nproc)}
+"$bin" link --config "$tmp/ok/link.json" --out "$tmp/run_t0" --quiet && grep -qE "\"threads\": $want_t([^0-9]|\$)" "$tmp/run_t0/report.json" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: link without --threads should run on $want_t threads: $(grep '"threads"' "$tmp/run_t0/report.json")"; }
+"$bin" link --config "$tmp/ok/link.json" --out "$tmp/run_t1" --quiet --threads 1 && grep -qE '"threads": 1([^0-9]|$)' "$tmp/run_t1/report.json" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: link --threads 1: $(grep '"threads"' "$tmp/run_t1/report.json")"; }
 
 # OpenMP waits passively unless the user chose a policy (main.c: the binary
 # re-executes once with OMP_WAIT_POLICY=passive). libgomp prints its settings

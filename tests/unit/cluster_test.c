@@ -275,6 +275,28 @@ Test(steps, one_to_one) {
   finish(&fx, p, r, st);
 }
 
+/* one_to_one: a block whose records all come from one source has no pair to
+ * make; it is passed over, not counted as ambiguous. */
+Test(steps, one_to_one_passes_over_a_block_from_one_source) {
+  fixture fx;
+  const char *gp = GP_HDR "g0,,1990-01-02,1,LS1 4AP,A,B\n"
+                          "g1,,1990-01-02,1,LS1 4AP,C,D\n";
+  const char *hes = HES_HDR "h0,,1970-05-05,2,M1 1AA,RX1,L1\n";
+  load(&fx, gp, hes,
+       "{\"mode\": \"link\", \"one_to_one\": true, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", \"sex\", "
+       "\"postcode\"]}]}");
+  uint32_t *p;
+  uint8_t *r;
+  tsr__step_stats *st;
+  run(&fx, &p, &r, &st, 1);
+  cr_expect_eq(st[0].blocks, 1);
+  cr_expect_eq(st[0].ambiguous_blocks, 0);
+  cr_expect_eq(st[0].ambiguous_records, 0);
+  cr_expect_eq(st[0].linked_total, 0);
+  cr_expect(r[0] == 0 && r[1] == 0 && r[2] == 0);
+  finish(&fx, p, r, st);
+}
+
 Test(steps, one_to_one_excludes_records_matched_by_an_earlier_rule) {
   /* step 1 (dob, sex, postcode) links g0-h0 and g2-h2. Step 2 (dob, sex)
    * would see g0, h0, g1, h1 in one block and g2, h2, h3 in another; with

@@ -387,3 +387,21 @@ Test(alloc, freeing_a_partly_committed_reservation_gives_back_what_was_counted) 
   tsr__free(hold);
   cr_expect_eq(tsr_memory_in_use(), base - 1000);
 }
+
+/* calloc(count, size) whose product overflows is refused, not wrapped: here
+ * 16 * (2^20 + 1) times 2^40 - 2^20 + 1 is 2^64 + 16, which would wrap to
+ * a 16-byte block. */
+Test(alloc, calloc_refuses_a_product_that_overflows) {
+  uint64_t base = tsr_memory_in_use();
+  size_t count = (size_t)16 * ((1u << 20) + 1), size = ((size_t)1 << 40) - ((size_t)1 << 20) + 1;
+  cr_assert_eq(count * size, 16u, "the product wraps to 16 (the case under test)");
+  void *p = tsr__calloc(count, size);
+  cr_expect_null(p);
+  if (p) tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base);
+  cr_expect_null(tsr__calloc(SIZE_MAX, 2));
+  p = tsr__calloc(0, 8);
+  cr_expect_not_null(p, "zero items is a valid, empty block");
+  tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base);
+}

@@ -172,6 +172,11 @@ Test(dates, two_digit_years_take_the_latest_century_in_the_window) {
   cr_expect_eq(v, lo2);
   int32_t lo3 = tsr__days_from_ymd(1950, 1, 1), hi3 = tsr__days_from_ymd(1999, 12, 31);
   cr_expect_eq(date("01/01/30", "DD/MM/YY", lo3, hi3, &v), TSR__V_INVALID, "1930 and 2030 both outside");
+  /* a day that exists in no century is invalid, not carried into March */
+  cr_expect_eq(date("31/02/90", "DD/MM/YY", lo, hi, &v), TSR__V_INVALID, "31 February");
+  cr_expect_eq(date("29/02/01", "DD/MM/YY", lo, hi, &v), TSR__V_INVALID, "2001 and 1901 are no leap years");
+  cr_expect_eq(date("29/02/00", "DD/MM/YY", lo, hi, &v), TSR__V_OK, "2000 is a leap year");
+  cr_expect_eq(v, tsr__days_from_ymd(2000, 2, 29));
 }
 
 Test(dates, a_time_part_is_accepted_and_ignored) {
@@ -219,4 +224,22 @@ Test(postcode, shortest_and_longest_formats) {
   cr_expect_eq(tsr__std_postcode("M11A", 4, &p), TSR__V_INVALID);
   cr_expect_eq(tsr__std_postcode("EC1A 1BBX", 9, &p), TSR__V_INVALID, "eight characters");
   cr_expect_eq(tsr__std_postcode("", 0, &p), TSR__V_MISSING);
+}
+
+/* Integers: both ends of int64, and values past them (which must not wrap). */
+Test(integer, int64_range_both_edges) {
+  int64_t v;
+  cr_expect_eq(tsr__std_integer("9223372036854775807", 19, &v), TSR__V_OK);
+  cr_expect_eq(v, INT64_MAX);
+  cr_expect_eq(tsr__std_integer("-9223372036854775808", 20, &v), TSR__V_OK);
+  cr_expect_eq(v, INT64_MIN);
+  cr_expect_eq(tsr__std_integer("9223372036854775808", 19, &v), TSR__V_INVALID, "INT64_MAX + 1");
+  cr_expect_eq(tsr__std_integer("-9223372036854775809", 20, &v), TSR__V_INVALID, "INT64_MIN - 1");
+  cr_expect_eq(tsr__std_integer("18446744073709551616", 20, &v), TSR__V_INVALID, "2^64 (wraps to 0)");
+  cr_expect_eq(tsr__std_integer("18446744073709551617", 20, &v), TSR__V_INVALID, "2^64 + 1 (wraps to 1)");
+  cr_expect_eq(tsr__std_integer("99999999999999999999", 20, &v), TSR__V_INVALID);
+  cr_expect_eq(tsr__std_integer("+42", 3, &v), TSR__V_OK);
+  cr_expect_eq(v, 42);
+  cr_expect_eq(tsr__std_integer("-", 1, &v), TSR__V_INVALID);
+  cr_expect_eq(tsr__std_integer("", 0, &v), TSR__V_MISSING);
 }

@@ -97,6 +97,7 @@ ParameterizedTestParameters(ingest, malformed) {
       {"duplicate header column", S("id,name,name\n1,a,b\n"), 0, TSR_EPARSE, "appears twice", 0, 0, "", 0},
       {"duplicate unconfigured column", S("id,name,x,y,x\n1,a,b,c,d\n"), 0, TSR_EPARSE, "\"x\" appears twice in the header (fields 3 and 5)", 0, 0, "", 0},
       {"duplicate column last in name order", S("id,zz,name,zz\n1,a,b,c\n"), 0, TSR_EPARSE, "\"zz\" appears twice in the header (fields 2 and 4)", 0, 0, "", 0},
+      {"a line holding only \"\" is a row", S("id,name\n1,a\n\"\"\n2,b\n"), 0, 0, "", 2, 1, "field_count", 3},
       {"unnamed columns are not names", S("id,name,,\n1,a,,\n"), 0, 0, "", 1, 0, "", 0},
       {"no header: the first row is not echoed", S("1,4474035879,secret\n"), 0, TSR_EPARSE, "(3 fields); if the file has no header", 0, 0, "", 0},
       {"a typo is named", S("id,nmae\n1,a\n"), 0, TSR_EPARSE, "did you mean \"nmae\" (field 2)", 0, 0, "", 0},
@@ -470,6 +471,31 @@ static void compress_copy(const char *dir, const char *name, int zstd) {
   free(data);
 }
 
+/* With a stray quote early on, the quote parity guessed for later segments
+ * is inverted, and a segment's first "record" can start inside a quoted field
+ * that holds a line end: the segment before it then parses past that start.
+ * The seam check must re-parse, and the result equal 1 thread's. */
+Test(ingest, a_segment_start_inside_a_multiline_field_is_reparsed, .timeout = 60) {
+  char *dir = mktmp();
+  size_t cap = 2 << 20, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)sprintf(csv + n, "id,name\n1,o\"brien\n");
+  for (int i = 2; i < 20000; i++) n += (size_t)sprintf(csv + n, "%d,\"name\n%d\"\n", i, i % 97);
+  write_file(dir, "in.csv", csv, n);
+  char cfgp[512];
+  snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+  write_file(dir, "c.json", k_cfg_basic, strlen(k_cfg_basic));
+  uint64_t r1, r2, j1, j2;
+  uint64_t d1 = ingest_digest(cfgp, 0, 1, 1 << 20, &r1, &j1);
+  uint64_t d2 = ingest_digest(cfgp, 0, 2, 4096, &r2, &j2);
+  cr_expect_eq(j1, 1u, "one stray-quote reject");
+  cr_expect_eq(r1, 19998u);
+  cr_expect_eq(r2, r1);
+  cr_expect_eq(j2, j1);
+  cr_expect_eq(d2, d1);
+  free(csv);
+}
+
 Test(ingest, gzip_and_zstd_match_plain, .timeout = 120) {
   gen_data();
   compress_copy(g_gen_dir, "gp.csv", 0);
@@ -528,6 +554,49 @@ Test(ingest, reject_limit_stops_the_run) {
   cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0);
   tsr_store_free(s);
   tsr_config_free(cfg);
+}
+
+/* max_reject_share is the largest share allowed: 1 of 4 rows passes at 0.25
+ * and fails just below it. */
+Test(ingest, reject_limit_both_edges) {
+  const char *csv = "id,name\n1,a\n2,b,c\n3,c\n4,d\n";
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, strlen(csv));
+  tsr_config *cfg;
+  tsr_error err;
+  cr_assert_eq(tsr_config_parse(k_cfg_basic, strlen(k_cfg_basic), "t.json", dir, &cfg, &err), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = 1;
+  tsr_store *s = NULL;
+  tsr_ingest_stats st;
+  cfg->sources[0].max_reject_share = 0.25;
+  cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0, "1 of 4 at 0.25: %s", err.msg);
+  cr_expect_eq(st.rows_rejected, 1u);
+  cr_expect_eq(st.rows_read, 4u);
+  tsr_store_free(s);
+  s = NULL;
+  cfg->sources[0].max_reject_share = 0.24;
+  cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), TSR_EREJECTS);
+  cr_expect(strstr(err.msg, "1 of 4 rows rejected"), "%s", err.msg);
+  cr_expect_null(s);
+  tsr_config_free(cfg);
+}
+
+/* Control bytes in a rejected row are written as \xNN (DEL too), never raw. */
+Test(ingest, rejects_csv_escapes_control_bytes) {
+  const char *csv = "id,name\n1,a\x7f" "b,extra\n2,c\x01" "d,extra\n3,e\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_rejected, 2u);
+  cr_expect(strstr(rej, "1,a\\x7Fb,extra") != NULL, "DEL as \\x7F:\n%s", rej);
+  cr_expect(strstr(rej, "2,c\\x01d,extra") != NULL, "0x01 as \\x01:\n%s", rej);
+  cr_expect(strchr(rej, 0x7f) == NULL && strchr(rej, 0x01) == NULL, "no raw control byte");
+  tsr_store_free(s);
+  free(rej);
 }
 
 /* --- defect regressions ------------------------------------------------------------------ */
