@@ -1178,7 +1178,11 @@ Test(ingest, threads_zero_means_all_cores) {
   omp_set_num_threads(2);
   size_t n;
   char *text = basic_rows(5000, &n);
-  for (int threads = 0; threads <= 2; threads++) {
+  /* 1 first: a runtime that never calls GOMP_parallel (clang's libomp) shows
+   * no team sizes, and the test cannot tell anything there */
+  static const int order[3] = {1, 0, 2};
+  for (int k = 0; k < 3; k++) {
+    int threads = order[k];
     char *dir = mktmp();
     write_file(dir, "in.csv", text, n);
     tsr_config *cfg;
@@ -1187,11 +1191,18 @@ Test(ingest, threads_zero_means_all_cores) {
     tsr_ingest_opts o;
     tsr_ingest_opts_init(&o);
     o.threads = threads;
+    o.segment_bytes = 4096; /* several segments: the cut and parse regions run in parallel too */
     tsr_store *s = NULL;
     tsr_ingest_stats st;
     g_team_max = 0;
     cr_assert_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0, "%s", err.msg);
     cr_expect_eq(st.rows_stored, 5000u);
+    if (threads == 1 && g_team_max == 0) {
+      tsr_store_free(s);
+      tsr_config_free(cfg);
+      free(text);
+      cr_skip_test("the OpenMP runtime does not go through GOMP_parallel: team sizes are not observable");
+    }
     cr_expect_eq(g_team_max, threads ? (unsigned)threads : 2u, "threads %d: teams of up to %u threads", threads,
                  g_team_max);
     tsr_store_free(s);
