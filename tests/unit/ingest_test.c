@@ -182,6 +182,55 @@ Test(ingest, overlong_record) {
   free(csv);
 }
 
+/* max_record_bytes is the longest record allowed, its line end included:
+ * at 1024, a 1024-byte record is stored and a 1025-byte one rejected; the
+ * last record, without a line end, is held to the same 1024. */
+Test(ingest, overlong_record_both_edges) {
+  char *csv = malloc(4096);
+  size_t n = (size_t)sprintf(csv, "id,name\n1,");
+  memset(csv + n, 'a', 1021), n += 1021, csv[n++] = '\n'; /* 2 + 1021 + 1 = 1024 */
+  n += (size_t)sprintf(csv + n, "2,");
+  memset(csv + n, 'b', 1022), n += 1022, csv[n++] = '\n'; /* 1025 */
+  n += (size_t)sprintf(csv + n, "3,");
+  memset(csv + n, 'c', 1022), n += 1022; /* 1024, at the end of the file */
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, n, 1024, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 2, "the two 1024-byte records are stored");
+  cr_expect_eq(st.rejects[TSR_REJECT_OVERLONG], 1);
+  cr_expect(strstr(rej, "\ns,3,") && strstr(rej, "overlong_record"), "the 1025-byte record (line 3):\n%.300s", rej);
+  tsr_store_free(s);
+  free(rej);
+  free(csv);
+}
+
+/* Without a header, columns are named by position, 1 up to the last. */
+Test(ingest, no_header_columns_by_position_up_to_the_last) {
+  const char *cfgj = "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"header\": false, \"id\": \"1\", "
+                     "\"columns\": {\"1\": {\"kind\": \"local_id\"}, \"3\": {\"kind\": \"family_name\"}}}]}";
+  const char *csv = "1,x,smith\n2,y,jones\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(cfgj, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 2, "the first row is data");
+  const tsr_column *fam = tsr_store_kind(s, TSR_KIND_FAMILY_NAME);
+  cr_assert_not_null(fam);
+  char t[64];
+  tsr_column_text(fam, 1, t, sizeof t);
+  cr_expect_str_eq(t, "JONES", "column 3 is the last field");
+  tsr_store_free(s);
+  free(rej);
+  const char *four = "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"header\": false, \"id\": \"1\", "
+                     "\"columns\": {\"1\": {\"kind\": \"local_id\"}, \"4\": {\"kind\": \"family_name\"}}}]}";
+  cr_assert_eq(ingest_text(four, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "column 4 is configured, but the first row has only 3 fields") != NULL, "%s", err.msg);
+  free(rej);
+}
+
 Test(ingest, names_survive_quoting_and_crlf) {
   const char *csv = "\xEF\xBB\xBFid,name\r\n1,\"o'brien, \"\"jr\"\"\"\r\n2,\"jo\r\nnes\"\r\n3,Zo\xc3\xab\r\n";
   tsr_store *s;
