@@ -44,6 +44,16 @@ check 2 "no help for unknown command" help nothing
 "$bin" help generate | grep -q -- '--patients' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: help generate"; }
 "$bin" generate --list-params | grep -q 'err.hes.nhs_missing' && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --list-params"; }
 "$bin" generate --patients 10 --out "$tmp/ok" --quiet && [ -s "$tmp/ok/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: tiny generate"; }
+# the --name=VALUE forms and the size units of the common options
+"$bin" generate --patients 10 --out "$tmp/ok2" --quiet --threads=2 && [ -s "$tmp/ok2/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --threads=2"; }
+check 2 "--threads: expected a whole number from 1 to 4096, got '0'" generate --patients 10 --out "$tmp/o" --threads=0
+"$bin" generate --patients 10 --out "$tmp/ok3" --quiet --memory-limit 0.5G && [ -s "$tmp/ok3/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --memory-limit 0.5G (500 MB) refused"; }
+"$bin" generate --patients 10 --out "$tmp/ok4" --quiet --memory-limit=0.001T && [ -s "$tmp/ok4/gp.csv" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: --memory-limit=0.001T (1 GB) refused"; }
+check 2 "--memory-limit: expected a size from 1M to 1000T" link --config "$tmp/afile" --memory-limit 0.0009G
+# threads: 0 (the default) means all cores (OMP_NUM_THREADS here), and report.json says what ran
+want_t=${OMP_NUM_THREADS:-$(nproc)}
+"$bin" link --config "$tmp/ok/link.json" --out "$tmp/run_t0" --quiet && grep -qE "\"threads\": $want_t([^0-9]|\$)" "$tmp/run_t0/report.json" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: link without --threads should run on $want_t threads: $(grep '"threads"' "$tmp/run_t0/report.json")"; }
+"$bin" link --config "$tmp/ok/link.json" --out "$tmp/run_t1" --quiet --threads 1 && grep -qE '"threads": 1([^0-9]|$)' "$tmp/run_t1/report.json" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: link --threads 1: $(grep '"threads"' "$tmp/run_t1/report.json")"; }
 
 # OpenMP waits passively unless the user chose a policy (main.c: the binary
 # re-executes once with OMP_WAIT_POLICY=passive). libgomp prints its settings

@@ -20,6 +20,10 @@ has() { grep -q -- "$2" "$1" || { echo "  missing '$2' in $1:"; head -c 600 "$1"
   > "$tmp/e1.json" 2> "$tmp/e1.err" && ok || bad "honest run: $(cat "$tmp/e1.err")"
 has "$tmp/e1.json" '"truth_not_in_links": 0' && has "$tmp/e1.json" '"pairs_true_missing": 0' && ok || bad "honest counts"
 
+# the --name=VALUE forms read the same
+"$bin" evaluate --links="$tmp/r/links.parquet" --truth="$tmp/g/truth.csv" --min-recall=0.9 > "$tmp/e1b.json" 2> "$tmp/e1b.err" &&
+  cmp -s <(grep -v '"seconds"' "$tmp/e1.json") <(grep -v '"seconds"' "$tmp/e1b.json") && ok || bad "--links=/--truth= forms: $(cat "$tmp/e1b.err")"
+
 # 2. --min-recall above the run's recall: exit 1, and the figure is named
 "$bin" evaluate --links "$tmp/r/links.parquet" --truth "$tmp/g/truth.csv" --min-recall 1 > /dev/null 2> "$tmp/e2.err"
 rc=$?; [ $rc -eq 1 ] && has "$tmp/e2.err" "below --min-recall" && ok || bad "--min-recall 1: rc $rc"

@@ -493,3 +493,51 @@ Test(norm, rule_keys_on_text_local_id_and_code) {
   sink_free(&sink);
   unload(&fx);
 }
+
+/* max_block is the largest block still paired: a block of exactly that many
+ * records gives its pairs, one more record and it is skipped and counted. */
+Test(block, a_block_of_exactly_max_block_records_is_paired) {
+  fixture fx;
+  load(&fx,
+       GP_HDR "g0,,1980-03-03,2,LS1 4AP,A,B\n"
+              "g1,,1981-03-03,2,LS1 4AP,C,D\n"
+              "g2,,1982-03-03,2,LS1 4AP,E,F\n",
+       HES_HDR "h0,,1983-03-03,2,LS1 4AP,RX1,L1\n",
+       "{\"mode\": \"link_and_dedupe\", \"rules\": [{\"name\": \"pc\", \"fields\": [\"postcode\"]}]}");
+  const tsr_link_cfg *l = &fx.cfg->link;
+  tsr__rule_pairs rp[1];
+  tsr_error err;
+  cr_assert_eq(tsr__block_pairs(&fx.rs, l->rules, 1, l->mode, l->source_mask, 4, NULL, NULL, rp, 1, &err), 0, "%s",
+               err.msg);
+  cr_expect_eq(rp[0].blocks, 1);
+  cr_expect_eq(rp[0].max_block, 4);
+  cr_expect_eq(rp[0].pairs, 6, "4 records at max_block 4: all 6 pairs");
+  cr_expect_eq(rp[0].capped_blocks, 0);
+  cr_expect_eq(rp[0].capped_pairs, 0);
+  cr_assert_eq(tsr__block_pairs(&fx.rs, l->rules, 1, l->mode, l->source_mask, 3, NULL, NULL, rp, 1, &err), 0, "%s",
+               err.msg);
+  cr_expect_eq(rp[0].pairs, 0, "4 records at max_block 3: skipped");
+  cr_expect_eq(rp[0].capped_blocks, 1);
+  cr_expect_eq(rp[0].capped_pairs, 6);
+  unload(&fx);
+}
+
+/* Sources outside the run (run_mask) get no keys, even when the rule names
+ * them: here the run holds gp only. */
+Test(block, sources_outside_the_run_get_no_keys) {
+  fixture fx;
+  load(&fx, GP_HDR "g0,,1980-03-03,2,LS1 4AP,A,B\n" "g1,,1981-03-03,2,LS1 4AP,C,D\n",
+       HES_HDR "h0,,1983-03-03,2,LS1 4AP,RX1,L1\n",
+       "{\"mode\": \"link_and_dedupe\", \"rules\": [{\"name\": \"pc\", \"fields\": [\"postcode\"]}]}");
+  const tsr_link_cfg *l = &fx.cfg->link;
+  uint64_t keys[3];
+  tsr_error err;
+  cr_assert_eq(tsr__rule_keys(&fx.rs, &l->rules[0], 3, NULL, keys, 1, &err), 0, "%s", err.msg);
+  cr_expect(keys[0] != 0 && keys[1] == keys[0] && keys[2] == keys[0], "both sources in the run: one key");
+  cr_assert_eq(tsr__rule_keys(&fx.rs, &l->rules[0], 1, NULL, keys, 1, &err), 0, "%s", err.msg);
+  cr_expect(keys[0] != 0 && keys[1] == keys[0]);
+  cr_expect_eq(keys[2], 0, "hes is outside the run: no key");
+  cr_assert_eq(tsr__rule_keys(&fx.rs, &l->rules[0], 2, NULL, keys, 1, &err), 0, "%s", err.msg);
+  cr_expect(keys[0] == 0 && keys[1] == 0 && keys[2] != 0, "gp outside the run");
+  unload(&fx);
+}

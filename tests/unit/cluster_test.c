@@ -138,6 +138,34 @@ Test(steps, nhs_veto) {
   }
 }
 
+/* The veto reads every source's NHS numbers: here the conflict is only
+ * between the GP record and the hospital one (the last source). */
+Test(steps, nhs_veto_sees_every_source) {
+  const char *gp = GP_HDR "g0," NA ",1990-01-02,1,LS1 4AP,ANN,LEE\n";
+  const char *hes = HES_HDR "h0," NB ",1990-01-02,1,LS1 4AP,RX1,L1\n";
+  for (int veto = 0; veto < 2; veto++) {
+    fixture fx;
+    load(&fx, gp, hes,
+         veto ? "{\"mode\": \"link\", \"nhs_veto\": true, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", "
+                "\"sex\", \"postcode\"]}]}"
+              : "{\"mode\": \"link\", \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", \"sex\", \"postcode\"]}]}");
+    uint32_t *p;
+    uint8_t *r;
+    tsr__step_stats *st;
+    run(&fx, &p, &r, &st, 1);
+    if (veto) {
+      cr_expect(r[0] == 0 && r[1] == 0, "vetoed: NHS %s (gp) and %s (hes) differ", NA, NB);
+      cr_expect_neq(p[0], p[1]);
+      cr_expect_eq(st[0].vetoed_blocks, 1);
+    } else {
+      cr_expect(r[0] == 1 && r[1] == 1);
+      cr_expect_eq(p[0], p[1]);
+      cr_expect_eq(st[0].vetoed_blocks, 0);
+    }
+    finish(&fx, p, r, st);
+  }
+}
+
 Test(steps, link_mode_needs_another_source) {
   fixture fx;
   const char *gp = GP_HDR "g0," NC ",1970-05-05,2,M1 1AA,CAT,ROE\n";
@@ -189,6 +217,40 @@ Test(steps, block_cap_skips_and_reports) {
   finish(&fx, p, r, st);
 }
 
+/* max_block_size is the largest block still linked: exactly that many
+ * records link, one more and the block is capped. */
+Test(steps, a_block_of_exactly_max_block_size_records_links) {
+  char gp[4096] = GP_HDR, hes[4096] = HES_HDR;
+  for (int i = 0; i < 6; i++) {
+    char line[128];
+    snprintf(line, sizeof line, "g%d,,1980-03-03,2,ZZ1 1ZZ,X,Y\n", i);
+    strcat(gp, line);
+  }
+  strcat(hes, "h0,,1980-03-03,2,ZZ1 1ZZ,RX1,L1\n");
+  for (int cap = 6; cap <= 7; cap++) {
+    char link[256];
+    snprintf(link, sizeof link,
+             "{\"mode\": \"link\", \"max_block_size\": %d, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", "
+             "\"sex\", \"postcode\"]}]}",
+             cap);
+    fixture fx;
+    load(&fx, gp, hes, link);
+    uint32_t *p;
+    uint8_t *r;
+    tsr__step_stats *st;
+    run(&fx, &p, &r, &st, 1);
+    if (cap == 7) {
+      cr_expect_eq(st[0].capped_blocks, 0, "a block of 7 at max_block_size 7 is linked");
+      cr_expect_eq(st[0].linked_total, 7);
+      for (int i = 0; i < 7; i++) cr_expect_eq(p[i], p[0]);
+    } else {
+      cr_expect_eq(st[0].capped_blocks, 1, "a block of 7 at max_block_size 6 is capped");
+      cr_expect_eq(st[0].linked_total, 0);
+    }
+    finish(&fx, p, r, st);
+  }
+}
+
 Test(steps, one_to_one) {
   fixture fx;
   const char *gp = GP_HDR "g0,,1990-01-02,1,LS1 4AP,A,B\n"
@@ -210,6 +272,28 @@ Test(steps, one_to_one) {
   cr_expect_eq(r[4], 1);
   cr_expect_eq(p[4], p[1]);
   cr_expect_eq(st[0].ambiguous_blocks, 1);
+  finish(&fx, p, r, st);
+}
+
+/* one_to_one: a block whose records all come from one source has no pair to
+ * make; it is passed over, not counted as ambiguous. */
+Test(steps, one_to_one_passes_over_a_block_from_one_source) {
+  fixture fx;
+  const char *gp = GP_HDR "g0,,1990-01-02,1,LS1 4AP,A,B\n"
+                          "g1,,1990-01-02,1,LS1 4AP,C,D\n";
+  const char *hes = HES_HDR "h0,,1970-05-05,2,M1 1AA,RX1,L1\n";
+  load(&fx, gp, hes,
+       "{\"mode\": \"link\", \"one_to_one\": true, \"rules\": [{\"name\": \"dsp\", \"fields\": [\"dob\", \"sex\", "
+       "\"postcode\"]}]}");
+  uint32_t *p;
+  uint8_t *r;
+  tsr__step_stats *st;
+  run(&fx, &p, &r, &st, 1);
+  cr_expect_eq(st[0].blocks, 1);
+  cr_expect_eq(st[0].ambiguous_blocks, 0);
+  cr_expect_eq(st[0].ambiguous_records, 0);
+  cr_expect_eq(st[0].linked_total, 0);
+  cr_expect(r[0] == 0 && r[1] == 0 && r[2] == 0);
   finish(&fx, p, r, st);
 }
 

@@ -367,3 +367,41 @@ Test(alloc, reserved_capacity_counts_only_what_is_committed) {
   cr_expect_leq(tsr_memory_peak(), base + (1u << 20));
   tsr_memory_limit_set(0);
 }
+
+/* A reserved block freed while only part of it is committed gives back what
+ * was counted, not its capacity: the counter must not wrap below zero. */
+Test(alloc, freeing_a_partly_committed_reservation_gives_back_what_was_counted) {
+  void *hold = tsr__malloc(1000); /* something counted already, so a wrong free shows as a drop, not a wrap */
+  cr_assert_not_null(hold);
+  uint64_t base = tsr_memory_in_use();
+  char *p = tsr__mem_reserve(NULL, 1u << 20);
+  cr_assert_not_null(p);
+  cr_assert_eq(tsr__mem_commit(p, 4096), 0);
+  cr_expect_eq(tsr_memory_in_use(), base + 4096);
+  tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base, "freed: back to the count before the reservation");
+  p = tsr__mem_reserve(NULL, 1u << 20);
+  cr_assert_not_null(p);
+  tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base, "a reservation never committed is never counted");
+  tsr__free(hold);
+  cr_expect_eq(tsr_memory_in_use(), base - 1000);
+}
+
+/* calloc(count, size) whose product overflows is refused, not wrapped: here
+ * 16 * (2^20 + 1) times 2^40 - 2^20 + 1 is 2^64 + 16, which would wrap to
+ * a 16-byte block. */
+Test(alloc, calloc_refuses_a_product_that_overflows) {
+  uint64_t base = tsr_memory_in_use();
+  size_t count = (size_t)16 * ((1u << 20) + 1), size = ((size_t)1 << 40) - ((size_t)1 << 20) + 1;
+  cr_assert_eq(count * size, 16u, "the product wraps to 16 (the case under test)");
+  void *p = tsr__calloc(count, size);
+  cr_expect_null(p);
+  if (p) tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base);
+  cr_expect_null(tsr__calloc(SIZE_MAX, 2));
+  p = tsr__calloc(0, 8);
+  cr_expect_not_null(p, "zero items is a valid, empty block");
+  tsr__free(p);
+  cr_expect_eq(tsr_memory_in_use(), base);
+}

@@ -172,6 +172,11 @@ Test(dates, two_digit_years_take_the_latest_century_in_the_window) {
   cr_expect_eq(v, lo2);
   int32_t lo3 = tsr__days_from_ymd(1950, 1, 1), hi3 = tsr__days_from_ymd(1999, 12, 31);
   cr_expect_eq(date("01/01/30", "DD/MM/YY", lo3, hi3, &v), TSR__V_INVALID, "1930 and 2030 both outside");
+  /* a day that exists in no century is invalid, not carried into March */
+  cr_expect_eq(date("31/02/90", "DD/MM/YY", lo, hi, &v), TSR__V_INVALID, "31 February");
+  cr_expect_eq(date("29/02/01", "DD/MM/YY", lo, hi, &v), TSR__V_INVALID, "2001 and 1901 are no leap years");
+  cr_expect_eq(date("29/02/00", "DD/MM/YY", lo, hi, &v), TSR__V_OK, "2000 is a leap year");
+  cr_expect_eq(v, tsr__days_from_ymd(2000, 2, 29));
 }
 
 Test(dates, a_time_part_is_accepted_and_ignored) {
@@ -197,4 +202,44 @@ Test(dates, a_time_part_is_accepted_and_ignored) {
   cr_expect_eq(date("1994-05-0600:00", "YYYY-MM-DD", lo, hi, &v), TSR__V_INVALID);
   /* the window still applies to the date */
   cr_expect_eq(date("2026-01-01T00:00:00Z", "YYYY-MM-DD", lo, hi, &v), TSR__V_INVALID);
+}
+
+/* Postcode lengths, both edges: five characters (A9 9AA, the shortest
+ * format) and seven (AA9A 9AA, the longest) are valid; four and eight are
+ * not. */
+Test(postcode, shortest_and_longest_formats) {
+  uint64_t p;
+  char t[9];
+  cr_assert_eq(tsr__std_postcode("M1 1AE", 6, &p), TSR__V_OK, "A9 9AA");
+  cr_expect_eq(tsr__postcode_text(p, t), 6u);
+  cr_expect_str_eq(t, "M1 1AE");
+  cr_assert_eq(tsr__std_postcode("m11ae", 5, &p), TSR__V_OK, "A9 9AA without the space, lower case");
+  tsr__postcode_text(p, t);
+  cr_expect_str_eq(t, "M1 1AE");
+  cr_expect_eq(tsr__postcode_district(p) >> 48, ((uint64_t)'M' << 8) | '1', "district M1");
+  cr_assert_eq(tsr__std_postcode("EC1A 1BB", 8, &p), TSR__V_OK, "AA9A 9AA");
+  cr_expect_eq(tsr__postcode_text(p, t), 8u);
+  cr_expect_str_eq(t, "EC1A 1BB");
+  cr_expect_eq(tsr__std_postcode("M1 1", 4, &p), TSR__V_INVALID, "four characters");
+  cr_expect_eq(tsr__std_postcode("M11A", 4, &p), TSR__V_INVALID);
+  cr_expect_eq(tsr__std_postcode("EC1A 1BBX", 9, &p), TSR__V_INVALID, "eight characters");
+  cr_expect_eq(tsr__std_postcode("", 0, &p), TSR__V_MISSING);
+}
+
+/* Integers: both ends of int64, and values past them (which must not wrap). */
+Test(integer, int64_range_both_edges) {
+  int64_t v;
+  cr_expect_eq(tsr__std_integer("9223372036854775807", 19, &v), TSR__V_OK);
+  cr_expect_eq(v, INT64_MAX);
+  cr_expect_eq(tsr__std_integer("-9223372036854775808", 20, &v), TSR__V_OK);
+  cr_expect_eq(v, INT64_MIN);
+  cr_expect_eq(tsr__std_integer("9223372036854775808", 19, &v), TSR__V_INVALID, "INT64_MAX + 1");
+  cr_expect_eq(tsr__std_integer("-9223372036854775809", 20, &v), TSR__V_INVALID, "INT64_MIN - 1");
+  cr_expect_eq(tsr__std_integer("18446744073709551616", 20, &v), TSR__V_INVALID, "2^64 (wraps to 0)");
+  cr_expect_eq(tsr__std_integer("18446744073709551617", 20, &v), TSR__V_INVALID, "2^64 + 1 (wraps to 1)");
+  cr_expect_eq(tsr__std_integer("99999999999999999999", 20, &v), TSR__V_INVALID);
+  cr_expect_eq(tsr__std_integer("+42", 3, &v), TSR__V_OK);
+  cr_expect_eq(v, 42);
+  cr_expect_eq(tsr__std_integer("-", 1, &v), TSR__V_INVALID);
+  cr_expect_eq(tsr__std_integer("", 0, &v), TSR__V_MISSING);
 }

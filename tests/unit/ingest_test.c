@@ -3,8 +3,11 @@
  * the whole pipeline, config errors naming their key path, compressed input,
  * and identical stores for 1 and 2 threads (also when a stray quote forces
  * the sequential fallback). */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <dlfcn.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +96,8 @@ ParameterizedTestParameters(ingest, malformed) {
        "", 0},
       {"duplicate header column", S("id,name,name\n1,a,b\n"), 0, TSR_EPARSE, "appears twice", 0, 0, "", 0},
       {"duplicate unconfigured column", S("id,name,x,y,x\n1,a,b,c,d\n"), 0, TSR_EPARSE, "\"x\" appears twice in the header (fields 3 and 5)", 0, 0, "", 0},
+      {"duplicate column last in name order", S("id,zz,name,zz\n1,a,b,c\n"), 0, TSR_EPARSE, "\"zz\" appears twice in the header (fields 2 and 4)", 0, 0, "", 0},
+      {"a line holding only \"\" is a row", S("id,name\n1,a\n\"\"\n2,b\n"), 0, 0, "", 2, 1, "field_count", 3},
       {"unnamed columns are not names", S("id,name,,\n1,a,,\n"), 0, 0, "", 1, 0, "", 0},
       {"no header: the first row is not echoed", S("1,4474035879,secret\n"), 0, TSR_EPARSE, "(3 fields); if the file has no header", 0, 0, "", 0},
       {"a typo is named", S("id,nmae\n1,a\n"), 0, TSR_EPARSE, "did you mean \"nmae\" (field 2)", 0, 0, "", 0},
@@ -120,6 +125,9 @@ static int ingest_text(const char *cfg_json, const char *csv, size_t n, size_t m
   if (max_record) o.max_record_bytes = max_record;
   *store = NULL;
   rc = tsr_ingest_source(&cfg->sources[0], &o, store, st, err);
+  if (rc == 0) /* the sink counts rows, as the stats do */
+    cr_expect_eq(tsr_rejects_count(rj), st->rows_rejected, "rejects sink count %llu",
+                 (unsigned long long)tsr_rejects_count(rj));
   tsr_error e2;
   cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
   *rejects = slurp(dir, "rejects.csv");
@@ -172,6 +180,55 @@ Test(ingest, overlong_record) {
   tsr_store_free(s);
   free(rej);
   free(csv);
+}
+
+/* max_record_bytes is the longest record allowed, its line end included:
+ * at 1024, a 1024-byte record is stored and a 1025-byte one rejected; the
+ * last record, without a line end, is held to the same 1024. */
+Test(ingest, overlong_record_both_edges) {
+  char *csv = malloc(4096);
+  size_t n = (size_t)sprintf(csv, "id,name\n1,");
+  memset(csv + n, 'a', 1021), n += 1021, csv[n++] = '\n'; /* 2 + 1021 + 1 = 1024 */
+  n += (size_t)sprintf(csv + n, "2,");
+  memset(csv + n, 'b', 1022), n += 1022, csv[n++] = '\n'; /* 1025 */
+  n += (size_t)sprintf(csv + n, "3,");
+  memset(csv + n, 'c', 1022), n += 1022; /* 1024, at the end of the file */
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, n, 1024, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 2, "the two 1024-byte records are stored");
+  cr_expect_eq(st.rejects[TSR_REJECT_OVERLONG], 1);
+  cr_expect(strstr(rej, "\ns,3,") && strstr(rej, "overlong_record"), "the 1025-byte record (line 3):\n%.300s", rej);
+  tsr_store_free(s);
+  free(rej);
+  free(csv);
+}
+
+/* Without a header, columns are named by position, 1 up to the last. */
+Test(ingest, no_header_columns_by_position_up_to_the_last) {
+  const char *cfgj = "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"header\": false, \"id\": \"1\", "
+                     "\"columns\": {\"1\": {\"kind\": \"local_id\"}, \"3\": {\"kind\": \"family_name\"}}}]}";
+  const char *csv = "1,x,smith\n2,y,jones\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(cfgj, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_stored, 2, "the first row is data");
+  const tsr_column *fam = tsr_store_kind(s, TSR_KIND_FAMILY_NAME);
+  cr_assert_not_null(fam);
+  char t[64];
+  tsr_column_text(fam, 1, t, sizeof t);
+  cr_expect_str_eq(t, "JONES", "column 3 is the last field");
+  tsr_store_free(s);
+  free(rej);
+  const char *four = "{\"sources\": [{\"name\": \"s\", \"path\": \"in.csv\", \"header\": false, \"id\": \"1\", "
+                     "\"columns\": {\"1\": {\"kind\": \"local_id\"}, \"4\": {\"kind\": \"family_name\"}}}]}";
+  cr_assert_eq(ingest_text(four, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "column 4 is configured, but the first row has only 3 fields") != NULL, "%s", err.msg);
+  free(rej);
 }
 
 Test(ingest, names_survive_quoting_and_crlf) {
@@ -463,6 +520,31 @@ static void compress_copy(const char *dir, const char *name, int zstd) {
   free(data);
 }
 
+/* With a stray quote early on, the quote parity guessed for later segments
+ * is inverted, and a segment's first "record" can start inside a quoted field
+ * that holds a line end: the segment before it then parses past that start.
+ * The seam check must re-parse, and the result equal 1 thread's. */
+Test(ingest, a_segment_start_inside_a_multiline_field_is_reparsed, .timeout = 60) {
+  char *dir = mktmp();
+  size_t cap = 2 << 20, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)sprintf(csv + n, "id,name\n1,o\"brien\n");
+  for (int i = 2; i < 20000; i++) n += (size_t)sprintf(csv + n, "%d,\"name\n%d\"\n", i, i % 97);
+  write_file(dir, "in.csv", csv, n);
+  char cfgp[512];
+  snprintf(cfgp, sizeof cfgp, "%s/c.json", dir);
+  write_file(dir, "c.json", k_cfg_basic, strlen(k_cfg_basic));
+  uint64_t r1, r2, j1, j2;
+  uint64_t d1 = ingest_digest(cfgp, 0, 1, 1 << 20, &r1, &j1);
+  uint64_t d2 = ingest_digest(cfgp, 0, 2, 4096, &r2, &j2);
+  cr_expect_eq(j1, 1u, "one stray-quote reject");
+  cr_expect_eq(r1, 19998u);
+  cr_expect_eq(r2, r1);
+  cr_expect_eq(j2, j1);
+  cr_expect_eq(d2, d1);
+  free(csv);
+}
+
 Test(ingest, gzip_and_zstd_match_plain, .timeout = 120) {
   gen_data();
   compress_copy(g_gen_dir, "gp.csv", 0);
@@ -523,6 +605,49 @@ Test(ingest, reject_limit_stops_the_run) {
   tsr_config_free(cfg);
 }
 
+/* max_reject_share is the largest share allowed: 1 of 4 rows passes at 0.25
+ * and fails just below it. */
+Test(ingest, reject_limit_both_edges) {
+  const char *csv = "id,name\n1,a\n2,b,c\n3,c\n4,d\n";
+  char *dir = mktmp();
+  write_file(dir, "in.csv", csv, strlen(csv));
+  tsr_config *cfg;
+  tsr_error err;
+  cr_assert_eq(tsr_config_parse(k_cfg_basic, strlen(k_cfg_basic), "t.json", dir, &cfg, &err), 0);
+  tsr_ingest_opts o;
+  tsr_ingest_opts_init(&o);
+  o.threads = 1;
+  tsr_store *s = NULL;
+  tsr_ingest_stats st;
+  cfg->sources[0].max_reject_share = 0.25;
+  cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0, "1 of 4 at 0.25: %s", err.msg);
+  cr_expect_eq(st.rows_rejected, 1u);
+  cr_expect_eq(st.rows_read, 4u);
+  tsr_store_free(s);
+  s = NULL;
+  cfg->sources[0].max_reject_share = 0.24;
+  cr_expect_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), TSR_EREJECTS);
+  cr_expect(strstr(err.msg, "1 of 4 rows rejected"), "%s", err.msg);
+  cr_expect_null(s);
+  tsr_config_free(cfg);
+}
+
+/* Control bytes in a rejected row are written as \xNN (DEL too), never raw. */
+Test(ingest, rejects_csv_escapes_control_bytes) {
+  const char *csv = "id,name\n1,a\x7f" "b,extra\n2,c\x01" "d,extra\n3,e\n";
+  tsr_store *s;
+  tsr_ingest_stats st;
+  char *rej;
+  tsr_error err;
+  cr_assert_eq(ingest_text(k_cfg_basic, csv, strlen(csv), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
+  cr_expect_eq(st.rows_rejected, 2u);
+  cr_expect(strstr(rej, "1,a\\x7Fb,extra") != NULL, "DEL as \\x7F:\n%s", rej);
+  cr_expect(strstr(rej, "2,c\\x01d,extra") != NULL, "0x01 as \\x01:\n%s", rej);
+  cr_expect(strchr(rej, 0x7f) == NULL && strchr(rej, 0x01) == NULL, "no raw control byte");
+  tsr_store_free(s);
+  free(rej);
+}
+
 /* --- defect regressions ------------------------------------------------------------------ */
 static const char *k_gp_cols =
     "\"record_id\": {\"kind\": \"local_id\"}, \"nhs_number\": {\"kind\": \"nhs_number\"},"
@@ -560,6 +685,9 @@ static int ingest_cfg(const char *cfg_path, const char *dir, int threads, size_t
   o.rejects = rj;
   tsr_store *s = NULL;
   int rc = tsr_ingest_source(&cfg->sources[0], &o, &s, st, err);
+  if (rc == 0 && st) /* the sink counts rows, as the stats do */
+    cr_expect_eq(tsr_rejects_count(rj), st->rows_rejected, "rejects sink count %llu",
+                 (unsigned long long)tsr_rejects_count(rj));
   if (digest) *digest = s ? tsr_store_digest(s) : 0;
   cr_assert_eq(tsr_rejects_close(rj, &e2), 0);
   if (rejects) *rejects = slurp(dir, "rejects.csv");
@@ -755,6 +883,11 @@ Test(defects, truncated_gzip_is_an_error) {
   rc = ingest_bytes("in.csv.gz", z, 12, &st, &err); /* inside the header: not "empty" */
   cr_expect_eq(rc, TSR_EIO);
   cr_expect(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+  for (size_t cut = 1; cut < 10; cut++) { /* shorter than the 10-byte header, even the first byte alone */
+    rc = ingest_bytes("in.csv.gz", z, cut, &st, &err);
+    cr_expect_eq(rc, TSR_EIO, "cut at %zu: rc %d", cut, rc);
+    cr_expect(strstr(err.msg, "truncated") != NULL, "cut at %zu: %s", cut, err.msg);
+  }
   free(z);
   free(text);
 }
@@ -837,6 +970,12 @@ Test(defects, duplicate_record_id_is_an_error_naming_both_lines) {
   cr_expect_eq(err.line, 6u);
   cr_expect_eq(err.column, 1u);
   cr_expect(strstr(err.file, "in.csv") != NULL);
+  free(rej);
+  /* side by side in an otherwise increasing file: the in-order pass must see it */
+  const char *adjacent = "id,name\n1,a\n2,b\n2,c\n3,d\n";
+  cr_assert_eq(ingest_text(k_cfg_basic, adjacent, strlen(adjacent), 0, 1, &s, &st, &rej, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "record id \"2\"") != NULL && strstr(err.msg, "at lines 3 and 4") != NULL, "%s",
+            err.msg);
   free(rej);
   const char *unsorted = "id,name\n3,a\n1,b\n10,c\n2,d\n";
   cr_assert_eq(ingest_text(k_cfg_basic, unsorted, strlen(unsorted), 0, 1, &s, &st, &rej, &err), 0, "%s", err.msg);
@@ -1063,4 +1202,60 @@ Test(quality, profile_json_prints_reals_sanely) {
   free(txt);
   tsr_store_free(s);
   free(rej);
+}
+
+/* --- threads 0 means all cores, in ingest too -------------------------------------------
+ * The team a parallel region asks for is not visible in the store (which is
+ * the same for any thread count, by design), so this file wraps libgomp's
+ * entry point: GCC compiles every "omp parallel" to a GOMP_parallel call
+ * with the team size it wants, and the static library's calls resolve to
+ * this definition first, which records the size and runs the real one. */
+static unsigned g_team_max;
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags) {
+  static void (*real)(void (*)(void *), void *, unsigned, unsigned);
+  if (!real) {
+    void *sym = dlsym(RTLD_NEXT, "GOMP_parallel");
+    cr_assert_not_null(sym, "libgomp's GOMP_parallel not found");
+    memcpy(&real, &sym, sizeof real);
+  }
+  if (num_threads > g_team_max) g_team_max = num_threads;
+  real(fn, data, num_threads, flags);
+}
+
+Test(ingest, threads_zero_means_all_cores) {
+  omp_set_num_threads(2);
+  size_t n;
+  char *text = basic_rows(5000, &n);
+  /* 1 first: a runtime that never calls GOMP_parallel (clang's libomp) shows
+   * no team sizes, and the test cannot tell anything there */
+  static const int order[3] = {1, 0, 2};
+  for (int k = 0; k < 3; k++) {
+    int threads = order[k];
+    char *dir = mktmp();
+    write_file(dir, "in.csv", text, n);
+    tsr_config *cfg;
+    tsr_error err;
+    cr_assert_eq(tsr_config_parse(k_cfg_basic, strlen(k_cfg_basic), "t.json", dir, &cfg, &err), 0, "%s", err.msg);
+    tsr_ingest_opts o;
+    tsr_ingest_opts_init(&o);
+    o.threads = threads;
+    o.segment_bytes = 4096; /* several segments: the cut and parse regions run in parallel too */
+    tsr_store *s = NULL;
+    tsr_ingest_stats st;
+    g_team_max = 0;
+    cr_assert_eq(tsr_ingest_source(&cfg->sources[0], &o, &s, &st, &err), 0, "%s", err.msg);
+    cr_expect_eq(st.rows_stored, 5000u);
+    if (threads == 1 && g_team_max == 0) {
+      tsr_store_free(s);
+      tsr_config_free(cfg);
+      free(text);
+      cr_skip_test("the OpenMP runtime does not go through GOMP_parallel: team sizes are not observable");
+    }
+    cr_expect_eq(g_team_max, threads ? (unsigned)threads : 2u, "threads %d: teams of up to %u threads", threads,
+                 g_team_max);
+    tsr_store_free(s);
+    tsr_config_free(cfg);
+  }
+  free(text);
 }

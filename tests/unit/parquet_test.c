@@ -801,6 +801,43 @@ Test(parquet, auto_dictionary_byte_cap_both_edges) {
   dict_cap_case(dir, "over.parquet", 49, 0);
 }
 
+/* String bounds up to 64 bytes go into the statistics (writer.c
+ * PQ_STAT_MAX), longer ones are left out: both edges, for the max and for the
+ * min. */
+static chunk_meta str_bounds_case(const char *dir, const char *name, int lo_len, int hi_len) {
+  char lo[80], hi[80];
+  memset(lo, 'a', (size_t)lo_len);
+  memset(hi, 'z', (size_t)hi_len);
+  tsr_view v[3] = {{hi, (uint32_t)hi_len}, {"m", 1}, {lo, (uint32_t)lo_len}};
+  tsr_pq_column_def d = {"s", TSR_PQ_STRING, 0, TSR_PQ_ENC_PLAIN};
+  tsr_pq_writer *w;
+  tsr_error err;
+  cr_assert_eq(tsr_pq_open(&w, dir, name, &d, 1, NULL, &err), 0, "%s", err.msg);
+  tsr_pq_col col = {v, NULL};
+  cr_assert_eq(tsr_pq_write(w, &col, 3, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_pq_close(w, &err), 0, "%s", err.msg);
+  return file_chunk(dir, name, 0, 0);
+}
+
+Test(parquet, string_statistics_bound_at_64_bytes_both_edges) {
+  char *dir = tsr_test_tmpdir("pq");
+  chunk_meta m = str_bounds_case(dir, "hi64.parquet", 1, 64);
+  cr_assert(m.has_min && m.has_max, "a 64-byte max is kept");
+  cr_expect_eq(m.max_len, 64u);
+  cr_expect(m.max[0] == 'z' && m.max[63] == 'z');
+  cr_expect_eq(m.min_len, 1u);
+  cr_expect_eq(m.min[0], 'a');
+  m = str_bounds_case(dir, "lo64.parquet", 64, 1);
+  cr_assert(m.has_min && m.has_max, "a 64-byte min is kept");
+  cr_expect_eq(m.min_len, 64u);
+  cr_expect_eq(m.max_len, 1u);
+  m = str_bounds_case(dir, "hi65.parquet", 1, 65);
+  cr_expect(!m.has_min && !m.has_max, "a 65-byte max leaves the bounds out");
+  cr_expect_eq(m.null_count, 0);
+  m = str_bounds_case(dir, "lo65.parquet", 65, 1);
+  cr_expect(!m.has_min && !m.has_max, "a 65-byte min leaves the bounds out");
+}
+
 /* --- Reader robustness ------------------------------------------------------------------------ */
 static uint8_t *small_file(size_t *n, int zstd) {
   char *dir = tsr_test_tmpdir("pq");
