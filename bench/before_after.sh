@@ -11,7 +11,8 @@ set -euo pipefail
 old="$1" new="$2" n="${3:-1000000}" runs="${4:-5}" threads="${5:-2}"
 out="${BENCH_OUT:-/tmp/tsr_before_after}"
 rm -rf "$out"; mkdir -p "$out"
-"$new" generate --patients "$n" --seed 1 --out "$out/data" --quiet
+# the old binary writes the data: its link.json is one both binaries read
+"$old" generate --patients "$n" --seed 1 --out "$out/data" --quiet
 bytes=$(stat -c %s "$out/data/gp.csv" "$out/data/hes_apc.csv" | paste -sd+ | bc)
 echo "# $n patients, $bytes bytes of CSV, $threads threads, $runs runs each (after one warm-up each)"
 echo "binary,run,wall_s,peak_rss_kb,ingest_s,block_link_s,cluster_s,output_s"

@@ -24,6 +24,8 @@ scratch="${MUTATE_DIR:-/tmp/tsr_mutate}"
 list="$here/scripts/mutations.txt"
 jobs="${MUTATE_JOBS:-2}"
 timeout="${MUTATE_TIMEOUT:-300}"
+# the scratch copy has no shared folder beside it: point the FEBRL tests at ours
+if [ -z "${TSR_SHARED_DIR:-}" ] && [ -d "$here/../shared" ]; then export TSR_SHARED_DIR="$(cd "$here/../shared" && pwd)"; fi
 
 # One python helper parses the list (the same way for every step) and applies
 # a mutation; bash only sees validated fields.

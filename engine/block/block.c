@@ -477,6 +477,22 @@ size_t tsr__key_text(const tsr__recset *rs, const tsr_rule_cfg *r, uint64_t gid,
   return len;
 }
 
+/* Pairs of a block (members in gid order, so each source is one run) that
+ * the mode allows: within a source, across sources, or both. */
+static uint64_t allowed_pairs(const tsr__recset *rs, const uint32_t *m, uint64_t sz, tsr_link_mode mode) {
+  const uint64_t all = sz * (sz - 1) / 2;
+  if (mode == TSR_MODE_BOTH) return all;
+  uint64_t same = 0;
+  for (uint64_t i = 0; i < sz;) {
+    uint32_t s = tsr__recset_src(rs, m[i]);
+    uint64_t j = i + 1;
+    while (j < sz && tsr__recset_src(rs, m[j]) == s) j++;
+    same += (j - i) * (j - i - 1) / 2;
+    i = j;
+  }
+  return tsr__mode_allows(mode, 1) ? same : all - same;
+}
+
 /* One thread's batch: filled pair by pair, handed to the consumer when full. */
 static inline void batch_put(tsr__pair_batch *pb, tsr__pair_batch_fn fn, void *ctx, int t, uint32_t a, uint32_t b,
                              uint16_t rule) {
@@ -532,7 +548,7 @@ int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t 
         const uint64_t sz = b.start[bi + 1] - b.start[bi];
         if (sz > max_block) {
           cb++;
-          cp += sz * (sz - 1) / 2;
+          cp += allowed_pairs(rs, m, sz, mode);
           continue;
         }
         for (uint64_t i = 0; i < sz; i++) {

@@ -126,7 +126,7 @@ typedef struct tsr__rule_pairs {
   uint64_t pairs;          /* emitted by this rule */
   uint64_t earlier;        /* pairs in its blocks already emitted by an earlier rule */
   uint64_t blocks, eligible;
-  uint64_t capped_blocks, capped_pairs;
+  uint64_t capped_blocks, capped_pairs; /* blocks over max_block, skipped; the pairs in them the mode allows */
   uint64_t max_block;
   uint32_t max_block_first; /* smallest gid of the largest block */
 } tsr__rule_pairs;

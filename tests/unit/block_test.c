@@ -522,6 +522,41 @@ Test(block, a_block_of_exactly_max_block_records_is_paired) {
   unload(&fx);
 }
 
+/* A skipped block counts the pairs its mode would have compared: 3 gp and
+ * 1 hes records give 3 cross-source pairs (link), 3 within gp (dedupe), 6 in
+ * all (link_and_dedupe); 2 gp and 1 hes give 2, 1 and 3. */
+Test(block, capped_pairs_follow_the_mode) {
+  static const struct {
+    const char *mode;
+  } cases[] = {{"link"}, {"dedupe"}, {"link_and_dedupe"}};
+  static const struct {
+    const char *gp;
+    uint64_t link, dedupe;
+  } layouts[] = {
+      {GP_HDR "g0,,1980-03-03,2,LS1 4AP,A,B\ng1,,1981-03-03,2,LS1 4AP,C,D\ng2,,1982-03-03,2,LS1 4AP,E,F\n", 3, 3},
+      {GP_HDR "g0,,1980-03-03,2,LS1 4AP,A,B\ng1,,1981-03-03,2,LS1 4AP,C,D\n", 2, 1},
+  };
+  for (size_t li = 0; li < sizeof layouts / sizeof layouts[0]; li++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      char link[200];
+      snprintf(link, sizeof link, "{\"mode\": \"%s\", \"rules\": [{\"name\": \"pc\", \"fields\": [\"postcode\"]}]}",
+               cases[i].mode);
+      fixture fx;
+      load(&fx, layouts[li].gp, HES_HDR "h0,,1983-03-03,2,LS1 4AP,RX1,L1\n", link);
+      const tsr_link_cfg *l = &fx.cfg->link;
+      tsr__rule_pairs rp[1];
+      tsr_error err;
+      cr_assert_eq(tsr__block_pairs(&fx.rs, l->rules, 1, l->mode, l->source_mask, 1, NULL, NULL, rp, 1, &err), 0,
+                   "%s", err.msg);
+      uint64_t n = fx.rs.total, want = i == 0 ? layouts[li].link : i == 1 ? layouts[li].dedupe : n * (n - 1) / 2;
+      cr_expect_eq(rp[0].capped_blocks, 1, "%s", cases[i].mode);
+      cr_expect_eq(rp[0].capped_pairs, want, "%s, layout %zu: %llu capped pairs", cases[i].mode, li,
+                   (unsigned long long)rp[0].capped_pairs);
+      unload(&fx);
+    }
+  }
+}
+
 /* Sources outside the run (run_mask) get no keys, even when the rule names
  * them: here the run holds gp only. */
 Test(block, sources_outside_the_run_get_no_keys) {
