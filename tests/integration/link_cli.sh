@@ -120,6 +120,7 @@ sed 's/"dob": {"field": "dob", "kind": "date", "format": "YYYY-MM-DD",/"dob": {"
 grep -q '"min": "2024-01-01"' "$tmp/g/link_min.json" || bad "test setup: the dob column of link.json changed shape"
 "$bin" link --config "$tmp/g/link_min.json" --out "$tmp/r9" --quiet 2> "$tmp/warn.err" || bad "link with a late dob min: $(cat "$tmp/warn.err")"
 grep -q "warning: field dob of source hes is mostly missing or invalid" "$tmp/warn.err" && ok || bad "no warning for a mostly invalid dob under -q: $(cat "$tmp/warn.err")"
+[ "$(grep -c "field dob of source hes" "$tmp/warn.err")" -eq 1 ] && ok || bad "the dob warning (three rules use dob) should come once: $(cat "$tmp/warn.err")"
 grep -q "set \`min\`" "$tmp/warn.err" && ok || bad "the warning names no cause: $(cat "$tmp/warn.err")"
 grep -q "source gp is mostly" "$tmp/warn.err" && bad "gp dob (the window is unchanged there) warned: $(cat "$tmp/warn.err")" || ok
 "$bin" link --config "$tmp/g/link.json" --out "$tmp/r9b" --quiet 2> "$tmp/nowarn.err" || bad "link"
