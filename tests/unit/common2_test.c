@@ -173,6 +173,42 @@ Test(outfile, a_failed_commit_leaves_no_temporary_file) {
   cr_expect_eq(o.fd, -1);
 }
 
+/* tsr__write_file writes every byte, under the final name only; tsr__dir_names
+ * lists a folder sorted bytewise, with or without a filter. */
+static int not_dot(const char *name) { return name[0] != '.'; }
+
+Test(outfile, write_file_and_sorted_folder_names) {
+  char *dir = tsr_test_tmpdir("c2");
+  cr_assert_not_null(dir);
+  tsr_error err;
+  static const char body[] = "{\"a\": 1}\n";
+  cr_assert_eq(tsr__write_file(dir, "b.json", body, sizeof body - 1, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr__write_file(dir, "A.txt", "", 0, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr__write_file(dir, ".hidden", "x", 1, &err), 0, "%s", err.msg);
+  char path[700], got[64];
+  snprintf(path, sizeof path, "%s/b.json", dir);
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f);
+  size_t n = fread(got, 1, sizeof got, f);
+  fclose(f);
+  cr_expect_eq(n, sizeof body - 1, "every byte, the final newline too");
+  cr_expect_eq(memcmp(got, body, sizeof body - 1), 0);
+  tsr__dir_name *names;
+  size_t cnt;
+  cr_assert_eq(tsr__dir_names(dir, NULL, &names, &cnt, &err), 0, "%s", err.msg);
+  cr_assert_eq(cnt, 3, "no temporary file is left, '.' and '..' are not listed");
+  cr_expect_str_eq(names[0], ".hidden");
+  cr_expect_str_eq(names[1], "A.txt");
+  cr_expect_str_eq(names[2], "b.json");
+  tsr__free(names);
+  cr_assert_eq(tsr__dir_names(dir, not_dot, &names, &cnt, &err), 0, "%s", err.msg);
+  cr_assert_eq(cnt, 2);
+  cr_expect_str_eq(names[0], "A.txt");
+  tsr__free(names);
+  cr_expect_eq(tsr__dir_names("/nonexistent_tsr_dir", NULL, &names, &cnt, &err), TSR_EIO);
+  cr_expect_null(names);
+}
+
 /* --- arena --------------------------------------------------------------------------- */
 
 Test(arena, blocks_are_used_to_the_last_byte) {
