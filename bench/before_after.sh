@@ -13,14 +13,25 @@ out="${BENCH_OUT:-/tmp/tsr_before_after}"
 rm -rf "$out"; mkdir -p "$out"
 # the old binary writes the data: its link.json is one both binaries read
 "$old" generate --patients "$n" --seed 1 --out "$out/data" --quiet
+# the same report for both: the old binary tabled match rates by provider and
+# practice by name; the new one tables the fields output.match_rates_by names
+cfg_new="$out/data/link.json"
+if "$new" link --help 2>&1 | grep -q overwrite; then
+  node -e '
+    const fs = require("fs"); const j = JSON.parse(fs.readFileSync(process.argv[1]));
+    j.output = { ...(j.output || {}), match_rates_by: ["provider", "practice"] };
+    fs.writeFileSync(process.argv[2], JSON.stringify(j, null, 2));
+  ' "$out/data/link.json" "$out/data/link_new.json"
+  cfg_new="$out/data/link_new.json"
+fi
 bytes=$(stat -c %s "$out/data/gp.csv" "$out/data/hes_apc.csv" | paste -sd+ | bc)
 echo "# $n patients, $bytes bytes of CSV, $threads threads, $runs runs each (after one warm-up each)"
 echo "binary,run,wall_s,peak_rss_kb,ingest_s,block_link_s,cluster_s,output_s"
 for r in $(seq 0 "$runs"); do
   for which in old new; do
-    bin="$old"; [ "$which" = new ] && bin="$new"
+    bin="$old" cfg="$out/data/link.json"; [ "$which" = new ] && bin="$new" cfg="$cfg_new"
     rm -rf "$out/run"
-    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$bin" link --config "$out/data/link.json" --rules hesid \
+    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$bin" link --config "$cfg" --rules hesid \
       --out "$out/run" --threads "$threads" --quiet
     read -r secs rss <"$out/time.txt"
     stages=$(node -e '
