@@ -112,7 +112,14 @@ double tsr__jaro_scalar(const char *a, size_t la, const char *b, size_t lb) {
   return jaro_of(m, out / 2, la, lb);
 }
 
+/* Equal strings are common among candidate pairs (a third of realistic name
+ * pairs): one memcmp instead of the masks. */
+static inline int same(const char *a, size_t la, const char *b, size_t lb) {
+  return la == lb && la && memcmp(a, b, la) == 0;
+}
+
 double tsr__jaro(const char *a, size_t la, const char *b, size_t lb) {
+  if (same(a, la, b, lb)) return 1.0;
   if (la <= 64 && lb <= 64) return jaro_small(a, la, b, lb);
   return tsr__jaro_scalar(a, la, b, lb);
 }
@@ -194,7 +201,7 @@ size_t tsr__lev_bounded(const char *a, size_t la, const char *b, size_t lb, size
     lb = tl;
   }
   if (lb - la > max) return max + 1;
-  if (la == 0) return lb;
+  if (la == 0 || same(a, la, b, lb)) return lb - la;
   if (la <= 64) {
     uint64_t pm[256];
     for (size_t j = 0; j < lb; j++) pm[U8(b[j])] = 0;
@@ -266,6 +273,7 @@ size_t tsr__dl_bounded(const char *a, size_t la, const char *b, size_t lb, size_
   lb = cap_len(lb);
   size_t diff = la > lb ? la - lb : lb - la;
   if (diff > max) return max + 1;
+  if (same(a, la, b, lb)) return 0;
   /* bytes of each side the other lacks (as multisets) */
   int32_t cnt[256];
   for (size_t i = 0; i < la; i++) cnt[U8(a[i])] = 0;
