@@ -293,9 +293,11 @@ size_t tsr__dl_bounded(const char *a, size_t la, const char *b, size_t lb, size_
     *c = 0;
   }
   if (max_z(only_a, only_b) > max) return max + 1;
-  /* Levenshtein >= Damerau, and they agree at 0 and 1 */
-  size_t lev = tsr__lev_bounded(a, la, b, lb, max);
+  /* Levenshtein >= Damerau, and they agree at 0 and 1; a transposition is
+   * two Levenshtein edits, so Levenshtein <= 2 * Damerau */
+  size_t lev = tsr__lev_bounded(a, la, b, lb, max < SIZE_MAX / 4 ? 2 * max + 1 : SIZE_MAX - 1);
   if (lev <= 1) return lev;
+  if (lev > 2 * max) return max + 1;
   size_t d = tsr__dl(a, la, b, lb);
   return d > max ? max + 1 : d;
 }
