@@ -35,7 +35,10 @@ static int load(names *t, const char *path) {
   t->cum = malloc(cap * sizeof *t->cum);
   t->n = 0;
   double total = 0;
-  if (!fgets(line, sizeof line, f)) return -1; /* header */
+  if (!fgets(line, sizeof line, f) || !t->s || !t->cum) { /* the header */
+    fclose(f);
+    return -1;
+  }
   while (fgets(line, sizeof line, f) && t->n < cap) {
     char *comma = strchr(line, ',');
     if (!comma) continue;
