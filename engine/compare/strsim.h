@@ -3,8 +3,9 @@
  * variants and a length-only upper bound for Jaro-Winkler, so a comparison can
  * skip work that cannot reach its lowest threshold. Names reach here
  * standardised (ASCII upper case), so bytes are characters. Pure functions:
- * no state, no allocation for strings up to TSR__STRSIM_MAX bytes, safe from
- * any number of threads. docs/design/compare.md has the conventions and the
+ * no state, safe from any number of threads, and no allocation except in
+ * tsr__dl / tsr__dl_bounded when the DP table passes 66 x 66 cells (both
+ * strings longer than about 64 bytes: never a name). docs/design/compare.md has the conventions and the
  * measured speed.
  *
  * DESIGN
@@ -84,7 +85,9 @@ size_t tsr__lev_scalar(const char *a, size_t la, const char *b, size_t lb);
 
 /* True Damerau-Levenshtein distance (insertions, deletions, substitutions,
  * transpositions of adjacent characters, with edits allowed between the two
- * transposed characters: Lowrance and Wagner's algorithm). */
+ * transposed characters: Lowrance and Wagner's algorithm). The table is on
+ * the stack up to 66 x 66 cells, else from tsr__malloc; if that fails the
+ * result is max(la, lb), an upper bound. */
 size_t tsr__dl(const char *a, size_t la, const char *b, size_t lb);
 /* min(distance, max + 1). Exits early on the length difference, on the
  * character-count bound (each edit but a transposition changes the byte
