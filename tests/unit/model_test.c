@@ -369,6 +369,33 @@ Test(model, degenerate_fit_is_flagged_and_leave_out_fixes_it) {
   cr_expect(dob_partial, "m(dob partial) %g vs u %g not flagged", bad.m[1][2], bad.u[1][2]);
   tsr__em_result_free(&rb);
 
+  /* the union of both rules' pairs (first rule wins, A 90%) as one training
+   * set with nothing left out: the block is learned as well */
+  {
+    tsr__pcount t;
+    cr_assert_eq(tsr__pcount_init(&t, 0), 0);
+    simulate(&t, 900000, 0.02, 1, -1, 21, NULL);
+    simulate(&t, 100000, 0.10, 2, 1, 22, NULL);
+    const tsr__pcount *parts[1] = {&t};
+    tsr__patterns pu;
+    cr_assert_eq(tsr__pcount_merge(parts, 1, &pu), 0);
+    tsr__pcount_free(&t);
+    tsr__model un;
+    true_model(&un);
+    tsr__em_result ru;
+    cr_assert_eq(tsr__em_fit(&un, &pu, &o, &ru, &err), 0, "%s", err.msg);
+    memcpy(un.m, ru.m, sizeof un.m);
+    uint32_t nu = tsr__model_degenerate(&un, off, 8);
+    /* about 2.8% of these pairs are matches; EM calls nearly all of them
+     * matches (measured: lambda 1, dob partial m 0.002 < u 0.018 and
+     * postcode district m 0.0198 < u 0.02) */
+    cr_expect_gt(ru.lambda, 0.5, "lambda %g", ru.lambda);
+    cr_expect_geq(nu, 1u);
+    cr_expect(nu >= 1 && off[0].k == 1 && off[0].level == 2, "first flagged (%u, %u)", off[0].k, off[0].level);
+    tsr__em_result_free(&ru);
+    tsr__patterns_free(&pu);
+  }
+
   /* leave-out training over both rules */
   tsr__model md;
   true_model(&md);
@@ -611,4 +638,42 @@ Test(model, tf_common_names_weigh_less_than_rare_ones) {
   /* the weight scales it */
   cr_expect(fabs(tsr__tf_adjust(0.002, 12000, N, 1e-6, 0.5) - 0.5 * smith) < 1e-9);
   cr_expect_eq(tsr__tf_adjust(0.002, 12000, N, 1e-6, 0.0), 0.0);
+}
+
+Test(model, em_refuses_bad_input) {
+  tsr__model md;
+  true_model(&md);
+  tsr__em_opts o;
+  tsr__em_opts_init(&o);
+  tsr__em_result r;
+  tsr_error err;
+  tsr__patterns empty = {0};
+  cr_expect_eq(tsr__em_fit(&md, &empty, &o, &r, &err), TSR_EINVAL);
+  cr_expect(strstr(err.msg, "no pairs") != NULL, "%s", err.msg);
+  tsr__pcount t;
+  cr_assert_eq(tsr__pcount_init(&t, 0), 0);
+  uint8_t lv[4] = {1, 1, 1, 1};
+  cr_assert_eq(tsr__pcount_add(&t, tsr__pattern_pack(&md, lv), 10), 0);
+  cr_assert_eq(tsr__pcount_add(&t, 15u << md.shift[3], 10), 0); /* sex level 15 of 3 */
+  const tsr__pcount *parts[1] = {&t};
+  tsr__patterns p;
+  cr_assert_eq(tsr__pcount_merge(parts, 1, &p), 0);
+  cr_expect_eq(tsr__em_fit(&md, &p, &o, &r, &err), TSR_EINVAL);
+  cr_expect(strstr(err.msg, "comparison 3") != NULL, "%s", err.msg);
+  tsr__patterns_free(&p);
+  tsr__pcount_free(&t);
+  /* u = 0 on a level the pairs show */
+  cr_assert_eq(tsr__pcount_init(&t, 0), 0);
+  cr_assert_eq(tsr__pcount_add(&t, tsr__pattern_pack(&md, lv), 10), 0);
+  cr_assert_eq(tsr__pcount_merge(parts, 1, &p), 0);
+  md.u[2][1] = 0.0;
+  cr_expect_eq(tsr__em_fit(&md, &p, &o, &r, &err), TSR_EINVAL);
+  cr_expect(strstr(err.msg, "u = 0") != NULL, "%s", err.msg);
+  o.exclude = 1u << 2; /* left out: its u does not matter */
+  cr_expect_eq(tsr__em_fit(&md, &p, &o, &r, &err), 0);
+  cr_expect_eq(r.m[2][1], md.m[2][1]); /* an excluded comparison keeps its m */
+  cr_expect_eq(r.mden[2], 0.0);
+  tsr__em_result_free(&r);
+  tsr__patterns_free(&p);
+  tsr__pcount_free(&t);
 }
