@@ -13,7 +13,6 @@
  *   each chunk. The first chunk that satisfies it ends the sample and later
  *   chunks of the round are dropped, so the pairs and counts are the same
  *   at any thread count. */
-#include <omp.h>
 #include <string.h>
 
 #include "common/common_internal.h"
