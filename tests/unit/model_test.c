@@ -677,3 +677,19 @@ Test(model, em_refuses_bad_input) {
   tsr__patterns_free(&p);
   tsr__pcount_free(&t);
 }
+
+Test(model, strong_prior_m) {
+  uint8_t nlev[3] = {2, 3, 6};
+  tsr__model md;
+  cr_assert_eq(tsr__model_init(&md, 3, nlev, NULL), 0);
+  cr_expect_eq(md.lambda, 0.5);
+  tsr__model_prior_m(&md, 0, 0.95);
+  tsr__model_prior_m(&md, 1, 0.95);
+  tsr__model_prior_m(&md, 2, 0.9);
+  cr_expect_eq(md.m[0][1], 1.0); /* one non-null level takes it all */
+  cr_expect_eq(md.m[1][1], 0.95);
+  cr_expect(fabs(md.m[1][2] - 0.05) < 1e-15);
+  cr_expect_eq(md.m[2][1], 0.9);
+  for (int l = 2; l < 6; l++) cr_expect(fabs(md.m[2][l] - 0.025) < 1e-15);
+  cr_expect_eq(md.m[2][0], 0.0);
+}
