@@ -113,9 +113,10 @@ int tsr__em_fit(const tsr__model *md, const tsr__patterns *p, const tsr__em_opts
     for (uint32_t k = 0; k < K; k++) {
       if (!(use >> k & 1)) continue;
       uint32_t L = md->nlev[k];
-      double den = o->pseudo * (double)(L - 1);
-      for (uint32_t l = 1; l < L; l++) den += s[k][l];
-      r->mden[k] = den - o->pseudo * (double)(L - 1);
+      double seen = 0.0;
+      for (uint32_t l = 1; l < L; l++) seen += s[k][l];
+      r->mden[k] = seen;
+      double den = seen + o->pseudo * (double)(L - 1);
       for (uint32_t l = 1; l < L; l++) {
         double m = den > 0.0 ? (s[k][l] + o->pseudo) / den : r->m[k][l];
         double d = fabs(m - r->m[k][l]);
