@@ -54,6 +54,7 @@ static const name_case cases[] = {
     {"ABCDEFGHIJ", "ACBDEFGHIJXY", TSR__NAME_JW2},   /* 0.91999999999999993 */
     {"WHITE", "WAITE", TSR__NAME_JW2},               /* exactly 0.88 */
     {"SMITH", "SMYTH", TSR__NAME_JW2},               /* 0.893 */
+    {"JOHN", "JOHNSTONE", TSR__NAME_JW2},            /* 0.889: the length bound (< 0.92) must not skip it */
     {"DAVIES", "DANIELS", TSR__NAME_DL2},            /* JW 0.8794 just under 0.88; DL 2 */
     {"HALL", "BALL", TSR__NAME_DL1},                 /* JW 0.833; DL 1 */
     {"LI", "IL", TSR__NAME_DL1},                     /* a transposition: DL 1 (Levenshtein 2) */
@@ -92,6 +93,7 @@ Test(namecmp, threshold_edges_are_exact) {
   cr_assert(jw("ABCDEFGHIJ", "ACBDEFGHIJXY") < 0.92 && jw("ABCDEFGHIJ", "ACBDEFGHIJXY") > 0.92 - 1e-15);
   cr_assert(jw("DAVIES", "DANIELS") < 0.88 && jw("DAVIES", "DANIELS") > 0.8793);
   cr_assert_eq(tsr__dl("JONES", 5, "JAMES", 5), 2);
+  cr_assert(tsr__jw_upper_bound(4, 9) < 0.92 && jw("JOHN", "JOHNSTONE") >= 0.88);
 }
 
 /* Raising or lowering a threshold moves the edge pairs across it. */
