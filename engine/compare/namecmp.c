@@ -198,9 +198,22 @@ void tsr__full_opts_init(tsr__full_opts *o) {
 
 static inline int is_exact(tsr__name_level l) { return l == TSR__NAME_EXACT || l == TSR__NAME_EXACT_STD; }
 
+void tsr__full_swap_opts(const tsr__full_opts *o, tsr__name_opts *out) {
+  tsr__name_opts_init(out);
+  out->enabled = TSR__LEVEL_BIT(TSR__NAME_EXACT) | TSR__LEVEL_BIT(TSR__NAME_EXACT_STD) | TSR__LEVEL_BIT(TSR__NAME_JW1);
+  out->jw1 = out->jw2 = o->swap_jw;
+}
+
+/* tsr__name_close(x, y, swap_jw), through the memo when there is one */
+static int swap_close(const tsr__name_val *x, const tsr__name_val *y, const tsr__name_opts *so, tsr__name_memo *ms) {
+  tsr__name_level l = ms ? tsr__cmp_name_memo(ms, x, y) : tsr__cmp_name(x, y, so);
+  return l != TSR__NAME_NULL && l <= TSR__NAME_JW1;
+}
+
 tsr__full_level tsr__cmp_fullname(const tsr__name_val *given_a, const tsr__name_val *family_a,
                                   const tsr__name_val *given_b, const tsr__name_val *family_b,
-                                  const tsr__full_opts *o, tsr__name_memo *mg, tsr__name_memo *mf) {
+                                  const tsr__full_opts *o, tsr__name_memo *mg, tsr__name_memo *mf,
+                                  tsr__name_memo *ms) {
   tsr__name_level lg = mg ? tsr__cmp_name_memo(mg, given_a, given_b) : tsr__cmp_name(given_a, given_b, &o->given);
   tsr__name_level lf =
       mf ? tsr__cmp_name_memo(mf, family_a, family_b) : tsr__cmp_name(family_a, family_b, &o->family);
@@ -208,10 +221,11 @@ tsr__full_level tsr__cmp_fullname(const tsr__name_val *given_a, const tsr__name_
   uint32_t on = o->enabled;
 #define ON(l) (on & TSR__LEVEL_BIT(l))
   if (ON(TSR__FULL_EXACT) && is_exact(lg) && is_exact(lf)) return TSR__FULL_EXACT;
-  if (ON(TSR__FULL_SWAPPED) && given_a->len && family_a->len && given_b->len && family_b->len &&
-      tsr__name_close(given_a->s, given_a->len, family_b->s, family_b->len, o->swap_jw) &&
-      tsr__name_close(family_a->s, family_a->len, given_b->s, given_b->len, o->swap_jw))
-    return TSR__FULL_SWAPPED;
+  if (ON(TSR__FULL_SWAPPED) && given_a->len && family_a->len && given_b->len && family_b->len) {
+    tsr__name_opts so;
+    if (!ms) tsr__full_swap_opts(o, &so);
+    if (swap_close(given_a, family_b, &so, ms) && swap_close(family_a, given_b, &so, ms)) return TSR__FULL_SWAPPED;
+  }
   int ag = lg != TSR__NAME_NULL && lg <= o->agree_worst && lg != TSR__NAME_ELSE;
   int af = lf != TSR__NAME_NULL && lf <= o->agree_worst && lf != TSR__NAME_ELSE;
   if (ON(TSR__FULL_BOTH) && ag && af) return TSR__FULL_BOTH;

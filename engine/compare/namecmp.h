@@ -140,11 +140,18 @@ void tsr__full_opts_init(tsr__full_opts *o);
 
 typedef struct tsr__name_memo tsr__name_memo;
 
-/* The combined level. mg and mf: memos for the given and the family field
- * (created with o->given and o->family), or NULL to compute directly. */
+/* The options of the swapped test as a one-field comparison: only EXACT,
+ * EXACT_STD and JW1 (at swap_jw) on, so "close" is a level <= JW1. A memo
+ * created with them answers the cross pairs (given_a, family_b). */
+void tsr__full_swap_opts(const tsr__full_opts *o, tsr__name_opts *out);
+
+/* The combined level. mg, mf, ms: memos for the given field, the family field
+ * and the cross pairs (created with o->given, o->family and
+ * tsr__full_swap_opts(o)), each NULL to compute directly. */
 tsr__full_level tsr__cmp_fullname(const tsr__name_val *given_a, const tsr__name_val *family_a,
                                   const tsr__name_val *given_b, const tsr__name_val *family_b,
-                                  const tsr__full_opts *o, tsr__name_memo *mg, tsr__name_memo *mf);
+                                  const tsr__full_opts *o, tsr__name_memo *mg, tsr__name_memo *mf,
+                                  tsr__name_memo *ms);
 
 /* --- the memo ---------------------------------------------------------------------
  * One per thread and per comparison (it stores levels of the options it was

@@ -206,8 +206,8 @@ Test(namecmp, predicates) {
 
 static tsr__full_level full(const char *ga, const char *fa, const char *gb, const char *fb, const tsr__full_opts *o) {
   tsr__name_val x = V(ga), y = V(fa), z = V(gb), w = V(fb);
-  tsr__full_level l = tsr__cmp_fullname(&x, &y, &z, &w, o, NULL, NULL);
-  cr_expect_eq(tsr__cmp_fullname(&z, &w, &x, &y, o, NULL, NULL), l, "fullname not symmetric: %s %s / %s %s", ga,
+  tsr__full_level l = tsr__cmp_fullname(&x, &y, &z, &w, o, NULL, NULL, NULL);
+  cr_expect_eq(tsr__cmp_fullname(&z, &w, &x, &y, o, NULL, NULL, NULL), l, "fullname not symmetric: %s %s / %s %s", ga,
                fa, gb, fb);
   return l;
 }
@@ -378,9 +378,13 @@ Test(namecmp, fullname_memo_equals_direct) {
   make_pool(31);
   tsr__full_opts o;
   tsr__full_opts_init(&o);
-  tsr__name_memo *mg = NULL, *mf = NULL;
+  o.swap_jw = 0.85; /* a looser swap, so near swaps turn up in the pool */
+  tsr__name_opts so;
+  tsr__full_swap_opts(&o, &so);
+  tsr__name_memo *mg = NULL, *mf = NULL, *ms = NULL;
   cr_assert_eq(tsr__name_memo_create(&o.given, &mg), 0);
   cr_assert_eq(tsr__name_memo_create(&o.family, &mf), 0);
+  cr_assert_eq(tsr__name_memo_create(&so, &ms), 0);
   tsr__rng r;
   tsr__rng_init(&r, 32, 0, 0);
   int seen[TSR__FULL_NLEVELS] = {0};
@@ -394,12 +398,17 @@ Test(namecmp, fullname_memo_equals_direct) {
       g[1] = f[0];
       f[1] = g[0];
     }
-    tsr__full_level d = tsr__cmp_fullname(&g[0], &f[0], &g[1], &f[1], &o, NULL, NULL);
-    cr_assert_eq(tsr__cmp_fullname(&g[0], &f[0], &g[1], &f[1], &o, mg, mf), d);
-    cr_assert_eq(tsr__cmp_fullname(&g[1], &f[1], &g[0], &f[0], &o, mg, mf), d);
+    tsr__full_level d = tsr__cmp_fullname(&g[0], &f[0], &g[1], &f[1], &o, NULL, NULL, NULL);
+    cr_assert_eq(tsr__cmp_fullname(&g[0], &f[0], &g[1], &f[1], &o, mg, mf, ms), d);
+    cr_assert_eq(tsr__cmp_fullname(&g[1], &f[1], &g[0], &f[0], &o, mg, mf, ms), d);
+    cr_assert_eq(tsr__cmp_fullname(&g[1], &f[1], &g[0], &f[0], &o, NULL, NULL, ms), d);
+    /* the swap memo's answer is tsr__name_close's */
+    tsr__name_level sl = tsr__cmp_name_memo(ms, &g[0], &f[1]);
+    cr_assert_eq(sl != TSR__NAME_NULL && sl <= TSR__NAME_JW1, tsr__name_close(g[0].s, g[0].len, f[1].s, f[1].len, 0.85));
     seen[d]++;
   }
   for (int l = TSR__FULL_EXACT; l < TSR__FULL_NLEVELS; l++) cr_expect_gt(seen[l], 0, "level %d never seen", l);
   tsr__name_memo_free(mg);
   tsr__name_memo_free(mf);
+  tsr__name_memo_free(ms);
 }
