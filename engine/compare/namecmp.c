@@ -3,7 +3,6 @@
  * (namecmp.h has the levels and the memo's layout). */
 #include "compare/namecmp.h"
 
-#include <assert.h>
 #include <string.h>
 
 #include "common/common_internal.h"
