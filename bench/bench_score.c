@@ -12,9 +12,11 @@
  * with a consumer that only reads the batch, and blocking plus scoring; the
  * scoring time is also summed inside the consumer per thread (CPU-seconds
  * of scoring alone), which gives pairs/s per core of the scorer itself.
- * Name memos start cold in every run. CSV-like lines on stdout.
+ * Name memos start cold in every run. CSV-like lines on stdout. With
+ * --breakdown 1, each comparison is then scored alone (one thread, one run)
+ * to show where the scoring time goes.
  *
- * usage: bench_score --data DIR [--threads 1,2] [--runs N]
+ * usage: bench_score --data DIR [--threads 1,2] [--runs N] [--breakdown 1]
  *   DIR holds link.json from `tessera generate`; bench_score writes
  *   DIR/bench_score.json (the same sources, the benchmark's rules). */
 #include <stdio.h>
@@ -126,11 +128,12 @@ static int write_config(const char *dir, char *out, size_t cap) {
 
 int main(int argc, char **argv) {
   const char *dir = NULL, *threads_arg = "1,2";
-  int runs = 3;
+  int runs = 3, breakdown = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--data") == 0) dir = argv[i + 1];
     else if (strcmp(argv[i], "--threads") == 0) threads_arg = argv[i + 1];
     else if (strcmp(argv[i], "--runs") == 0) runs = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--breakdown") == 0) breakdown = atoi(argv[i + 1]);
     else return fprintf(stderr, "unknown option %s\n", argv[i]), 2;
   }
   if (!dir || runs < 1) return fprintf(stderr, "usage: bench_score --data DIR [--threads 1,2] [--runs N]\n"), 2;
@@ -259,6 +262,25 @@ int main(int argc, char **argv) {
     p++;
   }
   tsr__scorer_free(&sc);
+  for (uint32_t k = 0; breakdown && k < NCMP; k++) {
+    tsr__scorer one;
+    if (tsr__scorer_init(&one, &rs, &sp[k], 1, NULL, NULL, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+    ctx c = {.sc = &one};
+    c.t[0] = calloc(1, sizeof(per_thread));
+    if (!c.t[0] || tsr__score_thread_create(&one, &c.t[0]->ts) || tsr__pcount_init(&c.t[0]->pc, 64)) abort();
+    if (tsr__block_pairs(&rs, l->rules, l->n_rules, l->mode, l->source_mask, l->max_block_size, score, &c, rp, 1,
+                         &err))
+      return fprintf(stderr, "%s\n", err.msg), 1;
+    uint64_t h, m;
+    tsr__score_thread_stats(c.t[0]->ts, 0, &h, &m);
+    printf("# alone %-8s: %.3f CPU-s for %llu pairs, %.1f ns a pair, %llu memo misses\n", k_names[k],
+           c.t[0]->seconds, (unsigned long long)c.t[0]->pairs, 1e9 * c.t[0]->seconds / (double)c.t[0]->pairs,
+           (unsigned long long)m);
+    tsr__score_thread_free(c.t[0]->ts);
+    tsr__pcount_free(&c.t[0]->pc);
+    free(c.t[0]);
+    tsr__scorer_free(&one);
+  }
   for (uint32_t s = 0; s < cfg->n_sources; s++) tsr_store_free(stores[s]);
   tsr_config_free(cfg);
   return bad;

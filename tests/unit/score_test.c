@@ -346,3 +346,38 @@ Test(score, batches_match_pairs_at_1_and_2_threads) {
   free(t2);
   env_close(&e);
 }
+
+Test(score, codes_compare_text_not_dictionary_ids) {
+  /* gp meets RR8 first, hes RX1 first: a code's id differs between the two
+   * dictionaries, its text does not */
+  fixture fx;
+  load_cfg(&fx,
+           S_GP_HDR "g0,,,,,,,L1,RR8\n"
+                    "g1,,,,,,,L1,RX1\n",
+           S_HES_HDR "h0,,,,,,,RX1,L1\n"
+                     "h1,,,,,,,RR8,L1\n",
+           S_CFG);
+  tsr__cmp_spec sp[2];
+  tsr__cmp_spec_init(&sp[0], TSR__CMP_CODE);
+  tsr__cmp_spec_fields(&sp[0], &fx.rs, "provider", NULL);
+  tsr__cmp_spec_init(&sp[1], TSR__CMP_LOCAL_ID);
+  tsr__cmp_spec_fields(&sp[1], &fx.rs, "local_patient_id", "provider");
+  tsr__scorer sc;
+  tsr_error err;
+  cr_assert_eq(tsr__scorer_init(&sc, &fx.rs, sp, 2, NULL, NULL, &err), 0, "%s", err.msg);
+  tsr__score_thread *ts;
+  cr_assert_eq(tsr__score_thread_create(&sc, &ts), 0);
+  uint8_t lv[2];
+  tsr__score_pair(&sc, ts, 0, 3, lv); /* RR8 / RR8 */
+  cr_expect_eq(lv[0], TSR__EXACT_EQUAL);
+  cr_expect_eq(lv[1], TSR__EXACT_EQUAL);
+  tsr__score_pair(&sc, ts, 0, 2, lv); /* RR8 / RX1: L1 under another provider */
+  cr_expect_eq(lv[0], TSR__EXACT_ELSE);
+  cr_expect_eq(lv[1], TSR__EXACT_NULL);
+  tsr__score_pair(&sc, ts, 1, 2, lv); /* RX1 / RX1 */
+  cr_expect_eq(lv[0], TSR__EXACT_EQUAL);
+  cr_expect_eq(lv[1], TSR__EXACT_EQUAL);
+  tsr__score_thread_free(ts);
+  tsr__scorer_free(&sc);
+  unload(&fx);
+}
