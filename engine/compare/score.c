@@ -72,7 +72,9 @@ void tsr__scorer_free(tsr__scorer *sc) {
   for (uint32_t k = 0; k < TSR__SCORE_MAX_K; k++)
     for (uint32_t s = 0; s < TSR_MAX_SOURCES; s++) {
       tsr__free(sc->code_hash[k][s]);
+      tsr__free(sc->nhs_ok[k][s]);
       sc->code_hash[k][s] = NULL;
+      sc->nhs_ok[k][s] = NULL;
     }
 }
 
@@ -114,6 +116,21 @@ int tsr__scorer_init(tsr__scorer *sc, const tsr__recset *rs, const tsr__cmp_spec
   }
   for (uint32_t i = 0; i < k; i++) {
     const tsr__cmp_spec *s = &sc->cmp[i];
+    if (s->kind == TSR__CMP_NHS) {
+      for (uint32_t src = 0; src < rs->nsrc; src++) {
+        if (!s->col[src]) continue;
+        const uint64_t rows = tsr_store_rows(rs->stores[src]);
+        uint64_t *ok = tsr__calloc((size_t)(rows / 64 + 1), sizeof(uint64_t));
+        if (!ok) {
+          tsr__scorer_free(sc);
+          return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+        }
+        for (uint64_t r = 0; r < rows; r++)
+          if (s->col[src]->u64[r] && tsr_nhs_valid(s->col[src]->u64[r])) ok[r >> 6] |= (uint64_t)1 << (r & 63);
+        sc->nhs_ok[i][src] = ok;
+      }
+      continue;
+    }
     const tsr_column *const *cols = s->kind == TSR__CMP_CODE ? s->col : s->kind == TSR__CMP_LOCAL_ID ? s->col2 : NULL;
     if (!cols) continue;
     for (uint32_t src = 0; src < rs->nsrc; src++) {
@@ -310,13 +327,25 @@ void tsr__score_batch(const tsr__scorer *sc, tsr__score_thread *ts, const tsr__p
         patterns_out[i] |= l << sh;
       }
       break;
-    case TSR__CMP_NHS:
+    case TSR__CMP_NHS: {
+      const uint32_t en = s->enabled;
+      const uint32_t same = en & TSR__LEVEL_BIT(TSR__NHS_EQUAL) ? TSR__NHS_EQUAL : 0;
+      const uint32_t diff = en & TSR__LEVEL_BIT(TSR__NHS_DIFFERENT) ? TSR__NHS_DIFFERENT : TSR__NHS_ELSE;
       for (uint32_t i = 0; i < n; i++) {
         const tsr_column *ca = s->col[sa[i]], *cb = s->col[sb[i]];
-        uint32_t l = tsr__cmp_nhs(ca ? ca->u64[ra[i]] : 0, cb ? cb->u64[rb[i]] : 0, s->enabled);
+        const uint64_t x = ca ? ca->u64[ra[i]] : 0, y = cb ? cb->u64[rb[i]] : 0;
+        uint32_t l = TSR__NHS_NULL;
+        if (x && y) {
+          const uint64_t *oka = sc->nhs_ok[k][sa[i]], *okb = sc->nhs_ok[k][sb[i]];
+          const int valid = (oka[ra[i] >> 6] >> (ra[i] & 63)) & (okb[rb[i] >> 6] >> (rb[i] & 63)) & 1;
+          if (valid && x != y) l = diff;
+          else if (valid && same) l = same;
+          else l = tsr__cmp_nhs(x, y, en);
+        }
         patterns_out[i] |= l << sh;
       }
       break;
+    }
     case TSR__CMP_SEX:
       for (uint32_t i = 0; i < n; i++) {
         uint32_t l = exact_u64(sex_of(s->col[sa[i]], ra[i]), sex_of(s->col[sb[i]], rb[i]));

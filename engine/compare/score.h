@@ -25,7 +25,10 @@
  *        switch outside it, patterns_out[i] |= level << shift[k].
  *
  *   so each loop touches one or two columns and its branches stay
- *   predictable. A pattern depends only on the pair (and the scorer), never
+ *   predictable. NHS numbers take a fast path with the same result as
+ *   tsr__cmp_nhs: when both numbers are valid (a bit per row, found at
+ *   init) the level is EQUAL or DIFFERENT without the digit-by-digit
+ *   near test, since two valid numbers are never near (fieldcmp.h). A pattern depends only on the pair (and the scorer), never
  *   on the batch or thread: the memos answer exactly what the direct
  *   functions answer.
  *
@@ -99,6 +102,9 @@ typedef struct tsr__scorer {
    * non-zero 64-bit hash of the value's text ([0] = 0, missing); NULL
    * where there is no column */
   uint64_t *code_hash[TSR__SCORE_MAX_K][TSR_MAX_SOURCES];
+  /* NHS: per source, bit r set when row r holds a valid number (the batch
+   * loop's fast path); NULL where there is no column */
+  uint64_t *nhs_ok[TSR__SCORE_MAX_K][TSR_MAX_SOURCES];
 } tsr__scorer;
 
 /* Copies k specs (1..TSR__SCORE_MAX_K) and the packing. shift, bits: k

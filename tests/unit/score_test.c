@@ -381,3 +381,46 @@ Test(score, codes_compare_text_not_dictionary_ids) {
   tsr__scorer_free(&sc);
   unload(&fx);
 }
+
+/* Every pair of the 14 records (both orders of source, within sources too)
+ * in one hand-built batch: the batch loop (with its NHS fast path) against
+ * pair-at-a-time scoring, under the default options and with NHS levels
+ * switched off. */
+Test(score, batch_equals_pairs_all_pairs_and_options) {
+  env e;
+  env_open(&e, NULL, NULL);
+  tsr__pair_batch *b = calloc(1, sizeof *b);
+  uint32_t *pat = calloc(TSR__PAIR_BATCH_CAP, sizeof *pat);
+  for (uint32_t x = 0; x < 14; x++)
+    for (uint32_t y = 0; y < 14; y++) b->a[b->n] = x, b->b[b->n] = y, b->n++;
+  const uint32_t all = ~0u;
+  const uint32_t masks[4] = {all, all & ~TSR__LEVEL_BIT(TSR__NHS_DIFFERENT), all & ~TSR__LEVEL_BIT(TSR__NHS_EQUAL),
+                             all & ~TSR__LEVEL_BIT(TSR__NHS_EQUAL) & ~TSR__LEVEL_BIT(TSR__NHS_NEAR)};
+  for (int m = 0; m < 4; m++) {
+    tsr__scorer sc;
+    tsr__score_thread *ts;
+    tsr_error err;
+    e.sp[C_NHS].enabled = masks[m];
+    cr_assert_eq(tsr__scorer_init(&sc, &e.fx.rs, e.sp, NCMP, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(tsr__score_thread_create(&sc, &ts), 0);
+    tsr__score_batch(&sc, ts, b, pat);
+    uint32_t equal = 0, diff = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+      uint8_t lv[NCMP];
+      tsr__score_pair(&sc, ts, b->a[i], b->b[i], lv);
+      cr_expect_eq(pat[i], tsr__score_pack(&sc, lv), "mask %d pair (%u, %u)", m, b->a[i], b->b[i]);
+      equal += lv[C_NHS] == TSR__NHS_EQUAL, diff += lv[C_NHS] == TSR__NHS_DIFFERENT;
+    }
+    /* NHS numbers: gp NA NB NC NA, hes NA NB NC NA NC: 9 records with one
+     * (NA 4, NB 2, NC 3): 16 + 4 + 9 = 29 ordered equal pairs (the diagonal
+     * included), 81 - 29 = 52 different; without EQUAL, equal pairs fall to
+     * NEAR (equal values) or, without NEAR too, to ELSE */
+    cr_expect_eq(equal, m == 0 || m == 1 ? 29u : 0u, "mask %d", m);
+    cr_expect_eq(diff, m == 1 ? 0u : 9u * 9u - 29u, "mask %d", m);
+    tsr__score_thread_free(ts);
+    tsr__scorer_free(&sc);
+  }
+  free(pat);
+  free(b);
+  env_close(&e);
+}
