@@ -9,6 +9,7 @@
 
 struct tsr__score_thread {
   tsr__name_memo *memo[TSR__SCORE_MAX_K][3]; /* NAME: [0]; FULLNAME: given, family, cross */
+  uint8_t own[TSR__SCORE_MAX_K][3];          /* 0: borrowed from a NAME comparison (freed there) */
   uint8_t sa[TSR__PAIR_BATCH_CAP], sb[TSR__PAIR_BATCH_CAP];
   uint32_t ra[TSR__PAIR_BATCH_CAP], rb[TSR__PAIR_BATCH_CAP];
 };
@@ -148,8 +149,28 @@ int tsr__scorer_init(tsr__scorer *sc, const tsr__recset *rs, const tsr__cmp_spec
 void tsr__score_thread_free(tsr__score_thread *ts) {
   if (!ts) return;
   for (uint32_t k = 0; k < TSR__SCORE_MAX_K; k++)
-    for (int j = 0; j < 3; j++) tsr__name_memo_free(ts->memo[k][j]);
+    for (int j = 0; j < 3; j++)
+      if (ts->own[k][j]) tsr__name_memo_free(ts->memo[k][j]);
   tsr__free(ts);
+}
+
+static int same_name_opts(const tsr__name_opts *x, const tsr__name_opts *y) {
+  return x->enabled == y->enabled && x->jw1 == y->jw1 && x->jw2 == y->jw2 && x->dl1 == y->dl1 && x->dl2 == y->dl2 &&
+         x->phonetic == y->phonetic;
+}
+
+/* A NAME comparison reading the same columns with the same options, whose
+ * memo a full-name comparison can use (a memo answers exactly what the
+ * direct function answers for its options); -1 when there is none. */
+static int shared_memo(const tsr__scorer *sc, const tsr_column *const *cols, const tsr__name_opts *o) {
+  for (uint32_t n = 0; n < sc->k; n++) {
+    const tsr__cmp_spec *t = &sc->cmp[n];
+    if (t->kind != TSR__CMP_NAME || !same_name_opts(&t->name, o)) continue;
+    uint32_t src = 0;
+    while (src < sc->rs->nsrc && t->col[src] == cols[src]) src++;
+    if (src == sc->rs->nsrc) return (int)n;
+  }
+  return -1;
 }
 
 int tsr__score_thread_create(const tsr__scorer *sc, tsr__score_thread **out) {
@@ -157,16 +178,25 @@ int tsr__score_thread_create(const tsr__scorer *sc, tsr__score_thread **out) {
   tsr__score_thread *ts = tsr__calloc(1, sizeof *ts);
   if (!ts) return TSR_ENOMEM;
   int rc = 0;
+  for (uint32_t k = 0; k < sc->k && !rc; k++)
+    if (sc->cmp[k].kind == TSR__CMP_NAME) {
+      rc = tsr__name_memo_create(&sc->cmp[k].name, &ts->memo[k][0]);
+      ts->own[k][0] = 1;
+    }
   for (uint32_t k = 0; k < sc->k && !rc; k++) {
     const tsr__cmp_spec *s = &sc->cmp[k];
-    if (s->kind == TSR__CMP_NAME) {
-      rc = tsr__name_memo_create(&s->name, &ts->memo[k][0]);
-    } else if (s->kind == TSR__CMP_FULLNAME) {
-      tsr__name_opts so;
-      tsr__full_swap_opts(&s->full, &so);
-      rc = tsr__name_memo_create(&s->full.given, &ts->memo[k][0]);
-      if (!rc) rc = tsr__name_memo_create(&s->full.family, &ts->memo[k][1]);
-      if (!rc) rc = tsr__name_memo_create(&so, &ts->memo[k][2]);
+    if (s->kind != TSR__CMP_FULLNAME) continue;
+    tsr__name_opts so;
+    tsr__full_swap_opts(&s->full, &so);
+    const tsr__name_opts *opts[3] = {&s->full.given, &s->full.family, &so};
+    for (int j = 0; j < 3 && !rc; j++) {
+      int n = shared_memo(sc, j == 0 ? s->col : s->col2, opts[j]);
+      if (j < 2 && n >= 0) {
+        ts->memo[k][j] = ts->memo[n][0];
+        continue;
+      }
+      rc = tsr__name_memo_create(opts[j], &ts->memo[k][j]);
+      ts->own[k][j] = 1;
     }
   }
   if (rc) {
@@ -181,7 +211,7 @@ void tsr__score_thread_stats(const tsr__score_thread *ts, uint32_t k, uint64_t *
   *hits = *misses = 0;
   if (k >= TSR__SCORE_MAX_K) return;
   for (int j = 0; j < 3; j++) {
-    if (!ts->memo[k][j]) continue;
+    if (!ts->memo[k][j] || !ts->own[k][j]) continue;
     uint64_t h, m;
     tsr__name_memo_stats(ts->memo[k][j], &h, &m);
     *hits += h;

@@ -117,12 +117,16 @@ int tsr__scorer_init(tsr__scorer *sc, const tsr__recset *rs, const tsr__cmp_spec
 void tsr__scorer_free(tsr__scorer *sc); /* zeroed allowed */
 
 /* Per-thread state: one name memo per NAME comparison, three per FULLNAME
- * (given, family, the swapped cross pairs), and the batch scratch. */
+ * (given, family, the swapped cross pairs), and the batch scratch. A
+ * FULLNAME's given (family) memo is the memo of a NAME comparison on the
+ * same columns with the same options when there is one: the pair was just
+ * looked up there, and the levels are the same. */
 typedef struct tsr__score_thread tsr__score_thread;
 int tsr__score_thread_create(const tsr__scorer *sc, tsr__score_thread **out); /* 0 or TSR_ENOMEM */
 void tsr__score_thread_free(tsr__score_thread *ts);                              /* NULL allowed */
-/* Memo lookups answered from the table and computed, over the memos of
- * comparison k (both 0 for kinds without a memo). */
+/* Memo lookups answered from the table and computed, over the memos
+ * comparison k owns (both 0 for kinds without a memo; a FULLNAME's
+ * borrowed memos count under the NAME comparison that owns them). */
 void tsr__score_thread_stats(const tsr__score_thread *ts, uint32_t k, uint64_t *hits, uint64_t *misses);
 
 /* The levels of one pair of gids (any order) into levels[sc->k]. */

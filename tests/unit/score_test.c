@@ -424,3 +424,43 @@ Test(score, batch_equals_pairs_all_pairs_and_options) {
   free(b);
   env_close(&e);
 }
+
+/* A full name borrows a NAME comparison's memo only under the same options:
+ * a given-name comparison with only EXACT on must not answer the full
+ * name's given field. */
+Test(score, full_name_borrows_memo_only_with_same_options) {
+  fixture fx;
+  load_cfg(&fx, k_gp, k_hes, S_CFG);
+  tsr__cmp_spec sp[3];
+  tsr__cmp_spec_init(&sp[0], TSR__CMP_NAME);
+  tsr__cmp_spec_fields(&sp[0], &fx.rs, "given_name", NULL);
+  sp[0].name.enabled = TSR__LEVEL_BIT(TSR__NAME_EXACT);
+  tsr__cmp_spec_init(&sp[1], TSR__CMP_FULLNAME);
+  tsr__cmp_spec_fields(&sp[1], &fx.rs, "given_name", "family_name");
+  tsr__cmp_spec_init(&sp[2], TSR__CMP_NAME); /* same options as the full name's family: borrowed */
+  tsr__cmp_spec_fields(&sp[2], &fx.rs, "family_name", NULL);
+  tsr__scorer sc;
+  tsr_error err;
+  cr_assert_eq(tsr__scorer_init(&sc, &fx.rs, sp, 3, NULL, NULL, &err), 0, "%s", err.msg);
+  tsr__score_thread *ts;
+  cr_assert_eq(tsr__score_thread_create(&sc, &ts), 0);
+  uint8_t lv[3];
+  for (int round = 0; round < 2; round++) { /* the second round reads the memos */
+    tsr__score_pair(&sc, ts, GP(2), HES(3), lv); /* MARTHA/MARHTA, JONES/JONES SMITH */
+    cr_expect_eq(lv[0], TSR__NAME_ELSE);
+    cr_expect_eq(lv[1], TSR__FULL_BOTH);
+    cr_expect_eq(lv[2], TSR__NAME_JW2);
+  }
+  uint64_t h, m;
+  tsr__score_thread_stats(ts, 2, &h, &m); /* family: NAME and FULLNAME share it */
+  cr_expect_eq(h + m, 4);
+  cr_expect_eq(m, 1);
+  /* full: its own given memo and the cross memo, one lookup each a round
+   * (MARTHA / JONES SMITH is not close: the second cross pair is not asked) */
+  tsr__score_thread_stats(ts, 1, &h, &m);
+  cr_expect_eq(h + m, 4, "%llu", (unsigned long long)(h + m));
+  cr_expect_eq(m, 2);
+  tsr__score_thread_free(ts);
+  tsr__scorer_free(&sc);
+  unload(&fx);
+}
