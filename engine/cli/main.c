@@ -21,8 +21,8 @@
  *   --threads 2 with both cores loaded (bench/omp_wait.sh, 20 runs): 0.03 s
  *   to 1.16 s, median 0.17; with the passive policy 0.01 s to 0.07 s, median
  *   0.014. On an idle machine the 1M-patient link at --threads 2 takes the
- *   same time with either policy (stage times within 5% over four runs of
- *   each; docs/benchmarks.md).
+ *   same time with either policy (stage medians within 3% over six runs of
+ *   each: bench/omp_idle.sh, docs/benchmarks.md).
  *
  *   libgomp reads its environment once, in its own constructor, which runs
  *   before main(), so setenv() in main() is too late. The executable's
