@@ -136,6 +136,81 @@ typedef struct tsr_link_cfg {
   int nhs_veto;              /* a block holding two different valid NHS numbers links nothing; default false */
 } tsr_link_cfg;
 
+/* --- the probabilistic section (docs/config.md "probabilistic") ---------------- */
+
+/* What a comparison compares, and so which levels it has. The order is the
+ * compare stage's (engine/compare/score.h asserts it). */
+#define TSR_CMP_KIND_LIST(X)         \
+  X(NAME, "name")                    \
+  X(FULL_NAME, "full_name")          \
+  X(DOB, "date_of_birth")            \
+  X(POSTCODE, "postcode")            \
+  X(NHS, "nhs_number")               \
+  X(SEX, "sex")                      \
+  X(CODE, "code")                    \
+  X(LOCAL_ID, "local_id")            \
+  X(TEXT, "text")
+
+typedef enum tsr_cmp_kind {
+#define TSR__CK_ENUM(id, name) TSR_CMP_##id,
+  TSR_CMP_KIND_LIST(TSR__CK_ENUM)
+#undef TSR__CK_ENUM
+  TSR_CMP_KIND_COUNT
+} tsr_cmp_kind;
+
+TSR_API const char *tsr_cmp_kind_name(tsr_cmp_kind k);
+/* The level names of a kind, in level order: [0] is "null" (either side
+ * missing), the last is "else"; *n gets the count (null included). The
+ * names are the ones config "levels" lists, model JSON and pairs.parquet
+ * use. NULL for an unknown kind. */
+TSR_API const char *const *tsr_cmp_level_names(tsr_cmp_kind k, uint32_t *n);
+
+#define TSR_MAX_COMPARISONS 16
+
+typedef struct tsr_cmp_cfg {
+  char *name;           /* unique; a column name of pairs.parquet ("gamma_<name>") */
+  tsr_cmp_kind kind;
+  char *field;          /* the field compared; full_name: the given-name field */
+  char *field2;         /* full_name: the family-name field; local_id: the scope (a code field,
+                           e.g. provider), or NULL */
+  uint32_t enabled;     /* bit l: level l (tsr_cmp_level_names) is used; null and else always set.
+                           A record pair falls to the first enabled level it meets */
+  double jw1, jw2;      /* name, text: Jaro-Winkler thresholds; default 0.92, 0.88 */
+  uint32_t dl1, dl2;    /* name, text: Damerau-Levenshtein bounds; default 1, 2 */
+  uint32_t phonetic;    /* name: bit 0 Soundex, bit 1 NYSIIS; default both */
+  double swap_jw;       /* full_name: JW threshold of the swapped test; default 0.92 */
+  int32_t within_days;  /* date_of_birth; default 30 */
+  int32_t within_years; /* date_of_birth; default 1 */
+  int tf;               /* term-frequency adjustment of the exact level (name, full_name, postcode,
+                           text, code); default false */
+  double m_start;       /* EM's starting m of the first agreement level; default 0.9 */
+} tsr_cmp_cfg;
+
+typedef struct tsr_prob_cfg {
+  int present;                /* the config has a "probabilistic" section */
+  tsr_cmp_cfg *cmp;           /* comparisons, in order (pattern order) */
+  uint32_t n_cmp;
+  tsr_rule_cfg *blocking;     /* candidate pairs, first-rule-wins */
+  uint32_t n_blocking;
+  tsr_rule_cfg *training;     /* EM's rules (each trains the comparisons it does not fix); default:
+                                 the blocking rules */
+  uint32_t n_training;
+  double threshold;           /* match probability at or above which a pair links; default 0.95 */
+  double pairs_floor;         /* pairs.parquet keeps pairs of probability >= this; default 0.01 */
+  uint64_t seed;              /* u sample and training sample; default 42 */
+  uint64_t u_max_pairs;       /* default 10,000,000 */
+  uint64_t u_min_obs;         /* stop the u sample once every level has this many; default 100 */
+  uint64_t train_max_pairs;   /* per training rule, a seeded sample of its pairs; default 20,000,000 */
+  uint32_t em_max_iter;       /* default 500 */
+  double em_tol;              /* default 1e-7 */
+  double assumed_recall;      /* 0: lambda by EM; else lambda from deterministic links / this recall */
+  double tf_min;              /* smallest value frequency a tf adjustment uses; default 1e-4 */
+  uint32_t max_block_size;    /* blocking rules' cap; default: link.max_block_size */
+  int join_clusters;          /* an edge may join two clusters the steps built; default false */
+  int split_clusters;         /* refuse edges that would pass link.max_cluster_size (so clusters
+                                 split at their weakest edges); default false */
+} tsr_prob_cfg;
+
 typedef struct tsr_output_cfg {
   int csv;                 /* also write links.csv and patients.csv; default false */
   uint64_t row_group_rows; /* default 1048576 */
@@ -151,6 +226,7 @@ typedef struct tsr_config {
   tsr_source_cfg *sources;
   uint32_t n_sources;
   tsr_link_cfg link;
+  tsr_prob_cfg prob;
   tsr_output_cfg output;
 } tsr_config;
 
