@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "block/block.h"
 #include "common/common_internal.h"
 #include "compare/strsim.h"
 #include "ingest/names.h"
@@ -232,4 +233,37 @@ tsr__full_level tsr__cmp_fullname(const tsr__name_val *given_a, const tsr__name_
   if (ON(TSR__FULL_GIVEN) && ag) return TSR__FULL_GIVEN;
 #undef ON
   return TSR__FULL_ELSE;
+}
+
+/* --- free text ----------------------------------------------------------------------- */
+
+tsr__text_level tsr__cmp_text(const char *a, size_t la, const char *b, size_t lb, const tsr__name_opts *o) {
+  if (!la || !lb) return TSR__TEXT_NULL;
+  const uint32_t on = o->enabled;
+  if ((on & TSR__LEVEL_BIT(TSR__TEXT_EXACT)) && la == lb && memcmp(a, b, la) == 0) return TSR__TEXT_EXACT;
+  char x[TSR__TEXT_MAX + 1], y[TSR__TEXT_MAX + 1];
+  size_t nx = tsr__norm_text(a, la, x, sizeof x), ny = tsr__norm_text(b, lb, y, sizeof y);
+  if (!nx || !ny) return TSR__TEXT_ELSE; /* punctuation only on a side: present, but nothing to compare */
+  const int eq = nx == ny && memcmp(x, y, nx) == 0;
+  if (eq && (on & TSR__LEVEL_BIT(TSR__TEXT_EXACT_NORM))) return TSR__TEXT_EXACT_NORM;
+  const char *p = x, *q = y;
+  size_t np = nx, nq = ny;
+  if (np > nq || (np == nq && memcmp(p, q, np) > 0)) { /* one order for both calls */
+    p = y, q = x, np = ny, nq = nx;
+  }
+  if (on & (TSR__LEVEL_BIT(TSR__TEXT_JW1) | TSR__LEVEL_BIT(TSR__TEXT_JW2))) {
+    const double lo = (on & TSR__LEVEL_BIT(TSR__TEXT_JW2)) ? o->jw2 : o->jw1;
+    if (eq || tsr__jw_upper_bound(np, nq) >= lo) {
+      const double jw = eq ? 1.0 : tsr__jaro_winkler(p, np, q, nq);
+      if ((on & TSR__LEVEL_BIT(TSR__TEXT_JW1)) && jw >= o->jw1) return TSR__TEXT_JW1;
+      if ((on & TSR__LEVEL_BIT(TSR__TEXT_JW2)) && jw >= o->jw2) return TSR__TEXT_JW2;
+    }
+  }
+  if (on & (TSR__LEVEL_BIT(TSR__TEXT_DL1) | TSR__LEVEL_BIT(TSR__TEXT_DL2))) {
+    const size_t hi = (on & TSR__LEVEL_BIT(TSR__TEXT_DL2)) ? o->dl2 : o->dl1;
+    const size_t d = tsr__dl_bounded(p, np, q, nq, hi);
+    if ((on & TSR__LEVEL_BIT(TSR__TEXT_DL1)) && d <= o->dl1) return TSR__TEXT_DL1;
+    if ((on & TSR__LEVEL_BIT(TSR__TEXT_DL2)) && d <= o->dl2) return TSR__TEXT_DL2;
+  }
+  return TSR__TEXT_ELSE;
 }

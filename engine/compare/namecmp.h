@@ -169,4 +169,28 @@ tsr__name_level tsr__cmp_name_memo(tsr__name_memo *m, const tsr__name_val *a, co
  * neither). */
 void tsr__name_memo_stats(const tsr__name_memo *m, uint64_t *hits, uint64_t *misses);
 
+
+/* --- free text (city, street, email, ids) ------------------------------------------
+ * Levels of a text comparison, most similar first. exact: the bytes as
+ * stored; exact_norm: equal after tsr__norm_text (case, punctuation and
+ * spaces folded); jw1/jw2: Jaro-Winkler of the normalised texts >= o->jw1 /
+ * o->jw2; dl1/dl2: Damerau-Levenshtein of the normalised texts <= o->dl1 /
+ * o->dl2. Levels not in o->enabled are skipped. Symmetric: the arguments
+ * are put in one order before any floating-point work. Texts longer than
+ * TSR__TEXT_MAX bytes compare their first TSR__TEXT_MAX normalised bytes
+ * beyond the exact levels. */
+typedef enum tsr__text_level {
+  TSR__TEXT_NULL = 0,
+  TSR__TEXT_EXACT,
+  TSR__TEXT_EXACT_NORM,
+  TSR__TEXT_JW1,
+  TSR__TEXT_JW2,
+  TSR__TEXT_DL1,
+  TSR__TEXT_DL2,
+  TSR__TEXT_ELSE,
+  TSR__TEXT_NLEVELS
+} tsr__text_level;
+#define TSR__TEXT_MAX 255
+tsr__text_level tsr__cmp_text(const char *a, size_t la, const char *b, size_t lb, const tsr__name_opts *o);
+
 #endif

@@ -19,7 +19,17 @@ static const uint8_t k_nlev[TSR__CMP_NKINDS] = {
     [TSR__CMP_DOB] = TSR__DOB_NLEVELS,     [TSR__CMP_POSTCODE] = TSR__PC_NLEVELS,
     [TSR__CMP_NHS] = TSR__NHS_NLEVELS,     [TSR__CMP_SEX] = TSR__EXACT_NLEVELS,
     [TSR__CMP_CODE] = TSR__EXACT_NLEVELS,  [TSR__CMP_LOCAL_ID] = TSR__EXACT_NLEVELS,
+    [TSR__CMP_TEXT] = TSR__TEXT_NLEVELS,
 };
+
+/* The config's comparison kinds (tessera/config.h) are these, in this order. */
+_Static_assert((int)TSR_CMP_KIND_COUNT == (int)TSR__CMP_NKINDS, "config and compare kinds differ");
+_Static_assert((int)TSR_CMP_NAME == (int)TSR__CMP_NAME && (int)TSR_CMP_FULL_NAME == (int)TSR__CMP_FULLNAME &&
+                   (int)TSR_CMP_DOB == (int)TSR__CMP_DOB && (int)TSR_CMP_POSTCODE == (int)TSR__CMP_POSTCODE &&
+                   (int)TSR_CMP_NHS == (int)TSR__CMP_NHS && (int)TSR_CMP_SEX == (int)TSR__CMP_SEX &&
+                   (int)TSR_CMP_CODE == (int)TSR__CMP_CODE && (int)TSR_CMP_LOCAL_ID == (int)TSR__CMP_LOCAL_ID &&
+                   (int)TSR_CMP_TEXT == (int)TSR__CMP_TEXT,
+               "config and compare kinds are in different orders");
 
 uint32_t tsr__cmp_nlevels(tsr__cmp_kind kind) { return (unsigned)kind < TSR__CMP_NKINDS ? k_nlev[kind] : 0; }
 
@@ -53,6 +63,9 @@ static int col_fits(tsr__cmp_kind kind, const tsr_column *c, int second) {
   case TSR__CMP_SEX: return !second && c->kind == TSR_KIND_SEX;
   case TSR__CMP_CODE: return !second && c->kind == TSR_KIND_CODE;
   case TSR__CMP_LOCAL_ID: return second ? c->kind == TSR_KIND_CODE : c->kind == TSR_KIND_LOCAL_ID;
+  case TSR__CMP_TEXT:
+    return !second && (c->kind == TSR_KIND_TEXT || c->kind == TSR_KIND_LOCAL_ID || c->kind == TSR_KIND_GIVEN_NAME ||
+                       c->kind == TSR_KIND_FAMILY_NAME);
   default: return 0;
   }
 }
@@ -293,6 +306,11 @@ static inline uint32_t level_of(const tsr__scorer *sc, tsr__score_thread *ts, ui
   case TSR__CMP_CODE:
     return exact_u64(code_of(sc->code_hash[k][sa], ca, ra), code_of(sc->code_hash[k][sb], cb, rb));
   case TSR__CMP_LOCAL_ID: return local_id_level(sc, k, sa, ra, sb, rb);
+  case TSR__CMP_TEXT: {
+    if (!ca || !cb) return TSR__TEXT_NULL;
+    uint32_t oa = ca->str_off[ra], ob = cb->str_off[rb];
+    return tsr__cmp_text(ca->str + oa, ca->str_off[ra + 1] - oa, cb->str + ob, cb->str_off[rb + 1] - ob, &s->name);
+  }
   default: return 0;
   }
 }

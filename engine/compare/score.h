@@ -62,6 +62,7 @@ typedef enum tsr__cmp_kind {
   TSR__CMP_SEX,      /* tsr__exact_level (3) */
   TSR__CMP_CODE,     /* tsr__exact_level (3); col = a code column */
   TSR__CMP_LOCAL_ID, /* tsr__exact_level (3); col = a local_id column, col2 = optional scope code column */
+  TSR__CMP_TEXT,     /* tsr__text_level (8); col = a text, local_id or name column; options in name */
   TSR__CMP_NKINDS
 } tsr__cmp_kind;
 
@@ -77,7 +78,7 @@ typedef struct tsr__cmp_spec {
   /* per source, in recset (config) order; NULL: the source lacks the field */
   const tsr_column *col[TSR_MAX_SOURCES];
   const tsr_column *col2[TSR_MAX_SOURCES]; /* FULLNAME: family; LOCAL_ID: scope (code); else unused */
-  tsr__name_opts name; /* NAME */
+  tsr__name_opts name; /* NAME, TEXT */
   tsr__full_opts full; /* FULLNAME */
   tsr__dob_opts dob;   /* DOB */
   uint32_t enabled;    /* POSTCODE, NHS: level bits; default all (~0u) */
@@ -85,7 +86,7 @@ typedef struct tsr__cmp_spec {
 
 /* Zeroes s (no columns) and sets kind and every option to its default. */
 void tsr__cmp_spec_init(tsr__cmp_spec *s, tsr__cmp_kind kind);
-/* Levels of a kind, null included (11, 7, 9, 6, 5, 3, 3, 3). */
+/* Levels of a kind, null included (11, 7, 9, 6, 5, 3, 3, 3, 8). */
 uint32_t tsr__cmp_nlevels(tsr__cmp_kind kind);
 /* Fills col[] (and col2[] when field2 is not NULL) of s with each store's
  * column of that canonical field name (tsr_store_field; NULL where a store

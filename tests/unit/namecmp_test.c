@@ -412,3 +412,40 @@ Test(namecmp, fullname_memo_equals_direct) {
   tsr__name_memo_free(mf);
   tsr__name_memo_free(ms);
 }
+
+/* --- free text ------------------------------------------------------------------------ */
+
+static tsr__text_level txt(const char *a, const char *b, const tsr__name_opts *o) {
+  return tsr__cmp_text(a, strlen(a), b, strlen(b), o);
+}
+
+Test(namecmp, text_levels) {
+  tsr__name_opts o;
+  tsr__name_opts_init(&o);
+  cr_assert_eq(txt("", "x", &o), TSR__TEXT_NULL);
+  cr_assert_eq(txt("kellerberrin", "kellerberrin", &o), TSR__TEXT_EXACT);
+  cr_assert_eq(txt("Forbes  Street", "forbes street.", &o), TSR__TEXT_EXACT_NORM);
+  /* JW("MARTHA","MARHTA") = 0.9611 (Winkler 1990) */
+  cr_assert_eq(txt("martha", "marhta", &o), TSR__TEXT_JW1);
+  /* JW("DIXON","DICKSONX") = 0.8133: below 0.88; DL = 4 */
+  cr_assert_eq(txt("dixon", "dicksonx", &o), TSR__TEXT_ELSE);
+  cr_assert_eq(txt("7535316", "7535361", &o), TSR__TEXT_JW1); /* JW 0.9714 */
+  o.enabled &= ~(TSR__LEVEL_BIT(TSR__TEXT_JW1) | TSR__LEVEL_BIT(TSR__TEXT_JW2)); /* an id: edits, not JW */
+  cr_assert_eq(txt("7535316", "7535361", &o), TSR__TEXT_DL1); /* one transposition */
+  cr_assert_eq(txt("7535316", "7585361", &o), TSR__TEXT_DL2);
+  cr_assert_eq(txt("7535316", "1234567", &o), TSR__TEXT_ELSE);
+  o.enabled &= ~TSR__LEVEL_BIT(TSR__TEXT_EXACT_NORM);
+  cr_assert_eq(txt("ABC ROAD", "abc road", &o), TSR__TEXT_DL1); /* equal once folded: distance 0 */
+  o.enabled |= TSR__LEVEL_BIT(TSR__TEXT_JW1);
+  cr_assert_eq(txt("ABC ROAD", "abc road", &o), TSR__TEXT_JW1); /* JW 1 */
+  cr_assert_eq(txt("!!", "abc", &o), TSR__TEXT_ELSE);
+}
+
+Test(namecmp, text_symmetric) {
+  tsr__name_opts o;
+  tsr__name_opts_init(&o);
+  const char *v[] = {"forbes street", "forbes st", "milne cove", "mline cove", "wintersloe", "wintrsloe", "12", "21",
+                     "a", "b c", "beaconsfield upper", "beaconsfield"};
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) cr_assert_eq(txt(v[i], v[j], &o), txt(v[j], v[i], &o), "%s|%s", v[i], v[j]);
+}
