@@ -107,3 +107,13 @@ int tsr__cli_is_opt(const char *a, const char *name) {
   size_t n = strlen(name);
   return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
 }
+
+int tsr__cli_parse_prob(const char *cmd, const char *opt, const char *s, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v > 0.0 && v < 1.0))
+    return tsr__cli_usage_error(cmd, "%s: expected a probability between 0 and 1 (exclusive), got '%s'", opt, s);
+  *out = v;
+  return 0;
+}

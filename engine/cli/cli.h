@@ -43,6 +43,10 @@ int tsr__cli_inspect(int argc, char **argv);
 void tsr__cli_inspect_help(void);
 int tsr__cli_link(int argc, char **argv);
 void tsr__cli_link_help(void);
+int tsr__cli_train(int argc, char **argv);
+void tsr__cli_train_help(void);
+/* A match probability in (0, 1) from an option's text: 0, or TSR_CLI_USAGE. */
+int tsr__cli_parse_prob(const char *cmd, const char *opt, const char *s, double *out);
 int tsr__cli_evaluate(int argc, char **argv);
 void tsr__cli_evaluate_help(void);
 

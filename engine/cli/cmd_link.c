@@ -11,15 +11,23 @@
 void tsr__cli_link_help(void) {
   printf("Usage: tessera link --config FILE --out DIR [options]\n\n"
          "Links the sources of a run configuration into patients with its ordered\n"
-         "deterministic rules, and writes DIR/links.parquet, DIR/patients.parquet,\n"
-         "DIR/report.json, DIR/report.html, DIR/rejects.csv and DIR/manifest.json.\n"
+         "deterministic rules and, when the config has a \"probabilistic\" section,\n"
+         "Fellegi-Sunter scoring of what they left (trained in the run unless --model\n"
+         "is given). Writes DIR/links.parquet, DIR/patients.parquet, DIR/report.json,\n"
+         "DIR/report.html, DIR/rejects.csv, DIR/manifest.json and, with the\n"
+         "probabilistic stage, DIR/pairs.parquet and DIR/model.json.\n"
          "DIR changes only when the run succeeds; a DIR holding another run's\n"
          "files is refused unless --overwrite is given.\n\n"
          "Options:\n"
          "  --config FILE     run configuration (JSON) with a \"link\" section\n"
          "  --out DIR         run folder (created if missing)\n"
          "  --rules PRESET    use a preset instead of the config's rules: hesid,\n"
-         "                    cprd_hes or names (without a link section: link_and_dedupe)\n"
+         "                    cprd_hes or names (without a link section: link_and_dedupe);\n"
+         "                    the deterministic preset alone (no probabilistic stage)\n"
+         "  --model FILE      probabilistic: use this model (tessera train) instead of\n"
+         "                    training one in the run\n"
+         "  --threshold P     probabilistic: link pairs of match probability >= P\n"
+         "                    (0 < P < 1; default: the config's, else 0.95)\n"
          "  --csv             also write links.csv and patients.csv\n"
          "  --overwrite       replace the run already in DIR (all of its files)\n"
          "  --threads N       worker threads (default: all cores)\n"
@@ -29,7 +37,8 @@ void tsr__cli_link_help(void) {
 int tsr__cli_link(int argc, char **argv) {
   const char *cmd = "link";
   tsr__cli_common c = {0, 0};
-  const char *config = NULL, *out = NULL, *preset = NULL;
+  const char *config = NULL, *out = NULL, *preset = NULL, *model = NULL;
+  double threshold = 0;
   int rc = 0, csv = 0, overwrite = 0;
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i], *v;
@@ -49,6 +58,12 @@ int tsr__cli_link(int argc, char **argv) {
     } else if (tsr__cli_is_opt(a, "--out")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--out"))) rc = TSR_CLI_USAGE;
       else out = v;
+    } else if (tsr__cli_is_opt(a, "--model")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--model"))) rc = TSR_CLI_USAGE;
+      else model = v;
+    } else if (tsr__cli_is_opt(a, "--threshold")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--threshold"))) rc = TSR_CLI_USAGE;
+      else rc = tsr__cli_parse_prob(cmd, "--threshold", v, &threshold);
     } else if (tsr__cli_is_opt(a, "--rules")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--rules"))) rc = TSR_CLI_USAGE;
       else preset = v;
@@ -67,6 +82,12 @@ int tsr__cli_link(int argc, char **argv) {
     tsr_config_free(cfg);
     return tsr__cli_fail(&err, r);
   }
+  if (preset) cfg->prob.present = 0; /* the preset alone */
+  if ((model || threshold > 0) && !cfg->prob.present) {
+    tsr_config_free(cfg);
+    return tsr__cli_usage_error(cmd, "%s needs a config with a \"probabilistic\" section%s",
+                                model ? "--model" : "--threshold", preset ? " (and no --rules PRESET)" : "");
+  }
   if (csv) cfg->output.csv = 1;
   /* the command line for manifest.json: "tessera" and this command's words */
   const char **words = malloc(sizeof *words * (size_t)(argc + 1));
@@ -84,8 +105,11 @@ int tsr__cli_link(int argc, char **argv) {
   lo.overwrite = overwrite;
   lo.argc = argc + 1;
   lo.argv = words;
+  lo.model = model;
+  lo.threshold = threshold;
   tsr_link_summary s;
   r = tsr_link_run(cfg, &lo, &s, &err);
+  const int cfg_prob = cfg->prob.present;
   free(words);
   tsr_config_free(cfg);
   if (r) return tsr__cli_fail(&err, r);
@@ -93,7 +117,8 @@ int tsr__cli_link(int argc, char **argv) {
     printf("linked %llu of %llu records into %llu patients (%llu rows rejected) in %.2f s, peak RSS %.1f MB\n",
            (unsigned long long)s.linked, (unsigned long long)s.records, (unsigned long long)s.patients,
            (unsigned long long)s.rejected, s.seconds, (double)s.peak_rss / 1e6);
-    printf("output: %s/links.parquet, %s/patients.parquet, %s/report.json, %s/manifest.json\n", out, out, out, out);
+    printf("output: %s/links.parquet, %s/patients.parquet, %s/report.json, %s/manifest.json%s%s%s\n", out, out, out,
+           out, cfg_prob ? ", " : "", cfg_prob ? out : "", cfg_prob ? "/pairs.parquet" : "");
   }
   return 0;
 }

@@ -58,6 +58,7 @@ static void print_help(void) {
          "  generate   write a synthetic GP + hospital data set with ground truth\n"
          "  inspect    ingest a run configuration's sources and profile them\n"
          "  link       link the sources into patients; write Parquet and a report\n"
+         "  train      estimate a probabilistic model (lambda, u, m) and save it as JSON\n"
          "  evaluate   score a run's links against ground truth\n"
          "  help       show help for a command: tessera help generate\n\n"
          "Options for every command:\n"
@@ -93,6 +94,10 @@ int main(int argc, char **argv) {
       tsr__cli_link_help();
       return 0;
     }
+    if (argc >= 3 && strcmp(argv[2], "train") == 0) {
+      tsr__cli_train_help();
+      return 0;
+    }
     if (argc >= 3 && strcmp(argv[2], "evaluate") == 0) {
       tsr__cli_evaluate_help();
       return 0;
@@ -102,11 +107,12 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(cmd, "generate") == 0 || strcmp(cmd, "inspect") == 0 || strcmp(cmd, "link") == 0 ||
-      strcmp(cmd, "evaluate") == 0)
+      strcmp(cmd, "evaluate") == 0 || strcmp(cmd, "train") == 0)
     wait_policy_passive(argc, argv);
   if (strcmp(cmd, "generate") == 0) return tsr__cli_generate(argc - 1, argv + 1);
   if (strcmp(cmd, "inspect") == 0) return tsr__cli_inspect(argc - 1, argv + 1);
   if (strcmp(cmd, "link") == 0) return tsr__cli_link(argc - 1, argv + 1);
+  if (strcmp(cmd, "train") == 0) return tsr__cli_train(argc - 1, argv + 1);
   if (strcmp(cmd, "evaluate") == 0) return tsr__cli_evaluate(argc - 1, argv + 1);
   return tsr__cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -10,6 +10,7 @@
  *   Any error on the way: outdir abort (the stage and any folder the run
  *   created are removed), so a failed run leaves the folder as it found it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common_internal.h"
@@ -24,6 +25,14 @@ int tsr_run_write(tsr_linkage *L, const char *dir, tsr_error *err) {
   double t0 = tsr__now();
   TSR_FORWARD_IF_ERROR(tsr__write_links(L, dir, cfg->output.csv, err));
   TSR_FORWARD_IF_ERROR(tsr__write_patients(L, dir, cfg->output.csv, err));
+  if (cfg->prob.present) {
+    TSR_FORWARD_IF_ERROR(tsr__write_pairs(L, dir, err));
+    char *text = NULL;
+    TSR_FORWARD_IF_ERROR(tsr_linkage_model_text(L, &text, err));
+    int rc = tsr__write_file(dir, "model.json", text, strlen(text), err);
+    free(text);
+    TSR_FORWARD_IF_ERROR(rc);
+  }
   if (tsr_linkage_add_stage(L, "output", t0)) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   /* Match-rate fields: output.match_rates_by, or every code field of a
    * source when the key is absent (docs/config.md, "output"). */
@@ -47,9 +56,6 @@ static void rejects_hint(tsr_error *err, const tsr_config *cfg, const char *dir)
 
 int tsr_link_run(const tsr_config *cfg, const tsr_link_opts *opts, tsr_link_summary *summary, tsr_error *err) {
   tsr_error_clear(err);
-  if (!cfg->link.present || cfg->link.n_rules == 0)
-    return tsr_error_set(err, TSR_ECONFIG, cfg->path, 0, 0,
-                         "link: the config has no \"link\" section with rules (add one, or pass --rules hesid)");
   double t_start = tsr__now();
   /* the config as it was when the run started */
   char cfg_hex[65];
@@ -64,6 +70,8 @@ int tsr_link_run(const tsr_config *cfg, const tsr_link_opts *opts, tsr_link_summ
     tsr_run_opts_init(&ro);
     ro.threads = opts->threads;
     ro.rejects = rj;
+    ro.model = opts->model;
+    ro.threshold = opts->threshold;
     rc = tsr_run_linkage(cfg, &ro, &L, err);
     if (rc == TSR_EREJECTS) rejects_hint(err, cfg, od.dir);
   }

@@ -267,6 +267,9 @@ int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rf, const char *di
   json_object_set_new(root, "rules", rules);
   json_object_set_new(root, "clusters", clusters_json(L, tot_linked));
   int rc = oom ? tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory") : 0;
+  json_t *prob = NULL;
+  if (!rc) rc = tsr_linkage_prob_json(L, &prob, err);
+  if (prob) json_object_set_new(root, "probabilistic", prob);
   if (!rc && tsr_linkage_add_stage(L, "report", t_report)) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   json_object_set_new(root, "stages", stages_json(L));
   json_object_set_new(root, "seconds_total", json_real(tsr_linkage_elapsed(L)));

@@ -15,6 +15,9 @@ struct json_t;
  * copies links.csv and patients.csv (spreadsheet-safe text: TSR__CSV_PEOPLE). */
 int tsr__write_links(const tsr_linkage *L, const char *dir, int csv, tsr_error *err);
 int tsr__write_patients(const tsr_linkage *L, const char *dir, int csv, tsr_error *err);
+/* DIR/pairs.parquet: the probabilistic stage's pairs at or above the floor
+ * (tsr_linkage_pairs), one row per pair in (a, b) order. */
+int tsr__write_pairs(const tsr_linkage *L, const char *dir, tsr_error *err);
 
 /* --- report.c --------------------------------------------------------------------- */
 /* Which code fields get "match_rates_by" tables: the listed field names when

@@ -67,7 +67,7 @@ int tsr__write_links(const tsr_linkage *L, const char *dir, int want_csv, tsr_er
   tsr__buf cb;
   tsr__buf_init(&cb, want_csv ? (1u << 20) : 16);
   if (want_csv) tsr__buf_puts(&cb, "source,record_id,patient_id,rule,match_weight,linked\n");
-  tsr_view *rule_names = tsr__malloc(sizeof *rule_names * (nrules + 1u));
+  tsr_view *rule_names = tsr__malloc(sizeof *rule_names * (nrules + 2u));
   tsr_view *vsrc = tsr__malloc(sizeof *vsrc * BATCH), *vid = tsr__malloc(sizeof *vid * BATCH),
            *vrule = tsr__malloc(sizeof *vrule * BATCH);
   int64_t *vpid = tsr__malloc(sizeof *vpid * BATCH);
@@ -75,8 +75,9 @@ int tsr__write_links(const tsr_linkage *L, const char *dir, int want_csv, tsr_er
   uint8_t *rvalid = tsr__malloc(BATCH), *wvalid = tsr__calloc(BATCH, 1), *vlinked = tsr__malloc(BATCH);
   if (!rule_names || !vsrc || !vid || !vrule || !vpid || !vw || !rvalid || !wvalid || !vlinked)
     rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-  for (uint32_t k = 1; k <= nrules && !rc; k++) {
+  for (uint32_t k = 1; k <= nrules + 1 && !rc; k++) {
     const char *nm = tsr_linkage_rule_name(L, k);
+    if (!nm) nm = "";
     rule_names[k - 1] = (tsr_view){nm, (uint32_t)strlen(nm)};
   }
   for (uint32_t s = 0; s < ns && !rc; s++) {
@@ -249,5 +250,85 @@ done:
   tsr__free(vlast);
   tsr__free(dvalid);
   tsr__free(cols);
+  return rc;
+}
+
+/* --- pairs -------------------------------------------------------------------- */
+
+int tsr__write_pairs(const tsr_linkage *L, const char *dir, tsr_error *err) {
+  const tsr_config *cfg = tsr_linkage_config(L);
+  tsr_pairs_view pv;
+  tsr_linkage_pairs(L, &pv);
+  const uint32_t K = pv.ncmp;
+  const uint32_t ncol = 5 + K + 3;
+  tsr_pq_column_def defs[5 + TSR_MAX_COMPARISONS + 3];
+  char names[TSR_MAX_COMPARISONS][80];
+  static const char *const lead[5] = {"source_a", "id_a", "source_b", "id_b", "rule"};
+  for (uint32_t c = 0; c < 5; c++) defs[c] = (tsr_pq_column_def){lead[c], TSR_PQ_STRING, 0, c == 1 || c == 3 ? TSR_PQ_ENC_AUTO : TSR_PQ_ENC_DICT};
+  for (uint32_t k = 0; k < K; k++) {
+    snprintf(names[k], sizeof names[k], "gamma_%s", cfg->prob.cmp[k].name);
+    defs[5 + k] = (tsr_pq_column_def){names[k], TSR_PQ_INT32, 0, TSR_PQ_ENC_AUTO};
+  }
+  defs[5 + K] = (tsr_pq_column_def){"match_weight", TSR_PQ_DOUBLE, 0, TSR_PQ_ENC_AUTO};
+  defs[6 + K] = (tsr_pq_column_def){"match_probability", TSR_PQ_DOUBLE, 0, TSR_PQ_ENC_AUTO};
+  defs[7 + K] = (tsr_pq_column_def){"linked", TSR_PQ_BOOL, 0, TSR_PQ_ENC_PLAIN};
+  tsr_pq_options po;
+  pq_opts(L, &po);
+  tsr_pq_writer *w = NULL;
+  TSR_FORWARD_IF_ERROR(tsr_pq_open(&w, dir, "pairs.parquet", defs, ncol, &po, err));
+  const uint32_t ns = tsr_linkage_nsources(L);
+  tsr_view sv[TSR_MAX_SOURCES];
+  for (uint32_t s = 0; s < ns; s++) {
+    const char *nm = tsr_linkage_source_name(L, s);
+    sv[s] = (tsr_view){nm, (uint32_t)strlen(nm)};
+  }
+  tsr_view *rv = tsr__malloc(sizeof *rv * (cfg->prob.n_blocking + 1u));
+  tsr_view *v[4];
+  for (int j = 0; j < 4; j++) v[j] = tsr__malloc(sizeof(tsr_view) * BATCH);
+  tsr_view *vr = tsr__malloc(sizeof(tsr_view) * BATCH);
+  int32_t *g = tsr__malloc(sizeof(int32_t) * BATCH * (K ? K : 1));
+  double *vw = tsr__malloc(sizeof(double) * BATCH), *vp = tsr__malloc(sizeof(double) * BATCH);
+  uint8_t *vl = tsr__malloc(BATCH);
+  int rc = 0;
+  if (!rv || !v[0] || !v[1] || !v[2] || !v[3] || !vr || !g || !vw || !vp || !vl)
+    rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  for (uint32_t r = 0; r < cfg->prob.n_blocking && !rc; r++)
+    rv[r] = (tsr_view){cfg->prob.blocking[r].name, (uint32_t)strlen(cfg->prob.blocking[r].name)};
+  for (uint64_t b0 = 0; b0 < pv.n && !rc; b0 += BATCH) {
+    size_t m = (size_t)(pv.n - b0 < BATCH ? pv.n - b0 : BATCH);
+    for (size_t i = 0; i < m; i++) {
+      uint64_t p = b0 + i;
+      uint32_t sa = tsr_linkage_source_of(L, pv.a[p]), sb = tsr_linkage_source_of(L, pv.b[p]);
+      v[0][i] = sv[sa];
+      v[1][i] = tsr_store_id(tsr_linkage_store(L, sa), pv.a[p] - tsr_linkage_source_base(L, sa));
+      v[2][i] = sv[sb];
+      v[3][i] = tsr_store_id(tsr_linkage_store(L, sb), pv.b[p] - tsr_linkage_source_base(L, sb));
+      vr[i] = rv[pv.rule[p]];
+      for (uint32_t k = 0; k < K; k++) g[(size_t)k * BATCH + i] = (int32_t)tsr_linkage_pair_level(L, pv.pattern[p], k);
+      vw[i] = pv.weight[p];
+      vp[i] = tsr_match_probability(pv.weight[p]);
+      vl[i] = pv.linked[p];
+    }
+    tsr_pq_col cols[5 + TSR_MAX_COMPARISONS + 3];
+    for (int j = 0; j < 4; j++) cols[j] = (tsr_pq_col){v[j], NULL};
+    cols[4] = (tsr_pq_col){vr, NULL};
+    for (uint32_t k = 0; k < K; k++) cols[5 + k] = (tsr_pq_col){g + (size_t)k * BATCH, NULL};
+    cols[5 + K] = (tsr_pq_col){vw, NULL};
+    cols[6 + K] = (tsr_pq_col){vp, NULL};
+    cols[7 + K] = (tsr_pq_col){vl, NULL};
+    rc = tsr_pq_write(w, cols, m, err);
+  }
+  if (!rc) {
+    rc = tsr_pq_close(w, err);
+    w = NULL;
+  }
+  if (w) tsr_pq_abort(w);
+  tsr__free(rv);
+  for (int j = 0; j < 4; j++) tsr__free(v[j]);
+  tsr__free(vr);
+  tsr__free(g);
+  tsr__free(vw);
+  tsr__free(vp);
+  tsr__free(vl);
   return rc;
 }

@@ -94,8 +94,9 @@ static int ingest_all(tsr_linkage *L, const tsr_run_opts *opts, tsr_error *err) 
   return 0;
 }
 
-/* Steps and clusters: fills L->pid, L->step, L->rules and the patient count. */
-static int link_and_cluster(tsr_linkage *L, tsr_error *err) {
+/* Steps, the probabilistic stage and clusters: fills L->pid, L->step,
+ * L->rules, L->prob and the patient count. */
+static int link_and_cluster(tsr_linkage *L, const tsr_run_opts *opts, tsr_error *err) {
   const tsr_link_cfg *lc = &L->cfg->link;
   tsr__recset rs;
   tsr__recset_init(&rs, (const tsr_store *const *)L->stores, L->ns);
@@ -123,6 +124,12 @@ static int link_and_cluster(tsr_linkage *L, tsr_error *err) {
     rule_stats(&L->rules[k], &steps[k], &rs, &lc->rules[k], L->ns);
   }
   if ((rc = tsr__run_stage(L, "block and link", t0, err)) != 0) goto done;
+  if (L->cfg->prob.present) {
+    t0 = tsr__now();
+    tsr__prob_opts po = {opts->model, opts->threshold, opts->no_precollapse};
+    if ((rc = tsr__run_prob(L, &rs, parent, &po, err)) != 0) goto done;
+    if ((rc = tsr__run_stage(L, "probabilistic", t0, err)) != 0) goto done;
+  }
   t0 = tsr__now();
   L->facts.n = tsr__uf_label(parent, N, L->pid, L->threads);
   tsr__free(parent);
@@ -138,9 +145,13 @@ done:
 int tsr_run_linkage(const tsr_config *cfg, const tsr_run_opts *opts, tsr_linkage **out, tsr_error *err) {
   tsr_error_clear(err);
   *out = NULL;
-  if (!cfg->link.present || cfg->link.n_rules == 0)
+  if ((!cfg->link.present || cfg->link.n_rules == 0) && !cfg->prob.present)
     return tsr_error_set(err, TSR_ECONFIG, cfg->path, 0, 0,
-                         "link: the config has no \"link\" section with rules (add one, or pass --rules hesid)");
+                         "link: the config has neither a \"link\" section with rules nor a \"probabilistic\" section (add one, "
+                         "or pass --rules hesid)");
+  if (cfg->prob.present && (cfg->prob.n_blocking > TSR__PROB_MAX_RULES || cfg->prob.n_training > TSR__PROB_MAX_RULES))
+    return tsr_error_set(err, TSR_ELIMIT, cfg->path, 0, 0, "probabilistic: more than %d blocking or training rules",
+                         TSR__PROB_MAX_RULES);
   if (cfg->n_sources > TSR_MAX_SOURCES)
     return tsr_error_set(err, TSR_ELIMIT, cfg->path, 0, 0, "more than %d sources", TSR_MAX_SOURCES);
   tsr_run_opts dflt;
@@ -162,7 +173,7 @@ int tsr_run_linkage(const tsr_config *cfg, const tsr_run_opts *opts, tsr_linkage
   if (!L->stores || !L->ist || !L->rules)
     rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   if (!rc) rc = ingest_all(L, opts, err);
-  if (!rc) rc = link_and_cluster(L, err);
+  if (!rc) rc = link_and_cluster(L, opts, err);
   if (rc) {
     tsr_linkage_free(L);
     return rc;
@@ -187,6 +198,7 @@ void tsr_linkage_free(tsr_linkage *L) {
   tsr__free(L->nhs_min);
   tsr__free(L->nhs_max);
   tsr__free(L->stages);
+  tsr__prob_free(L->prob);
   tsr__free(L);
 }
 
@@ -210,12 +222,10 @@ int tsr_linkage_threads(const tsr_linkage *L) { return L->threads; }
 uint64_t tsr_linkage_records(const tsr_linkage *L) { return L->nrec; }
 const int64_t *tsr_linkage_patient_ids(const tsr_linkage *L) { return L->pid; }
 const uint8_t *tsr_linkage_steps(const tsr_linkage *L) { return L->step; }
-const double *tsr_linkage_weights(const tsr_linkage *L) {
-  (void)L;
-  return NULL; /* deterministic steps only, so far */
-}
+const double *tsr_linkage_weights(const tsr_linkage *L) { return L->prob ? L->prob->rec_w : NULL; }
 uint32_t tsr_linkage_nrules(const tsr_linkage *L) { return L->nrules; }
 const char *tsr_linkage_rule_name(const tsr_linkage *L, uint32_t k) {
+  if (L->prob && k == L->nrules + 1) return "probabilistic";
   return k >= 1 && k <= L->nrules ? L->cfg->link.rules[k - 1].name : NULL;
 }
 const tsr_rule_stats *tsr_linkage_rule_stats(const tsr_linkage *L, uint32_t k) {

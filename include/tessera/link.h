@@ -40,6 +40,9 @@ typedef struct tsr_link_opts {
   int overwrite;            /* replace another run's files in out_dir; default 0 (refuse) */
   int argc;                 /* the command line, recorded in manifest.json; default 0 */
   const char *const *argv;
+  const char *model;        /* probabilistic: a model file to use instead of training (tessera train) */
+  double threshold;         /* probabilistic: > 0 overrides the config's threshold */
+  const char *model_out;    /* probabilistic: also save the model the run used here (NULL: not) */
 } tsr_link_opts;
 
 TSR_API void tsr_link_opts_init(tsr_link_opts *o);

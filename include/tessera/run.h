@@ -42,6 +42,10 @@ extern "C" {
 typedef struct tsr_run_opts {
   int threads;          /* 0 = all cores (the default) */
   tsr_rejects *rejects; /* where ingest writes rejected rows; NULL (default) counts them only */
+  const char *model;    /* probabilistic: a model file (tessera train) instead of training in the run */
+  double threshold;     /* probabilistic: > 0 overrides the config's match-probability threshold */
+  int no_precollapse;   /* probabilistic: score every pair, even of records identical on every compared
+                           field (for tests and benchmarks; the result is the same) */
 } tsr_run_opts;
 
 TSR_API void tsr_run_opts_init(tsr_run_opts *o);
@@ -76,15 +80,47 @@ TSR_API uint64_t tsr_linkage_records(const tsr_linkage *L);
 /* [records] patient ids, 1..tsr_linkage_patients(L). */
 TSR_API const int64_t *tsr_linkage_patient_ids(const tsr_linkage *L);
 /* [records] deciding step: 0 = not linked by any step, else the 1-based rule
- * (tsr_linkage_rule_name) that matched the record. */
+ * (tsr_linkage_rule_name) that matched the record; tsr_linkage_nrules + 1
+ * ("probabilistic") for a record the probabilistic stage linked. */
 TSR_API const uint8_t *tsr_linkage_steps(const tsr_linkage *L);
-/* [records] match weights, NaN where a record has none; NULL when every
- * decision was deterministic (today always). */
+/* [records] match weights: for a record the probabilistic stage linked, the
+ * weight of its strongest accepted edge; NaN where a record has none. NULL
+ * when the run had no probabilistic stage. */
 TSR_API const double *tsr_linkage_weights(const tsr_linkage *L);
+
+/* --- probabilistic stage -------------------------------------------------------- */
+/* The scored pairs at or above the config's pairs_floor, sorted by (a, b):
+ * gids a < b, the 0-based blocking rule (cfg->prob.blocking), the agreement
+ * pattern (levels: tsr_linkage_pair_level), the match weight (log2 Bayes
+ * factor with the prior and tf adjustments) and whether the clustering
+ * accepted the pair as a link. All NULL / 0 without a probabilistic stage. */
+typedef struct tsr_pairs_view {
+  uint64_t n;
+  const uint32_t *a, *b;
+  const uint16_t *rule;
+  const uint32_t *pattern;
+  const double *weight;
+  const uint8_t *linked;
+  uint32_t ncmp; /* comparisons (cfg->prob.cmp) */
+} tsr_pairs_view;
+TSR_API void tsr_linkage_pairs(const tsr_linkage *L, tsr_pairs_view *out);
+/* Level of comparison k (0-based) in a pattern. */
+TSR_API uint32_t tsr_linkage_pair_level(const tsr_linkage *L, uint32_t pattern, uint32_t k);
+/* Match probability of a weight: 1 / (1 + 2^-w). */
+TSR_API double tsr_match_probability(double weight);
+struct json_t;
+/* report.json's "probabilistic" object (docs/formats.md), new reference;
+ * *out = NULL without a probabilistic stage. */
+TSR_API int tsr_linkage_prob_json(const tsr_linkage *L, struct json_t **out, tsr_error *err);
+/* The model the run used, as model JSON (docs/formats.md): saved to path
+ * (temporary name, then renamed), or as text in *text (free with free()). */
+TSR_API int tsr_linkage_model_save(const tsr_linkage *L, const char *path, tsr_error *err);
+TSR_API int tsr_linkage_model_text(const tsr_linkage *L, char **text, tsr_error *err);
 
 /* --- rules -------------------------------------------------------------------- */
 TSR_API uint32_t tsr_linkage_nrules(const tsr_linkage *L);
-/* Name of rule k, 1-based as in tsr_linkage_steps (NULL when out of range). */
+/* Name of rule k, 1-based as in tsr_linkage_steps (NULL when out of range);
+ * k = tsr_linkage_nrules + 1 is "probabilistic" when the run had that stage. */
 TSR_API const char *tsr_linkage_rule_name(const tsr_linkage *L, uint32_t k);
 
 #define TSR_RULE_TOP_BLOCKS 10
