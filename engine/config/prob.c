@@ -84,20 +84,36 @@ static void kind_list(uint32_t mask, const char *last, char *out, size_t cap) {
 static uint32_t field_fits(tsr_cmp_kind k, int second, const char **words) {
 #define FB(id) (1u << TSR_KIND_##id)
   switch (k) {
-  case TSR_CMP_NAME: *words = "a given_name or family_name field"; return FB(GIVEN_NAME) | FB(FAMILY_NAME);
+  case TSR_CMP_NAME:
+    *words = "a given_name or family_name field";
+    return FB(GIVEN_NAME) | FB(FAMILY_NAME);
   case TSR_CMP_FULL_NAME:
     *words = "a given_name field first, then a family_name field";
     return second ? FB(FAMILY_NAME) : FB(GIVEN_NAME);
-  case TSR_CMP_DOB: *words = "a date field"; return FB(DATE);
-  case TSR_CMP_POSTCODE: *words = "a postcode field"; return FB(POSTCODE);
-  case TSR_CMP_NHS: *words = "an nhs_number field"; return FB(NHS_NUMBER);
-  case TSR_CMP_SEX: *words = "a sex field"; return FB(SEX);
-  case TSR_CMP_CODE: *words = "a code field"; return FB(CODE);
-  case TSR_CMP_LOCAL_ID: *words = "a local_id field"; return FB(LOCAL_ID);
+  case TSR_CMP_DOB:
+    *words = "a date field";
+    return FB(DATE);
+  case TSR_CMP_POSTCODE:
+    *words = "a postcode field";
+    return FB(POSTCODE);
+  case TSR_CMP_NHS:
+    *words = "an nhs_number field";
+    return FB(NHS_NUMBER);
+  case TSR_CMP_SEX:
+    *words = "a sex field";
+    return FB(SEX);
+  case TSR_CMP_CODE:
+    *words = "a code field";
+    return FB(CODE);
+  case TSR_CMP_LOCAL_ID:
+    *words = "a local_id field";
+    return FB(LOCAL_ID);
   case TSR_CMP_TEXT:
     *words = "a text, local_id, given_name or family_name field";
     return FB(TEXT) | FB(LOCAL_ID) | FB(GIVEN_NAME) | FB(FAMILY_NAME);
-  default: *words = "nothing"; return 0;
+  default:
+    *words = "nothing";
+    return 0;
   }
 #undef FB
 }
@@ -148,8 +164,8 @@ static int valid_cmp_name(const char *s) {
 /* The kind of `field` in the sources taking part, for the key at path;
  * *have gets the sources that have it. Fails when none has it or two
  * disagree on its kind. */
-static int field_kind(tsr__cfg_ctx *c, const char *path, const tsr_config *cfg, const char *field,
-                      tsr_field_kind *kind, uint64_t *have) {
+static int field_kind(tsr__cfg_ctx *c, const char *path, const tsr_config *cfg, const char *field, tsr_field_kind *kind,
+                      uint64_t *have) {
   *have = 0;
   int anywhere = 0;
   for (uint32_t si = 0; si < cfg->n_sources; si++) {
@@ -271,7 +287,8 @@ static int parse_phonetic(tsr__cfg_ctx *c, const char *path, const json_t *v, ui
     const char *s = json_is_string(e) ? json_string_value(e) : "";
     uint32_t b = strcmp(s, "soundex") == 0 ? 1u : strcmp(s, "nysiis") == 0 ? 2u : 0u;
     if (!b) {
-      if (!json_is_string(e)) return tsr__cfg_fail(c, p, "expected \"soundex\" or \"nysiis\", got %s", tsr__cfg_type_name(e));
+      if (!json_is_string(e))
+        return tsr__cfg_fail(c, p, "expected \"soundex\" or \"nysiis\", got %s", tsr__cfg_type_name(e));
       return tsr__cfg_fail(c, p, "expected \"soundex\" or \"nysiis\", got \"%s\"", s);
     }
     if (bits & b) return tsr__cfg_fail(c, p, "\"%s\" is listed twice", s);
@@ -300,9 +317,20 @@ static void cmp_defaults(tsr_cmp_cfg *m, tsr_cmp_kind kind) {
 }
 
 static int parse_cmp(tsr__cfg_ctx *c, const char *path, const json_t *v, const tsr_config *cfg, tsr_cmp_cfg *m) {
-  static const char *const keys[] = {"name",        "kind",         "field",    "fields",       "levels",
-                                     "tf",          "jaro_winkler", "damerau_levenshtein",      "phonetic",
-                                     "swap_jaro_winkler", "within_days", "within_years", "scope", "m_start",
+  static const char *const keys[] = {"name",
+                                     "kind",
+                                     "field",
+                                     "fields",
+                                     "levels",
+                                     "tf",
+                                     "jaro_winkler",
+                                     "damerau_levenshtein",
+                                     "phonetic",
+                                     "swap_jaro_winkler",
+                                     "within_days",
+                                     "within_years",
+                                     "scope",
+                                     "m_start",
                                      NULL};
   char p[TSR__CFG_PATH_MAX];
   if (!json_is_object(v))
@@ -396,8 +424,8 @@ static int parse_cmp(tsr__cfg_ctx *c, const char *path, const json_t *v, const t
     uint64_t shave = 0;
     TSR_FORWARD_IF_ERROR(field_kind(c, p, cfg, scope, &sk, &shave));
     if (sk != TSR_KIND_CODE)
-      return tsr__cfg_fail(c, p, "field \"%s\" is a %s; a scope must be a code field (such as a provider code)",
-                           scope, tsr_field_kind_name(sk));
+      return tsr__cfg_fail(c, p, "field \"%s\" is a %s; a scope must be a code field (such as a provider code)", scope,
+                           tsr_field_kind_name(sk));
     /* a source with the id but no scope would compare nothing: say so */
     uint64_t miss = have & ~shave;
     if (miss)
@@ -450,8 +478,9 @@ static int parse_cmps(tsr__cfg_ctx *c, const json_t *v, const tsr_config *cfg, t
     TSR_FORWARD_IF_ERROR(parse_cmp(c, p, json_array_get(v, i), cfg, &pc->cmp[i]));
     for (uint32_t j = 0; j < i; j++)
       if (strcmp(pc->cmp[j].name, pc->cmp[i].name) == 0)
-        return tsr__cfg_fail(c, p, "comparison name \"%s\" is used twice (also comparisons[%u]; a name defaults to "
-                                   "the field)",
+        return tsr__cfg_fail(c, p,
+                             "comparison name \"%s\" is used twice (also comparisons[%u]; a name defaults to "
+                             "the field)",
                              pc->cmp[i].name, j);
     bits += kind_bits(pc->cmp[i].kind);
   }
@@ -496,10 +525,21 @@ static int parse_rules(tsr__cfg_ctx *c, const char *path, const json_t *v, tsr_c
 }
 
 int tsr__cfg_parse_prob(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, tsr_config *cfg) {
-  static const char *const keys[] = {"comparisons",    "blocking",      "training",       "threshold",
-                                     "pairs_floor",    "u",             "em",             "seed",
-                                     "train_max_pairs", "assumed_recall", "tf_min",       "max_block_size",
-                                     "join_clusters",  "split_clusters", NULL};
+  static const char *const keys[] = {"comparisons",
+                                     "blocking",
+                                     "training",
+                                     "threshold",
+                                     "pairs_floor",
+                                     "u",
+                                     "em",
+                                     "seed",
+                                     "train_max_pairs",
+                                     "assumed_recall",
+                                     "tf_min",
+                                     "max_block_size",
+                                     "join_clusters",
+                                     "split_clusters",
+                                     NULL};
   static const char *const u_keys[] = {"max_pairs", "min_observations", NULL};
   static const char *const em_keys[] = {"max_iterations", "tolerance", NULL};
   (void)base_dir;
@@ -530,7 +570,8 @@ int tsr__cfg_parse_prob(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, 
     if (!json_is_object(o))
       return tsr__cfg_fail(c, "probabilistic.u", "expected an object, got %s", tsr__cfg_type_name(o));
     TSR_FORWARD_IF_ERROR(tsr__cfg_check_keys(c, o, "probabilistic.u", u_keys));
-    TSR_FORWARD_IF_ERROR(tsr__cfg_get_uint(c, o, "probabilistic.u", "max_pairs", 1, 1000000000000ull, &pc->u_max_pairs));
+    TSR_FORWARD_IF_ERROR(
+        tsr__cfg_get_uint(c, o, "probabilistic.u", "max_pairs", 1, 1000000000000ull, &pc->u_max_pairs));
     TSR_FORWARD_IF_ERROR(
         tsr__cfg_get_uint(c, o, "probabilistic.u", "min_observations", 1, 1000000000ull, &pc->u_min_obs));
   }

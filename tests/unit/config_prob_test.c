@@ -16,25 +16,25 @@
  * and text in hes; "pid2" is a local id in both, but only hes has the
  * provider. The first %s adds keys to "link", the second is the body of
  * "probabilistic". */
-#define PROB_FMT                                                                                                    \
-  "{\"sources\": ["                                                                                                 \
-  "{\"name\": \"gp\", \"path\": \"gp.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, "       \
-  "\"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"gn\": {\"field\": \"given_name\", \"kind\": "  \
-  "\"given_name\"}, \"fn\": {\"field\": \"family_name\", \"kind\": \"family_name\"}, \"dob\": {\"kind\": "          \
-  "\"date\"}, \"sex\": {\"kind\": \"sex\"}, \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}, "            \
-  "\"practice\": {\"kind\": \"code\"}, \"city\": {\"kind\": \"text\"}, \"pid2\": {\"kind\": \"local_id\"}, "        \
-  "\"mixed\": {\"kind\": \"code\"}, \"seen\": {\"kind\": \"date\"}, \"town\": {\"field\": \"post-town\", "          \
-  "\"kind\": \"text\"}}},"                                                                                          \
-  "{\"name\": \"hes\", \"path\": \"hes.csv\", \"id\": \"key\", \"columns\": {\"key\": {\"kind\": \"local_id\"}, "   \
-  "\"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"gn\": {\"field\": \"given_name\", \"kind\": "  \
-  "\"given_name\"}, \"fn\": {\"field\": \"family_name\", \"kind\": \"family_name\"}, \"dob\": {\"kind\": "          \
-  "\"date\"}, \"sex\": {\"kind\": \"sex\"}, \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}, "            \
-  "\"procode\": {\"field\": \"provider\", \"kind\": \"code\"}, \"lopatid\": {\"field\": \"local_patient_id\", "     \
-  "\"kind\": \"local_id\"}, \"city\": {\"kind\": \"text\"}, \"pid2\": {\"kind\": \"local_id\"}, \"mixed\": "        \
-  "{\"kind\": \"text\"}}},"                                                                                         \
-  "{\"name\": \"x\", \"path\": \"x.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, "         \
-  "\"xonly\": {\"kind\": \"text\"}}}], "                                                                            \
-  "\"link\": {\"mode\": \"link_and_dedupe\", \"sources\": [\"gp\", \"hes\"], \"rules\": \"hesid\"%s}, "             \
+#define PROB_FMT                                                                                                   \
+  "{\"sources\": ["                                                                                                \
+  "{\"name\": \"gp\", \"path\": \"gp.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, "      \
+  "\"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"gn\": {\"field\": \"given_name\", \"kind\": " \
+  "\"given_name\"}, \"fn\": {\"field\": \"family_name\", \"kind\": \"family_name\"}, \"dob\": {\"kind\": "         \
+  "\"date\"}, \"sex\": {\"kind\": \"sex\"}, \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}, "           \
+  "\"practice\": {\"kind\": \"code\"}, \"city\": {\"kind\": \"text\"}, \"pid2\": {\"kind\": \"local_id\"}, "       \
+  "\"mixed\": {\"kind\": \"code\"}, \"seen\": {\"kind\": \"date\"}, \"town\": {\"field\": \"post-town\", "         \
+  "\"kind\": \"text\"}}},"                                                                                         \
+  "{\"name\": \"hes\", \"path\": \"hes.csv\", \"id\": \"key\", \"columns\": {\"key\": {\"kind\": \"local_id\"}, "  \
+  "\"nhs\": {\"field\": \"nhs_number\", \"kind\": \"nhs_number\"}, \"gn\": {\"field\": \"given_name\", \"kind\": " \
+  "\"given_name\"}, \"fn\": {\"field\": \"family_name\", \"kind\": \"family_name\"}, \"dob\": {\"kind\": "         \
+  "\"date\"}, \"sex\": {\"kind\": \"sex\"}, \"pc\": {\"field\": \"postcode\", \"kind\": \"postcode\"}, "           \
+  "\"procode\": {\"field\": \"provider\", \"kind\": \"code\"}, \"lopatid\": {\"field\": \"local_patient_id\", "    \
+  "\"kind\": \"local_id\"}, \"city\": {\"kind\": \"text\"}, \"pid2\": {\"kind\": \"local_id\"}, \"mixed\": "       \
+  "{\"kind\": \"text\"}}},"                                                                                        \
+  "{\"name\": \"x\", \"path\": \"x.csv\", \"id\": \"id\", \"columns\": {\"id\": {\"kind\": \"local_id\"}, "        \
+  "\"xonly\": {\"kind\": \"text\"}}}], "                                                                           \
+  "\"link\": {\"mode\": \"link_and_dedupe\", \"sources\": [\"gp\", \"hes\"], \"rules\": \"hesid\"%s}, "            \
   "\"probabilistic\": {%s}}"
 
 #define BLK "\"blocking\": [{\"name\": \"b\", \"fields\": [\"dob\"]}]"
@@ -81,7 +81,8 @@ Test(config_prob, the_documented_example_parses_field_by_field) {
   static const char body[] =
       "\"comparisons\": ["
       "{\"name\": \"given_name\", \"kind\": \"name\", \"field\": \"given_name\", \"tf\": true, "
-      "\"levels\": [\"exact\", \"exact_std\", \"jw1\", \"jw2\", \"dl1\", \"dl2\", \"phonetic\", \"initial\", \"part\"], "
+      "\"levels\": [\"exact\", \"exact_std\", \"jw1\", \"jw2\", \"dl1\", \"dl2\", \"phonetic\", \"initial\", "
+      "\"part\"], "
       "\"jaro_winkler\": [0.94, 0.9], \"damerau_levenshtein\": [1, 3], \"phonetic\": [\"nysiis\"], \"m_start\": 0.8},"
       "{\"name\": \"names\", \"kind\": \"full_name\", \"fields\": [\"given_name\", \"family_name\"], "
       "\"swap_jaro_winkler\": 0.9},"
@@ -260,15 +261,19 @@ Test(config_prob, field_kinds_each_comparison_kind_compares) {
     const char *kind;
     const char *fits; /* one flag per field above */
   } rows[] = {
-      {"name", "110000000"},     {"date_of_birth", "001000000"}, {"postcode", "000100000"},
-      {"nhs_number", "000010000"}, {"sex", "000001000"},         {"code", "000000100"},
-      {"local_id", "000000001"}, {"text", "110000011"},
+      {"name", "110000000"}, {"date_of_birth", "001000000"}, {"postcode", "000100000"}, {"nhs_number", "000010000"},
+      {"sex", "000001000"},  {"code", "000000100"},          {"local_id", "000000001"}, {"text", "110000011"},
   };
-  static const char *const fkind[] = {"given_name", "family_name", "date",  "postcode", "nhs_number",
-                                      "sex",        "code",        "text",  "local_id"};
-  static const char *const words[] = {
-      "a given_name or family_name field", "a date field", "a postcode field", "an nhs_number field", "a sex field",
-      "a code field", "a local_id field", "a text, local_id, given_name or family_name field"};
+  static const char *const fkind[] = {"given_name", "family_name", "date", "postcode", "nhs_number",
+                                      "sex",        "code",        "text", "local_id"};
+  static const char *const words[] = {"a given_name or family_name field",
+                                      "a date field",
+                                      "a postcode field",
+                                      "an nhs_number field",
+                                      "a sex field",
+                                      "a code field",
+                                      "a local_id field",
+                                      "a text, local_id, given_name or family_name field"};
   for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
       char body[512], msg[700], want[400];
@@ -307,7 +312,8 @@ Test(config_prob, field_kinds_each_comparison_kind_compares) {
       {ONE("{\"kind\": \"name\", \"fields\": [\"given_name\"]}"),
        "probabilistic.comparisons[0].fields: kind name takes one \"field\" (\"fields\" is for full_name)"},
       {ONE("{\"kind\": \"name\"}"), "probabilistic.comparisons[0].field: required key is missing"},
-      {ONE("{\"kind\": \"name\", \"field\": 3}"), "probabilistic.comparisons[0].field: expected a field name, got an integer"},
+      {ONE("{\"kind\": \"name\", \"field\": 3}"),
+       "probabilistic.comparisons[0].field: expected a field name, got an integer"},
   };
   expect_prob_errors(bad, sizeof bad / sizeof bad[0]);
 }
@@ -342,8 +348,10 @@ Test(config_prob, levels_are_named_by_kind) {
   tsr_config_free(c);
   static const prob_case bad[] = {
       {"\"comparisons\": [{\"kind\": \"name\", \"field\": \"given_name\"}, {\"kind\": \"name\", \"field\": "
-       "\"family_name\"}, {\"kind\": \"date_of_birth\", \"field\": \"dob\", \"levels\": [\"exact\", \"sector\"]}], " BLK,
-       "probabilistic.comparisons[2].levels[1]: \"sector\" is not a level of kind date_of_birth; expected one of exact, "
+       "\"family_name\"}, {\"kind\": \"date_of_birth\", \"field\": \"dob\", \"levels\": [\"exact\", "
+       "\"sector\"]}], " BLK,
+       "probabilistic.comparisons[2].levels[1]: \"sector\" is not a level of kind date_of_birth; expected one of "
+       "exact, "
        "day_month_swapped, one_digit, same_year_month, within_days, jan1, within_years"},
       {ONE("{\"kind\": \"sex\", \"field\": \"sex\", \"levels\": [\"exact\"]}"),
        "probabilistic.comparisons[0].levels[0]: \"exact\" is not a level of kind sex; expected one of equal"},
@@ -393,7 +401,8 @@ Test(config_prob, options_apply_to_their_kinds) {
        "probabilistic.comparisons[0].tf: does not apply to kind date_of_birth (only to name, full_name, postcode, "
        "code and text)"},
       {"{\"kind\": \"sex\", \"field\": \"sex\", \"tf\": false}",
-       "probabilistic.comparisons[0].tf: does not apply to kind sex (only to name, full_name, postcode, code and text)"},
+       "probabilistic.comparisons[0].tf: does not apply to kind sex (only to name, full_name, postcode, code and "
+       "text)"},
       {"{\"kind\": \"nhs_number\", \"field\": \"nhs_number\", \"tf\": true}",
        "probabilistic.comparisons[0].tf: does not apply to kind nhs_number (only to name, full_name, postcode, code "
        "and text)"},
@@ -516,7 +525,8 @@ Test(config_prob, thresholds_and_their_edges) {
       {ONE("{\"kind\": \"name\", \"field\": \"given_name\", \"phonetic\": [\"nysiis\", \"nysiis\"]}"),
        "probabilistic.comparisons[0].phonetic[1]: \"nysiis\" is listed twice"},
       /* section numbers */
-      {CMP ", " BLK ", \"assumed_recall\": 1.01", "probabilistic.assumed_recall: expected a number in [0, 1], got 1.01"},
+      {CMP ", " BLK ", \"assumed_recall\": 1.01",
+       "probabilistic.assumed_recall: expected a number in [0, 1], got 1.01"},
       {CMP ", " BLK ", \"assumed_recall\": -0.01",
        "probabilistic.assumed_recall: expected a number in [0, 1], got -0.01"},
       {CMP ", " BLK ", \"tf_min\": 0", "probabilistic.tf_min: expected a number in (0, 1), got 0"},
@@ -541,18 +551,19 @@ Test(config_prob, thresholds_and_their_edges) {
   expect_prob_errors(bad, sizeof bad / sizeof bad[0]);
   /* the edges that are inside */
   tsr_config *c = NULL;
-  expect_prob_ok("\"comparisons\": [{\"kind\": \"name\", \"field\": \"given_name\", \"jaro_winkler\": [1, 1], "
-                 "\"damerau_levenshtein\": [8, 8], \"m_start\": 0.999999},"
-                 "{\"kind\": \"text\", \"field\": \"city\", \"jaro_winkler\": [0.000001, 0.000001], "
-                 "\"damerau_levenshtein\": [1, 1]},"
-                 "{\"kind\": \"date_of_birth\", \"field\": \"dob\", \"within_days\": 0, \"within_years\": 1},"
-                 "{\"name\": \"dob2\", \"kind\": \"date_of_birth\", \"field\": \"dob\", \"within_days\": 36525, "
-                 "\"within_years\": 150},"
-                 "{\"kind\": \"full_name\", \"fields\": [\"given_name\", \"family_name\"], \"swap_jaro_winkler\": 1}], " BLK
-                 ", \"threshold\": 0.999999, \"pairs_floor\": 0.999999, \"assumed_recall\": 1, \"tf_min\": 0.000001, "
-                 "\"u\": {\"max_pairs\": 1, \"min_observations\": 1}, \"em\": {\"max_iterations\": 1, "
-                 "\"tolerance\": 0.5}, \"seed\": 0, \"train_max_pairs\": 1, \"max_block_size\": 100000000",
-                 &c);
+  expect_prob_ok(
+      "\"comparisons\": [{\"kind\": \"name\", \"field\": \"given_name\", \"jaro_winkler\": [1, 1], "
+      "\"damerau_levenshtein\": [8, 8], \"m_start\": 0.999999},"
+      "{\"kind\": \"text\", \"field\": \"city\", \"jaro_winkler\": [0.000001, 0.000001], "
+      "\"damerau_levenshtein\": [1, 1]},"
+      "{\"kind\": \"date_of_birth\", \"field\": \"dob\", \"within_days\": 0, \"within_years\": 1},"
+      "{\"name\": \"dob2\", \"kind\": \"date_of_birth\", \"field\": \"dob\", \"within_days\": 36525, "
+      "\"within_years\": 150},"
+      "{\"kind\": \"full_name\", \"fields\": [\"given_name\", \"family_name\"], \"swap_jaro_winkler\": 1}], " BLK
+      ", \"threshold\": 0.999999, \"pairs_floor\": 0.999999, \"assumed_recall\": 1, \"tf_min\": 0.000001, "
+      "\"u\": {\"max_pairs\": 1, \"min_observations\": 1}, \"em\": {\"max_iterations\": 1, "
+      "\"tolerance\": 0.5}, \"seed\": 0, \"train_max_pairs\": 1, \"max_block_size\": 100000000",
+      &c);
   const tsr_prob_cfg *p = &c->prob;
   cr_expect_eq(p->cmp[0].jw1, 1.0);
   cr_expect_eq(p->cmp[0].jw2, 1.0);
@@ -576,8 +587,9 @@ Test(config_prob, thresholds_and_their_edges) {
   cr_expect_eq(p->train_max_pairs, 1u);
   cr_expect_eq(p->max_block_size, 100000000u);
   tsr_config_free(c);
-  expect_prob_ok(CMP ", " BLK ", \"threshold\": 0.000001, \"pairs_floor\": 0.000001, \"assumed_recall\": 0, "
-                 "\"tf_min\": 0.999999, \"seed\": 9223372036854775807",
+  expect_prob_ok(CMP ", " BLK
+                     ", \"threshold\": 0.000001, \"pairs_floor\": 0.000001, \"assumed_recall\": 0, "
+                     "\"tf_min\": 0.999999, \"seed\": 9223372036854775807",
                  &c);
   cr_expect_eq(c->prob.threshold, 0.000001);
   cr_expect_eq(c->prob.tf_min, 0.999999);
@@ -611,9 +623,10 @@ Test(config_prob, names_counts_and_pattern_width) {
   };
   expect_prob_errors(bad, sizeof bad / sizeof bad[0]);
   tsr_config *c = NULL;
-  expect_prob_ok(ONE("{\"name\": \"a234567890123456789012345678901234567890123456789012345678901234\", \"kind\": \"sex\", "
-                     "\"field\": \"sex\"}"),
-                 &c);
+  expect_prob_ok(
+      ONE("{\"name\": \"a234567890123456789012345678901234567890123456789012345678901234\", \"kind\": \"sex\", "
+          "\"field\": \"sex\"}"),
+      &c);
   tsr_config_free(c);
   expect_prob_ok(ONE("{\"name\": \"post_town\", \"kind\": \"text\", \"field\": \"post-town\"}"), &c);
   cr_expect_str_eq(c->prob.cmp[0].field, "post-town");
@@ -646,10 +659,11 @@ Test(config_prob, names_counts_and_pattern_width) {
   cr_expect_eq(c->prob.n_cmp, 8);
   tsr_config_free(c);
   strcat(names, "], " BLK);
-  prob_case wide = {names,
-                    "probabilistic.comparisons: the comparisons need 36 bits of agreement pattern and a pattern holds 32 "
-                    "(bits per comparison: name 4, full_name 3, date_of_birth 4, postcode 3, nhs_number 3, sex 2, "
-                    "code 2, local_id 2, text 3)"};
+  prob_case wide = {
+      names,
+      "probabilistic.comparisons: the comparisons need 36 bits of agreement pattern and a pattern holds 32 "
+      "(bits per comparison: name 4, full_name 3, date_of_birth 4, postcode 3, nhs_number 3, sex 2, "
+      "code 2, local_id 2, text 3)"};
   expect_prob_errors(&wide, 1);
 }
 
@@ -683,7 +697,8 @@ Test(config_prob, scope) {
 Test(config_prob, blocking_and_training_rules) {
   tsr_config *c = NULL;
   /* the same key parts and functions as link rules */
-  expect_prob_ok(CMP ", \"blocking\": [{\"name\": \"a\", \"fields\": [\"soundex(given_name)\", \"year_month(dob)\"]}, "
+  expect_prob_ok(CMP
+                 ", \"blocking\": [{\"name\": \"a\", \"fields\": [\"soundex(given_name)\", \"year_month(dob)\"]}, "
                  "{\"name\": \"b\", \"fields\": [\"sector(postcode)\", \"sex\"], \"sources\": [\"gp\"]}]",
                  &c);
   cr_assert_eq(c->prob.n_blocking, 2);
@@ -719,7 +734,8 @@ Test(config_prob, blocking_and_training_rules) {
        "got 0"},
       {CMP ", " BLK ", \"training\": [{\"name\": \"t\", \"fields\": [\"year(sex)\"]}]",
        "probabilistic.training[0].fields[0]: year() does not apply to field \"sex\" (a sex)"},
-      {CMP ", " BLK ", \"training\": [{\"name\": \"t\", \"fields\": [\"sex\"]}, {\"name\": \"t\", \"fields\": [\"dob\"]}]",
+      {CMP ", " BLK
+           ", \"training\": [{\"name\": \"t\", \"fields\": [\"sex\"]}, {\"name\": \"t\", \"fields\": [\"dob\"]}]",
        "probabilistic.training[1]: rule name \"t\" is used twice"},
   };
   expect_prob_errors(bad, sizeof bad / sizeof bad[0]);
