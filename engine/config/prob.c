@@ -21,6 +21,7 @@
  *   same array, not a copy (the config is read-only once parsed). */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/common_internal.h"
 #include "config/config_internal.h"
@@ -476,12 +477,20 @@ static int parse_cmps(tsr__cfg_ctx *c, const json_t *v, const tsr_config *cfg, t
     char p[TSR__CFG_PATH_MAX];
     tsr__cfg_path_index(p, sizeof p, path, i);
     TSR_FORWARD_IF_ERROR(parse_cmp(c, p, json_array_get(v, i), cfg, &pc->cmp[i]));
-    for (uint32_t j = 0; j < i; j++)
+    for (uint32_t j = 0; j < i; j++) {
       if (strcmp(pc->cmp[j].name, pc->cmp[i].name) == 0)
         return tsr__cfg_fail(c, p,
                              "comparison name \"%s\" is used twice (also comparisons[%u]; a name defaults to "
                              "the field)",
                              pc->cmp[i].name, j);
+      /* names become column names (gamma_<name>), which SQL reads
+       * without regard to case */
+      if (strcasecmp(pc->cmp[j].name, pc->cmp[i].name) == 0)
+        return tsr__cfg_fail(c, p,
+                             "comparison name \"%s\" differs only in case from comparisons[%u] \"%s\" (names "
+                             "become column names, which SQL compares without case)",
+                             pc->cmp[i].name, j, pc->cmp[j].name);
+    }
     bits += kind_bits(pc->cmp[i].kind);
   }
   if (bits > 32) {

@@ -606,6 +606,10 @@ Test(config_prob, names_counts_and_pattern_width) {
        "\"sex\"}, {\"name\": \"sex\", \"kind\": \"code\", \"field\": \"practice\"}], " BLK,
        "probabilistic.comparisons[2]: comparison name \"sex\" is used twice (also comparisons[0]; a name defaults to "
        "the field)"},
+      {"\"comparisons\": [{\"kind\": \"sex\", \"field\": \"sex\"}, {\"name\": \"Sex\", \"kind\": \"code\", "
+       "\"field\": \"practice\"}], " BLK,
+       "probabilistic.comparisons[1]: comparison name \"Sex\" differs only in case from comparisons[0] \"sex\" (names "
+       "become column names, which SQL compares without case)"},
       {ONE("{\"name\": \"a-b\", \"kind\": \"sex\", \"field\": \"sex\"}"),
        "probabilistic.comparisons[0].name: expected 1 to 64 letters, digits or '_', got \"a-b\""},
       {ONE("{\"name\": \"\", \"kind\": \"sex\", \"field\": \"sex\"}"),
