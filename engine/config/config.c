@@ -9,11 +9,12 @@
  *   typed getters of cfg_json.h that report "<path>: expected ..., got ...".
  *   The root is driven by k_sections: one row per top-level key, each with
  *   its parse and defaults functions in a file of its own (source.c,
- *   link.c, output.c); a new section is one file and one row. Everything
- *   the result owns is allocated from one arena, freed with the config.
+ *   link.c, prob.c, output.c); a new section is one file and one row.
+ *   Everything the result owns is allocated from one arena, freed with the
+ *   config.
  *
  *     text --BOM skipped--> jansson tree --k_sections, in order--> tsr_config
- *                                          version, sources, link, output */
+ *                               version, sources, link, probabilistic, output */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +32,12 @@ static int parse_version(tsr__cfg_ctx *c, const json_t *v, const char *base_dir,
 }
 
 /* The root keys, in the order they are parsed: a section may read the ones
- * above it (link reads sources). */
+ * above it (link reads sources; probabilistic reads sources and link). */
 static const tsr__cfg_section k_sections[] = {
     {"version", parse_version, NULL, 0},
     {"sources", tsr__cfg_parse_sources, NULL, 1},
     {"link", tsr__cfg_parse_link, tsr__cfg_link_defaults, 0},
+    {"probabilistic", tsr__cfg_parse_prob, tsr__cfg_prob_defaults, 0},
     {"output", tsr__cfg_parse_output, tsr__cfg_output_defaults, 0},
 };
 #define N_SECTIONS (sizeof k_sections / sizeof k_sections[0])

@@ -8,6 +8,8 @@
  *   source.c   "sources": columns, kinds, date formats, event dates
  *   link.c     "link": mode, rules, key parts, which key functions apply
  *              to which field kinds
+ *   prob.c     "probabilistic": comparisons, their levels and options,
+ *              blocking and training rules, model options
  *   output.c   "output"
  *   presets.c  the named rule sets and tsr_config_use_preset
  *
@@ -58,6 +60,21 @@ int tsr__cfg_parse_part(tsr__cfg_ctx *c, const char *path, const char *text, tsr
  * field instead of failing (presets); returns 1 when the rule can then run
  * nowhere. */
 int tsr__cfg_check_rule(tsr__cfg_ctx *c, const char *path, const tsr_config *cfg, tsr_rule_cfg *r, int auto_mask);
+/* One rule object ({"name", "fields", "sources"}, plus "merge" when step:
+ * a deterministic step rather than a blocking rule) at path into *r,
+ * checked against the sources (tsr__cfg_check_rule); the mask defaults to
+ * cfg->link.source_mask. */
+int tsr__cfg_parse_rule(tsr__cfg_ctx *c, const char *path, const json_t *v, tsr_config *cfg, int step,
+                        tsr_rule_cfg *r);
+
+/* --- prob.c --- */
+/* "probabilistic": comparisons, blocking and training rules, model and
+ * clustering options. Parsed after "link" (its rules' source masks and
+ * max_block_size default from it). */
+int tsr__cfg_parse_prob(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, tsr_config *cfg);
+/* Resets the probabilistic section to its defaults (present = 0, no
+ * comparisons or rules); reads cfg->link, so it runs after link's. */
+void tsr__cfg_prob_defaults(tsr_config *cfg);
 
 /* --- output.c --- */
 int tsr__cfg_parse_output(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, tsr_config *cfg);

@@ -143,8 +143,11 @@ static int parse_sources_list(tsr__cfg_ctx *c, const char *path, const json_t *v
   return 0;
 }
 
-static int parse_rule(tsr__cfg_ctx *c, const char *path, const json_t *v, tsr_config *cfg, tsr_rule_cfg *r) {
-  static const char *const keys[] = {"name", "fields", "sources", "merge", NULL};
+int tsr__cfg_parse_rule(tsr__cfg_ctx *c, const char *path, const json_t *v, tsr_config *cfg, int step,
+                        tsr_rule_cfg *r) {
+  static const char *const step_keys[] = {"name", "fields", "sources", "merge", NULL};
+  static const char *const block_keys[] = {"name", "fields", "sources", NULL};
+  const char *const *keys = step ? step_keys : block_keys;
   if (!json_is_object(v))
     return tsr__cfg_fail(c, path,
                          "expected an object such as {\"name\": \"nhs\", \"fields\": [\"nhs_number\"]}, got %s",
@@ -239,7 +242,7 @@ int tsr__cfg_parse_link(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, 
   for (uint32_t i = 0; i < l->n_rules; i++) {
     char p[64];
     snprintf(p, sizeof p, "link.rules[%u]", i);
-    TSR_FORWARD_IF_ERROR(parse_rule(c, p, json_array_get(rules, i), cfg, &l->rules[i]));
+    TSR_FORWARD_IF_ERROR(tsr__cfg_parse_rule(c, p, json_array_get(rules, i), cfg, 1, &l->rules[i]));
     for (uint32_t j = 0; j < i; j++)
       if (strcmp(l->rules[j].name, l->rules[i].name) == 0)
         return tsr__cfg_fail(c, p, "rule name \"%s\" is used twice", l->rules[i].name);

@@ -1,7 +1,14 @@
 /* The generator's two JSON files: generate_summary.json (counts, the
  * parameters used, and each error's configured and realised rate) and
  * link.json, a ready-made run configuration for the generated gp.csv and
- * hes_apc.csv whose date-of-birth limit is the end of the data period. */
+ * hes_apc.csv whose date-of-birth limit is the end of the data period.
+ * link.json runs the hesid steps, then the probabilistic stage over seven
+ * comparisons. Its five blocking rules, measured with `tessera inspect
+ * --blocking` on 100,000 generated patients, emit 8.3 candidate pairs per
+ * record (default scenario) and 8.8 (hard scenario); 99.5% of the hard
+ * scenario's true pairs fall in one component of the true pairs they
+ * emit, 99.99% of the default's (docs/config.md, "The probabilistic
+ * section"). */
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +83,26 @@ static const char k_link_json[] =
     "    \"rules\": \"hesid\",\n"
     "    \"max_block_size\": 1000,\n"
     "    \"max_cluster_size\": 500\n"
+    "  },\n"
+    "  \"probabilistic\": {\n"
+    "    \"comparisons\": [\n"
+    "      {\"name\": \"given_name\", \"kind\": \"name\", \"field\": \"given_name\", \"tf\": true},\n"
+    "      {\"name\": \"family_name\", \"kind\": \"name\", \"field\": \"family_name\", \"tf\": true},\n"
+    "      {\"name\": \"dob\", \"kind\": \"date_of_birth\", \"field\": \"dob\"},\n"
+    "      {\"name\": \"postcode\", \"kind\": \"postcode\", \"field\": \"postcode\", \"tf\": true},\n"
+    "      {\"name\": \"nhs_number\", \"kind\": \"nhs_number\", \"field\": \"nhs_number\"},\n"
+    "      {\"name\": \"sex\", \"kind\": \"sex\", \"field\": \"sex\"},\n"
+    "      {\"name\": \"lopatid\", \"kind\": \"local_id\", \"field\": \"local_patient_id\", \"scope\": \"provider\"}\n"
+    "    ],\n"
+    "    \"blocking\": [\n"
+    "      {\"name\": \"nhs\", \"fields\": [\"nhs_number\"]},\n"
+    "      {\"name\": \"dob_sex\", \"fields\": [\"dob\", \"sex\"]},\n"
+    "      {\"name\": \"postcode_year\", \"fields\": [\"postcode\", \"year(dob)\"]},\n"
+    "      {\"name\": \"names_year\", \"fields\": [\"soundex(given_name)\", \"soundex(family_name)\", \"year(dob)\"]},\n"
+    "      {\"name\": \"provider_lopatid\", \"fields\": [\"provider\", \"local_patient_id\"], \"sources\": [\"hes\"]}\n"
+    "    ],\n"
+    "    \"threshold\": 0.95,\n"
+    "    \"pairs_floor\": 0.01\n"
     "  },\n"
     "  \"output\": {\"csv\": false, \"row_group_rows\": 1048576, \"zstd_level\": 1,\n"
     "             \"match_rates_by\": [\"provider\", \"practice\"]}\n"
