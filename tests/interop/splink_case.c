@@ -24,7 +24,8 @@ static const char *k_names[] = {"JOHN",     "JON",      "JOHNNY",    "JONATHAN",
                                 "LEE",      "LI",       "LEIGH",     "MACDONALD", "MCDONALD", "O NEILL",
                                 "ONEILL",   "CATHERINE", "KATHERINE", "KATHRYN", "ANNE MARIE", "MARIE",
                                 "AMY",      "MAY",      "S",         "WASHINGTON", "WHITE",   "WAITE",
-                                "LEWIS",    "LEWIN",    "GUTIERREZ", "GUTTIEREZ", "BH",       "BHW"};
+                                "LEWIS",    "LEWIN",    "GUTIERREZ", "GUTTIEREZ", "BH",       "BHW",
+                                "ASKRAFT",  "J SMITH",  "J BROWN",   "HW",       "WH",        "SCHMITT"};
 #define N_NAMES (sizeof k_names / sizeof k_names[0])
 
 static const int k_dates[][3] = {{1980, 3, 7},  {1980, 7, 3},   {1980, 3, 8},  {1980, 3, 17}, {1981, 3, 7},

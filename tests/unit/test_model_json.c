@@ -493,6 +493,10 @@ Test(model_json, config_mismatch_options) {
   } cases[] = {
       {"comparisons[0]", "jaro_winkler", json_pack("[f,f]", 0.92, 0.85),
        "comparisons[0].jaro_winkler: the model has [0.92000000000000004, 0.84999999999999998], the config [0.90000000000000002, 0.84999999999999998]"},
+      {"comparisons[0]", "jaro_winkler", json_pack("[f,f]", 0.9, 0.88),
+       "comparisons[0].jaro_winkler: the model has [0.90000000000000002, 0.88], the config [0.90000000000000002, 0.84999999999999998]"},
+      {"comparisons[0]", "damerau_levenshtein", json_pack("[i,i]", 0, 3),
+       "comparisons[0].damerau_levenshtein: the model has [0, 3], the config [1, 3]"},
       {"comparisons[0]", "damerau_levenshtein", json_pack("[i,i]", 1, 2),
        "comparisons[0].damerau_levenshtein: the model has [1, 2], the config [1, 3]"},
       {"comparisons[1]", "phonetic", json_pack("[s,s]", "soundex", "nysiis"),
