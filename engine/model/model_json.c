@@ -844,13 +844,16 @@ static void null_of(tsr__buf *b, const char *f) {
   col(b, f, 'r');
   bprintf(b, " IS NULL");
 }
-/* A name field "agrees" (full_name): exact, JW >= jw2 or DL <= dl2 (the
- * phonetic test is left out of the full name's SQL: see the docs). */
+/* A name field "agrees" (full_name): equal after exact_std, JW >= jw2 or
+ * DL <= dl2 (the phonetic test is left out of the full name's SQL: see the
+ * docs). */
 static void name_agree(tsr__buf *b, const tsr_cmp_cfg *c, const char *f) {
   char j2[32];
   fmt_num(j2, sizeof j2, c->jw2);
   bprintf(b, "(");
-  eq(b, f);
+  sql_std(b, col, f, 'l');
+  bprintf(b, " = ");
+  sql_std(b, col, f, 'r');
   bprintf(b, " OR ");
   fn2(b, "jaro_winkler_similarity", f, ">=", j2);
   bprintf(b, " OR ");
@@ -972,15 +975,18 @@ static void level_sql(tsr__buf *b, const tsr_cmp_cfg *c, uint32_t l, const char 
       sql_std(b, col, f2, 'r');
     } else if (!strcmp(lname, "swapped")) {
       fmt_num(num, sizeof num, c->swap_jw);
-      bprintf(b, "jaro_winkler_similarity(");
-      col(b, f, 'l');
-      bprintf(b, ", ");
-      col(b, f2, 'r');
-      bprintf(b, ") >= %s AND jaro_winkler_similarity(", num);
-      col(b, f2, 'l');
-      bprintf(b, ", ");
-      col(b, f, 'r');
-      bprintf(b, ") >= %s", num);
+      for (int half = 0; half < 2; half++) { /* given_l ~ family_r, then family_l ~ given_r */
+        const char *x = half ? f2 : f, *y = half ? f : f2;
+        bprintf(b, "%s(", half ? " AND " : "");
+        sql_std(b, col, x, 'l');
+        bprintf(b, " = ");
+        sql_std(b, col, y, 'r');
+        bprintf(b, " OR jaro_winkler_similarity(");
+        col(b, x, 'l');
+        bprintf(b, ", ");
+        col(b, y, 'r');
+        bprintf(b, ") >= %s)", num);
+      }
     } else if (!strcmp(lname, "both")) {
       name_agree(b, c, f);
       bprintf(b, " AND ");

@@ -71,6 +71,34 @@ int main(int argc, char **argv) {
       tsr__name_level l = tsr__cmp_name(&x, &y, &no);
       json_array_append_new(a, json_pack("[s,s,s]", x.s, y.s, ln[l]));
     }
+  /* full names (given, family): tessera's combined level; the SQL is close, not exact (docs/model-json.md) */
+  static const char *k_full[][2] = {{"JOHN", "SMITH"},   {"SMITH", "JOHN"},    {"JON", "SMYTH"},     {"JOHN", "JONES"},
+                                    {"MARY", "SMITH"},   {"JOHN", NULL},       {NULL, "SMITH"},      {"O NEILL", "ANN"},
+                                    {"ANN", "ONEILL"},   {"ROBERT", "BROWN"},  {"RUPERT", "BROWNE"}, {"J", "SMITH"},
+                                    {"CATHERINE", "LEE"}, {"KATHERINE", "LI"}, {"LEE", "CATHERINE"}, {"AMY", "MAY"},
+                                    {"MAY", "AMY"},      {"SMITH JONES", "JOHN"}};
+  const tsr_cmp_cfg *fc = &f.cmp[1];
+  tsr__full_opts fo;
+  tsr__full_opts_init(&fo);
+  fo.enabled = fc->enabled, fo.swap_jw = fc->swap_jw;
+  fo.given.jw1 = fo.family.jw1 = fc->jw1, fo.given.jw2 = fo.family.jw2 = fc->jw2;
+  fo.given.dl1 = fo.family.dl1 = fc->dl1, fo.given.dl2 = fo.family.dl2 = fc->dl2;
+  fo.given.phonetic = fo.family.phonetic = fc->phonetic;
+  ln = tsr_cmp_level_names(TSR_CMP_FULL_NAME, &nl);
+  json_object_set_new(root, "names", a = json_array());
+  size_t nfull = sizeof k_full / sizeof k_full[0];
+  for (size_t i = 0; i < nfull; i++)
+    for (size_t j = 0; j < nfull; j++) {
+      tsr__name_val v[4];
+      const char *s4[4] = {k_full[i][0], k_full[i][1], k_full[j][0], k_full[j][1]};
+      for (int q = 0; q < 4; q++) {
+        size_t len = s4[q] ? strlen(s4[q]) : 0;
+        v[q] = (tsr__name_val){s4[q], len, len ? (uint64_t)q + 1 : 0, tsr__soundex(s4[q] ? s4[q] : "", len),
+                               tsr__nysiis(s4[q] ? s4[q] : "", len)};
+      }
+      tsr__full_level l = tsr__cmp_fullname(&v[0], &v[1], &v[2], &v[3], &fo, NULL, NULL, NULL);
+      json_array_append_new(a, json_pack("[s?,s?,s?,s?,s]", s4[0], s4[1], s4[2], s4[3], ln[l]));
+    }
   /* soundex codes, for the blocking rule's SQL */
   json_object_set_new(root, "soundex", a = json_array());
   for (size_t i = 0; i < N_NAMES; i++) {

@@ -623,8 +623,10 @@ Test(model_json, splink_pinned_sql) {
                    "\"local_patient_id_l\" IS NULL OR \"local_patient_id_r\" IS NULL OR \"provider_l\" IS NULL OR "
                    "\"provider_r\" IS NULL OR \"provider_l\" <> \"provider_r\"");
   cr_assert_str_eq(json_string_value(jp(s, "comparisons[1].comparison_levels[2].sql_condition")),
-                   "jaro_winkler_similarity(\"given_name_l\", \"family_name_r\") >= 0.95 AND "
-                   "jaro_winkler_similarity(\"family_name_l\", \"given_name_r\") >= 0.95");
+                   "(regexp_replace(\"given_name_l\", '[ ''-]', '', 'g') = regexp_replace(\"family_name_r\", '[ ''-]', "
+                   "'', 'g') OR jaro_winkler_similarity(\"given_name_l\", \"family_name_r\") >= 0.95) AND "
+                   "(regexp_replace(\"family_name_l\", '[ ''-]', '', 'g') = regexp_replace(\"given_name_r\", '[ ''-]', "
+                   "'', 'g') OR jaro_winkler_similarity(\"family_name_l\", \"given_name_r\") >= 0.95)");
   json_t *br = jp(s, "blocking_rules_to_generate_predictions");
   cr_assert_eq(json_array_size(br), 3u);
   cr_assert_str_eq(json_string_value(json_array_get(br, 0)), "l.\"nhs_number\" = r.\"nhs_number\"");
