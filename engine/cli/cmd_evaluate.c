@@ -133,6 +133,7 @@ static int evaluate_pairs(const char *pairs, const char *truth, const char *out_
   for (size_t i = 0; i < s.npoints; i++) print_row("", &s.points[i]);
   print_row("best F1", &s.best);
   if (s.has_at) print_row("run", &s.at);
+  fflush(stdout); /* the table before any warning, when both go to one place */
   if (!c->quiet) fprintf(stderr, "tessera evaluate: wrote %s/sweep.json and %s/sweep.html\n", dir, dir);
   /* warnings go out even under -q: they change what the figures mean */
   if (s.pairs_not_in_truth)

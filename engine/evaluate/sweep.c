@@ -94,9 +94,20 @@ static uint64_t desc_key(double w) {
   return ~u;
 }
 
+/* desc_key undone. */
+static double key_weight(uint64_t k) {
+  uint64_t u = ~k;
+  u = (u >> 63) ? u & ~(1ull << 63) : ~u;
+  double w;
+  memcpy(&w, &u, sizeof w);
+  return w;
+}
+
 /* Stable LSD radix sort of (key, idx) on the key, 16 bits a pass; the
- * sorted indexes end in *idx_out (one of idx, itmp). */
-static int sort_by_key(uint64_t *key, uint32_t *idx, uint64_t *ktmp, uint32_t *itmp, uint64_t n, uint32_t **idx_out) {
+ * sorted keys and indexes end in *key_out and *idx_out (key or ktmp, idx or
+ * itmp). */
+static int sort_by_key(uint64_t *key, uint32_t *idx, uint64_t *ktmp, uint32_t *itmp, uint64_t n, uint64_t **key_out,
+                       uint32_t **idx_out) {
   enum { R = 1 << 16 };
   uint64_t *cnt = tsr__malloc(sizeof *cnt * R);
   if (!cnt) return TSR_ENOMEM;
@@ -123,6 +134,7 @@ static int sort_by_key(uint64_t *key, uint32_t *idx, uint64_t *ktmp, uint32_t *i
     itmp = it;
   }
   tsr__free(cnt);
+  *key_out = key;
   *idx_out = idx;
   return 0;
 }
@@ -425,23 +437,28 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
   /* the judged pairs by weight, descending; the prefix sums of true pairs */
   {
     uint32_t *order;
-    if ((rc = sort_by_key(wk, widx, wtmp, witmp, nj, &order)) != 0) goto oom;
+    uint64_t *skey;
+    if ((rc = sort_by_key(wk, widx, wtmp, witmp, nj, &skey, &order)) != 0) goto oom;
     sw = tsr__malloc(sizeof *sw * nj);
     cum = tsr__malloc(sizeof *cum * (nj + 1));
     if (!sw || !cum) goto oom;
+    /* the weights come back from the sorted keys, so this pass reads the
+     * file's columns only at the best F1's candidates */
     cum[0] = 0;
+    for (uint64_t i = 0; i < nj; i++) {
+      sw[i] = key_weight(skey[i]);
+      cum[i + 1] = cum[i] + jtrue[order[i]];
+      assert(i == 0 || sw[i] <= sw[i - 1]);
+    }
     double best_f1 = -1;
     for (uint64_t i = 0; i < nj; i++) {
-      const uint32_t j = order[i], row = jrow[j];
-      sw[i] = cw.values.f64[row];
-      cum[i + 1] = cum[i] + jtrue[j];
-      assert(i == 0 || sw[i] <= sw[i - 1]);
       /* a boundary: the last pair of a run of equal weights */
-      if (i + 1 < nj && cw.values.f64[jrow[order[i + 1]]] == sw[i]) continue;
+      if (i + 1 < nj && sw[i + 1] == sw[i]) continue;
       tsr_sweep_point pt;
-      fill_point(&pt, cp.values.f64[row], sw[i], i + 1, cum[i + 1], o->true_pairs);
+      fill_point(&pt, 0, sw[i], i + 1, cum[i + 1], o->true_pairs);
       if (pt.f1 > best_f1) {
         best_f1 = pt.f1;
+        pt.threshold = cp.values.f64[jrow[order[i]]];
         o->best = pt;
       }
     }

@@ -106,11 +106,15 @@ static void line(tsr__buf *b, const tsr_sweep *s, const axis *ax, int which, con
   }
 }
 
-static void marker(tsr__buf *b, const axis *ax, const tsr_sweep_point *p, const char *cls, const char *label) {
+/* A dashed vertical line at p's weight, labelled at height y (the label
+ * turns left of the line in the right half, so it stays inside). */
+static void marker(tsr__buf *b, const axis *ax, const tsr_sweep_point *p, const char *cls, const char *label, int y) {
   if (!isfinite(p->match_weight)) return;
   double x = xpos(ax, p->match_weight);
+  const int right = x > (L + W - R) / 2.0;
   printf_buf(b, "<line class=\"%s\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", cls, x, T, x, H - B);
-  printf_buf(b, "<text x=\"%.1f\" y=\"%d\" class=\"%s\">", x + 4, T + 12, cls);
+  printf_buf(b, "<text x=\"%.1f\" y=\"%d\" class=\"%s\" text-anchor=\"%s\">", x + (right ? -4 : 4), y, cls,
+             right ? "end" : "start");
   esc(b, label);
   tsr__buf_puts(b, "</text>\n");
 }
@@ -151,14 +155,18 @@ static void chart(tsr__buf *b, const tsr_sweep *s) {
              (L + W - R) / 2, H - 6);
   char lab[96];
   snprintf(lab, sizeof lab, "best F1 %.4f at %.6g", s->best.f1, s->best.threshold);
-  marker(b, &ax, &s->best, "best", lab);
+  marker(b, &ax, &s->best, "best", lab, H - B - 8);
   if (s->has_at) {
     snprintf(lab, sizeof lab, "run threshold %g", s->at.threshold);
-    marker(b, &ax, &s->at, "at", lab);
+    marker(b, &ax, &s->at, "at", lab, H - B - 24);
   }
   line(b, s, &ax, 0, "p");
   line(b, s, &ax, 1, "r");
   line(b, s, &ax, 2, "f");
+  if (isfinite(s->best.match_weight))
+    printf_buf(b, "<circle class=\"f\" cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill-opacity=\"0.35\"><title>best F1 %.6f at "
+                  "%.6g</title></circle>\n",
+               xpos(&ax, s->best.match_weight), ypos(s->best.f1), s->best.f1, s->best.threshold);
   tsr__buf_puts(b, "</svg>\n<p><span class=\"key p\">&#9632;</span> precision &nbsp; <span class=\"key r\">&#9632;"
                    "</span> recall &nbsp; <span class=\"key f\">&#9632;</span> F1</p>\n");
 }
