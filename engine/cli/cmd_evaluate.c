@@ -47,7 +47,7 @@ void tsr__cli_evaluate_help(void) {
  * file. Absent file: nothing is set, 0. A file that is there must be a run
  * report: otherwise an error naming it. */
 static int run_facts(const char *pairs, char *report, size_t cap, int *have_mode, tsr_sweep_mode *mode,
-                     double *floor_p, double *threshold) {
+                     double *floor_p, double *threshold, json_t **sources) {
   const char *slash = strrchr(pairs, '/');
   int n = slash ? snprintf(report, cap, "%.*s/report.json", (int)(slash - pairs), pairs)
                 : snprintf(report, cap, "report.json");
@@ -70,6 +70,16 @@ static int run_facts(const char *pairs, char *report, size_t cap, int *have_mode
   json_t *fl = json_object_get(prob, "pairs_floor"), *th = json_object_get(prob, "threshold");
   if (json_is_number(fl)) *floor_p = json_number_value(fl);
   if (json_is_number(th)) *threshold = json_number_value(th);
+  json_t *srcs = json_object_get(r, "sources");
+  if (json_is_array(srcs) && json_array_size(srcs)) {
+    *sources = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(srcs, i, e) {
+      const char *nm = json_string_value(json_object_get(e, "source"));
+      if (nm) json_array_append_new(*sources, json_string(nm));
+    }
+  }
   json_decref(r);
   return 0;
 }
@@ -97,11 +107,18 @@ static int evaluate_pairs(const char *pairs, const char *truth, const char *out_
   char report[4200] = "";
   int have_mode = 0;
   double floor_p = 0, run_t = -1;
-  int r = run_facts(pairs, report, sizeof report, &have_mode, &so.mode, &floor_p, &run_t);
+  json_t *srcj = NULL;
+  int r = run_facts(pairs, report, sizeof report, &have_mode, &so.mode, &floor_p, &run_t, &srcj);
   if (r) return r;
-  if (!c->quiet && (have_mode || floor_p > 0 || run_t > 0)) {
+  const size_t nsrc = json_array_size(srcj);
+  const char **srcs = nsrc ? calloc(nsrc, sizeof *srcs) : NULL;
+  for (size_t i = 0; srcs && i < nsrc; i++) srcs[i] = json_string_value(json_array_get(srcj, i));
+  so.sources = srcs;
+  so.nsources = srcs ? nsrc : 0;
+  if (!c->quiet && (have_mode || floor_p > 0 || run_t > 0 || srcs)) {
     fprintf(stderr, "tessera evaluate: from %s:", report);
     if (have_mode) fprintf(stderr, " mode %s%s", tsr_sweep_mode_name(so.mode), mode_opt ? " (--mode wins)" : "");
+    for (size_t i = 0; srcs && i < nsrc; i++) fprintf(stderr, "%s%s", i ? ", " : " sources ", srcs[i]);
     if (floor_p > 0) fprintf(stderr, " pairs_floor %g", floor_p);
     if (run_t > 0) fprintf(stderr, " threshold %g%s", run_t, threshold >= 0 ? " (--threshold wins)" : "");
     fputc('\n', stderr);
@@ -120,6 +137,8 @@ static int evaluate_pairs(const char *pairs, const char *truth, const char *out_
   tsr_error err;
   tsr_sweep s;
   int rc = tsr_evaluate_sweep(pairs, truth, &so, &s, &err);
+  free(srcs);
+  json_decref(srcj);
   if (!rc) rc = tsr_sweep_write(&s, dir, &err);
   if (rc) {
     tsr_sweep_free(&s);
@@ -140,6 +159,11 @@ static int evaluate_pairs(const char *pairs, const char *truth, const char *out_
     fprintf(stderr,
             "tessera evaluate: warning: %llu of %llu pairs have a record that is not in the truth; they are left out\n",
             (unsigned long long)s.pairs_not_in_truth, (unsigned long long)s.pairs_in_file);
+  if (s.records_other_sources)
+    fprintf(stderr,
+            "tessera evaluate: warning: %llu of %llu truth records are of sources the run did not use (%s); they "
+            "are left out\n",
+            (unsigned long long)s.records_other_sources, (unsigned long long)s.records_truth, report);
   if (s.pairs_outside_mode)
     fprintf(stderr, "tessera evaluate: warning: %llu of %llu pairs are outside mode %s; they are left out\n",
             (unsigned long long)s.pairs_outside_mode, (unsigned long long)s.pairs_in_file,

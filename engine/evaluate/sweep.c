@@ -5,6 +5,8 @@
  *   The truth is read as tsr_evaluate reads it (truth.c). Each truth row gets
  *   its record key, a dense true cluster id and its source's code; a table
  *   from key to row finds the pairs' records (and refuses a record twice).
+ *   Rows of sources the run did not use (opts.sources) stay in the table, so
+ *   a duplicate is still named, but are left out of everything else.
  *   True pairs are counted per (cluster, source) run of the rows sorted on
  *   cluster << 32 | source, so the mode can keep the pairs across sources
  *   (all minus within), within them, or all.
@@ -229,7 +231,7 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
   uint64_t *tkey = NULL, *ck = NULL, *ctmp = NULL, *pk = NULL, *ptmp = NULL, *wk = NULL, *wtmp = NULL, *cum = NULL;
   uint32_t *ttid = NULL, *tsid = NULL, *ra = NULL, *rb = NULL, *jrow = NULL, *widx = NULL, *witmp = NULL;
   double *sw = NULL;
-  uint8_t *jtrue = NULL;
+  uint8_t *jtrue = NULL, *use = NULL;
 
   o->mode = opts->mode;
   o->pairs_floor = opts->pairs_floor;
@@ -270,6 +272,16 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
     goto done;
   }
   const tsr_column *ts = tsr_store_field(truth, "source"), *tp = tsr_store_field(truth, "patient_id");
+  /* the run's sources among the truth's (by dictionary id) */
+  use = tsr__calloc(ts->dict_n + 1, 1);
+  if (!use) goto oom;
+  for (uint32_t k = 1; k <= ts->dict_n; k++) {
+    const char *nm = ts->dict + ts->dict_off[k - 1];
+    const size_t nl = ts->dict_off[k] - ts->dict_off[k - 1];
+    use[k] = opts->sources == NULL;
+    for (size_t i = 0; i < opts->nsources && !use[k]; i++)
+      use[k] = strlen(opts->sources[i]) == nl && memcmp(opts->sources[i], nm, nl) == 0;
+  }
   tkey = tsr__malloc(sizeof *tkey * (nt + 1));
   ttid = tsr__malloc(sizeof *ttid * (nt + 1));
   tsid = tsr__malloc(sizeof *tsid * (nt + 1));
@@ -300,15 +312,18 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
   ck = tsr__malloc(sizeof *ck * (nt + 1));
   ctmp = tsr__malloc(sizeof *ctmp * (nt + 1));
   if (!ck || !ctmp) goto oom;
-  for (uint64_t r = 0; r < nt; r++) ck[r] = (uint64_t)ttid[r] << 32 | tsid[r];
-  uint64_t *cs = tsr__eval_radix_sort(ck, ctmp, nt, 64);
+  uint64_t nu = 0; /* the rows of the run's sources */
+  for (uint64_t r = 0; r < nt; r++)
+    if (use[tsid[r]]) ck[nu++] = (uint64_t)ttid[r] << 32 | tsid[r];
+  o->records_other_sources = nt - nu;
+  uint64_t *cs = tsr__eval_radix_sort(ck, ctmp, nu, 64);
   if (!cs) goto oom;
   uint64_t all = 0, within = 0;
-  for (uint64_t i = 0; i < nt;) {
+  for (uint64_t i = 0; i < nu;) {
     uint64_t j = i;
-    while (j < nt && cs[j] >> 32 == cs[i] >> 32) {
+    while (j < nu && cs[j] >> 32 == cs[i] >> 32) {
       uint64_t k = j;
-      while (k < nt && cs[k] == cs[j]) k++;
+      while (k < nu && cs[k] == cs[j]) k++;
       within += tsr__eval_pairs_of(k - j);
       j = k;
     }
@@ -326,6 +341,10 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
   if (!ra || !rb) goto oom;
   if ((rc = read_side(rd, pairs_parquet, "source_a", "id_a", &recs, ra, err)) != 0) goto done;
   if ((rc = read_side(rd, pairs_parquet, "source_b", "id_b", &recs, rb, err)) != 0) goto done;
+  for (uint64_t i = 0; i < np; i++) { /* a record of another source is not in the run's truth */
+    if (ra[i] != UINT32_MAX && !use[tsid[ra[i]]]) ra[i] = UINT32_MAX;
+    if (rb[i] != UINT32_MAX && !use[tsid[rb[i]]]) rb[i] = UINT32_MAX;
+  }
   if ((rc = tsr_pq_read_column_by_name(rd, "match_weight", &cw, err)) != 0) goto done;
   if ((rc = tsr_pq_read_column_by_name(rd, "match_probability", &cp, err)) != 0) goto done;
   uint64_t nj = 0;
@@ -503,6 +522,7 @@ done:
   tsr__free(widx);
   tsr__free(witmp);
   tsr__free(jtrue);
+  tsr__free(use);
   tsr__free(sw);
   tsr__free(cum);
   return rc;

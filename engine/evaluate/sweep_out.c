@@ -34,10 +34,11 @@ static json_t *sweep_json(const tsr_sweep *s) {
   json_t *pts = json_array();
   for (size_t i = 0; pts && i < s->npoints; i++) json_array_append_new(pts, point_json(&s->points[i]));
   json_t *o = json_pack(
-      "{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:o, s:o, s:o, s:f}", "description",
-      DESCRIPTION, "pairs_file", s->pairs_file, "truth", s->truth, "mode", tsr_sweep_mode_name(s->mode),
-      "pairs_floor", s->pairs_floor > 0 ? json_real(s->pairs_floor) : json_null(), "records_truth",
-      (json_int_t)s->records_truth, "true_pairs", (json_int_t)s->true_pairs, "pairs_in_file",
+      "{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:o, s:o, s:o, s:f}",
+      "description", DESCRIPTION, "pairs_file", s->pairs_file, "truth", s->truth, "mode",
+      tsr_sweep_mode_name(s->mode), "pairs_floor", s->pairs_floor > 0 ? json_real(s->pairs_floor) : json_null(),
+      "records_truth", (json_int_t)s->records_truth, "records_other_sources", (json_int_t)s->records_other_sources,
+      "true_pairs", (json_int_t)s->true_pairs, "pairs_in_file",
       (json_int_t)s->pairs_in_file, "pairs_judged", (json_int_t)s->pairs_judged, "pairs_not_in_truth",
       (json_int_t)s->pairs_not_in_truth, "pairs_outside_mode", (json_int_t)s->pairs_outside_mode,
       "true_pairs_in_file", (json_int_t)s->true_pairs_in_file, "min_probability", s->min_probability,

@@ -60,8 +60,9 @@ TSR_API int tsr_evaluate(const char *links_parquet, const char *truth_csv, int t
  * The file holds only the pairs at or above the run's floor. A true pair
  * that is not in the file counts as a false negative at every threshold:
  * recall's denominator is every true pair of the truth (as tsr_evaluate
- * counts them, over every truth record), within the mode: link counts the
- * true pairs across sources only, dedupe those within a source, both all.
+ * counts them, over every truth record), within the run's sources (when
+ * given) and mode: link counts the true pairs across sources only, dedupe
+ * those within a source, both all.
  * A pair with a record that is not in the truth cannot be judged and is left
  * out (pairs_not_in_truth); so is a pair outside the mode
  * (pairs_outside_mode: a within-source pair of a link run).
@@ -89,6 +90,11 @@ typedef struct tsr_sweep_opts {
                                  would be the floor's) */
   double at;                  /* one more threshold (e.g. the run's) reported as
                                  `at`; outside (0, 1) = none (default -1) */
+  const char *const *sources; /* the run's sources, by name; NULL (default) = every
+                                 source of the truth. Truth records of other
+                                 sources are left out: their true pairs are not
+                                 counted, and a pair with one is not in the truth */
+  size_t nsources;
 } tsr_sweep_opts;
 
 /* The default grid: 0.01, 0.05, 0.1, 0.2, ..., 0.9, 0.95, 0.99, 0.999, 0.9999. */
@@ -112,6 +118,7 @@ typedef struct tsr_sweep {
   tsr_sweep_mode mode;
   double pairs_floor;           /* from the options; 0 = unknown */
   uint64_t records_truth;       /* rows of the truth */
+  uint64_t records_other_sources; /* truth rows left out: not of opts.sources */
   uint64_t true_pairs;          /* recall's denominator (mode applied) */
   uint64_t pairs_in_file;       /* rows of the pairs file */
   uint64_t pairs_judged;        /* both records in the truth, within the mode */

@@ -133,13 +133,19 @@ Test(sweep_cli, run_facts_from_report_json) {
   char rd[600];
   snprintf(rd, sizeof rd, "%s/run", dir);
   write_text(rd, "report.json",
-             "{\"mode\": \"link\", \"probabilistic\": {\"threshold\": 0.6, \"pairs_floor\": 0.1}}");
+             "{\"mode\": \"link\", \"sources\": [{\"source\": \"gp\", \"rows_read\": 3}, {\"source\": \"hes\"}], "
+             "\"probabilistic\": {\"threshold\": 0.6, \"pairs_floor\": 0.1}}");
+  write_text(rd, "truth.csv",
+             "source,record_id,patient_id\ngp,1,A\ngp,2,B\ngp,3,C\nhes,1,A\nhes,2,B\nhes,3,B\nhes,4,D\nons,1,A\n");
   cr_assert_eq(run(dir, "--pairs run/pairs.parquet --truth run/truth.csv"), 0, "%s", slurp(dir, "err"));
-  cr_expect(strstr(slurp(dir, "err"), "from run/report.json: mode link pairs_floor 0.1 threshold 0.6"), "%s",
+  cr_expect(strstr(slurp(dir, "err"), "from run/report.json: mode link sources gp, hes pairs_floor 0.1 threshold 0.6"),
+            "%s", slurp(dir, "err"));
+  cr_expect(strstr(slurp(dir, "err"), "warning: 1 of 8 truth records are of sources the run did not use"), "%s",
             slurp(dir, "err"));
   json_t *j = load_json(rd, "sweep.json");
   cr_expect_str_eq(json_string_value(json_object_get(j, "mode")), "link");
-  cr_expect_eq(json_integer_value(json_object_get(j, "true_pairs")), 3);
+  cr_expect_eq(json_integer_value(json_object_get(j, "true_pairs")), 3); /* without ons 1: gp1-hes1 only in A */
+  cr_expect_eq(json_integer_value(json_object_get(j, "records_other_sources")), 1);
   cr_expect_float_eq(json_number_value(json_object_get(j, "pairs_floor")), 0.1, 1e-12);
   cr_expect_eq(json_array_size(json_object_get(j, "sweep")), 13);
   json_t *at = json_object_get(j, "at");

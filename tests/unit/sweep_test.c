@@ -278,6 +278,23 @@ Test(sweep, ties_are_one_step) {
   tsr_sweep_free(&s);
 }
 
+/* Equal F1 at two weights (1 of 1 predicted and 2 of 4, with 2 true pairs:
+ * both 2/3): the higher threshold wins. */
+Test(sweep, best_f1_ties_take_the_higher_threshold) {
+  char *dir = tsr_test_tmpdir("sweep");
+  write_text(dir, "truth.csv", "source,record_id,patient_id\ns,1,A\ns,2,A\ns,3,B\ns,4,B\ns,5,C\ns,6,D\n");
+  static const prow r[] = {
+      {"s", "1", "s", "2", 0.97}, {"s", "1", "s", "5", 0.9}, {"s", "1", "s", "6", 0.8}, {"s", "3", "s", "4", 0.6}};
+  write_pairs(dir, r, 4);
+  tsr_sweep s;
+  tsr_error err;
+  cr_assert_eq(sweep_in(dir, NULL, &s, &err), 0, "%s", err.msg);
+  cr_expect_eq(s.best.predicted, 1);
+  cr_expect_float_eq(s.best.threshold, 0.97, 1e-15);
+  cr_expect_float_eq(s.best.f1, 2.0 / 3, 1e-12);
+  tsr_sweep_free(&s);
+}
+
 /* The weight orders the pairs, not the probability: probabilities that
  * round to 1 keep their weights' order. */
 Test(sweep, weight_orders_where_probability_saturates) {
@@ -315,6 +332,46 @@ Test(sweep, floor_and_run_threshold) {
   o.pairs_floor = 0.1000001;
   cr_assert_eq(sweep_in(dir, &o, &s, &err), 0, "%s", err.msg);
   cr_expect_float_eq(s.points[0].threshold, 0.2, 1e-15);
+  tsr_sweep_free(&s);
+}
+
+/* The run's sources: a truth source the run did not use adds no true pairs
+ * (cluster A grows from 2 to 3 records with ons 1: 2 more pairs without the
+ * option), and a pair with its record is not in the truth. */
+Test(sweep, run_sources_limit_the_truth) {
+  char *dir = six_dir();
+  char truth[400];
+  snprintf(truth, sizeof truth, "%sons,1,A\n", TRUTH);
+  write_text(dir, "truth.csv", truth);
+  prow seven[7];
+  memcpy(seven, SIX, sizeof SIX);
+  seven[6] = (prow){"gp", "1", "ons", "1", 0.99};
+  write_pairs(dir, seven, 7);
+  static const double th[] = {0.5};
+  static const char *const run_sources[] = {"hes", "gp", "xyz"};
+  tsr_sweep_opts o;
+  tsr_sweep_opts_init(&o);
+  o.thresholds = th;
+  o.nthresholds = 1;
+  tsr_sweep s;
+  tsr_error err;
+  cr_assert_eq(sweep_in(dir, &o, &s, &err), 0, "%s", err.msg);
+  cr_expect_eq(s.true_pairs, 6);
+  cr_expect_eq(s.records_other_sources, 0);
+  expect_point(&s.points[0], 0.5, 5, 4, 0.8, 4.0 / 6);
+  tsr_sweep_free(&s);
+  o.sources = run_sources;
+  o.nsources = 3;
+  cr_assert_eq(sweep_in(dir, &o, &s, &err), 0, "%s", err.msg);
+  cr_expect_eq(s.true_pairs, 4);
+  cr_expect_eq(s.records_truth, 8);
+  cr_expect_eq(s.records_other_sources, 1);
+  cr_expect_eq(s.pairs_not_in_truth, 1);
+  expect_point(&s.points[0], 0.5, 4, 3, 0.75, 0.75);
+  tsr_sweep_free(&s);
+  o.nsources = 1; /* hes alone: no pair has both records in the run's truth */
+  cr_expect_eq(sweep_in(dir, &o, &s, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "no pair is in the truth"), "%s", err.msg);
   tsr_sweep_free(&s);
 }
 
