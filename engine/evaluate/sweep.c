@@ -245,12 +245,16 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
                                        TSR_PQ_STRING, TSR_PQ_DOUBLE, TSR_PQ_DOUBLE};
   for (int i = 0; i < 6; i++) {
     long c = tsr_pq_reader_find(rd, need[i]);
-    if (c < 0 || tsr_pq_reader_col_type(rd, (size_t)c) != need_t[i]) {
+    if (c < 0) {
       rc = tsr_error_set(err, TSR_EPARSE, pairs_parquet, 0, 0,
-                         c < 0 ? "expected a %s column \"%s\", found none (is this a pairs file of a probabilistic run?)"
-                               : "expected a %s column \"%s\", found %s",
+                         "expected a %s column \"%s\", found none (is this a pairs file of a probabilistic run?)",
+                         tsr_pq_type_name(need_t[i]), need[i]);
+      goto done;
+    }
+    if (tsr_pq_reader_col_type(rd, (size_t)c) != need_t[i]) {
+      rc = tsr_error_set(err, TSR_EPARSE, pairs_parquet, 0, 0, "expected a %s column \"%s\", found %s",
                          tsr_pq_type_name(need_t[i]), need[i],
-                         c < 0 ? "" : tsr_pq_type_name(tsr_pq_reader_col_type(rd, (size_t)c)));
+                         tsr_pq_type_name(tsr_pq_reader_col_type(rd, (size_t)c)));
       goto done;
     }
   }

@@ -198,7 +198,11 @@ static void html(tsr__buf *b, const tsr_sweep *s) {
   printf_buf(b, "</code>, mode <b>%s</b>: %llu true pairs, %llu pairs in the file, %llu judged (%llu true)",
              tsr_sweep_mode_name(s->mode), (unsigned long long)s->true_pairs, (unsigned long long)s->pairs_in_file,
              (unsigned long long)s->pairs_judged, (unsigned long long)s->true_pairs_in_file);
-  if (s->pairs_not_in_truth) printf_buf(b, ", %llu with a record not in the truth", (unsigned long long)s->pairs_not_in_truth);
+  if (s->pairs_not_in_truth)
+    printf_buf(b, ", %llu with a record not in the truth", (unsigned long long)s->pairs_not_in_truth);
+  if (s->records_other_sources)
+    printf_buf(b, ", %llu truth records of sources the run did not use left out",
+               (unsigned long long)s->records_other_sources);
   if (s->pairs_outside_mode) printf_buf(b, ", %llu outside the mode", (unsigned long long)s->pairs_outside_mode);
   if (s->pairs_floor > 0) printf_buf(b, "; the run's floor is %g", s->pairs_floor);
   tsr__buf_puts(b, ".</p>\n<p>");

@@ -1,6 +1,8 @@
 /* Evaluate: scores a run's links.parquet against ground truth (a CSV with
  * columns source, record_id, patient_id, as `tessera generate` writes
- * truth.csv). Records are matched on (source, record_id).
+ * truth.csv). Records are matched on (source, record_id). The threshold
+ * sweep (tsr_evaluate_sweep, below) scores a probabilistic run's
+ * pairs.parquet against the same truth.
  *
  * Pairwise measures count pairs of records placed in one cluster:
  * precision = true pairs found / pairs predicted, recall = true pairs found /

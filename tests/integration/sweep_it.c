@@ -153,7 +153,8 @@ Test(sweep_cli, run_facts_from_report_json) {
   cr_expect_eq(json_integer_value(json_object_get(at, "predicted")), 3);
   cr_expect_float_eq(json_number_value(json_object_get(at, "recall")), 2.0 / 3, 1e-9);
   json_decref(j);
-  cr_expect(strstr(slurp(dir, "out"), "run              0.6    0.585           3           2  0.666667  0.666667  0.666667"), "%s", slurp(dir, "out"));
+  cr_expect(strstr(slurp(dir, "out"), "run              0.6    0.585           3           2  0.666667  0.666667  0.666667"),
+            "%s", slurp(dir, "out"));
 
   cr_assert_eq(run(dir, "--pairs run/pairs.parquet --truth run/truth.csv --mode link_and_dedupe --threshold 0.75"),
                0, "%s", slurp(dir, "err"));
