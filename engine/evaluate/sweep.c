@@ -154,6 +154,12 @@ static void fill_point(tsr_sweep_point *p, double threshold, double weight, uint
   p->f1 = p->precision + p->recall > 0 ? 2 * p->precision * p->recall / (p->precision + p->recall) : 0.0;
 }
 
+/* 1 when the mode does not compare a pair of records of the same source
+ * (same = 1) or of two sources (same = 0). */
+static int outside_mode(tsr_sweep_mode m, int same) {
+  return (m == TSR_SWEEP_LINK && same) || (m == TSR_SWEEP_DEDUPE && !same);
+}
+
 /* Judged pairs with weight >= w: the first index of sw (descending) below w. */
 static uint64_t count_at_least(const double *sw, uint64_t n, double w) {
   uint64_t lo = 0, hi = n;
@@ -375,8 +381,7 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
                          (unsigned long long)i + 1, nm);
       goto done;
     }
-    const int same = tsid[ra[i]] == tsid[rb[i]];
-    if ((opts->mode == TSR_SWEEP_LINK && same) || (opts->mode == TSR_SWEEP_DEDUPE && !same)) {
+    if (outside_mode(opts->mode, tsid[ra[i]] == tsid[rb[i]])) {
       o->pairs_outside_mode++;
       continue;
     }
@@ -413,8 +418,7 @@ int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const t
   double pmin = 1, pmax = 0;
   for (uint64_t i = 0, j = 0; i < np; i++) {
     if (ra[i] == UINT32_MAX || rb[i] == UINT32_MAX) continue;
-    const int same = tsid[ra[i]] == tsid[rb[i]];
-    if ((opts->mode == TSR_SWEEP_LINK && same) || (opts->mode == TSR_SWEEP_DEDUPE && !same)) continue;
+    if (outside_mode(opts->mode, tsid[ra[i]] == tsid[rb[i]])) continue;
     uint32_t lo = ra[i] < rb[i] ? ra[i] : rb[i], hi = ra[i] ^ rb[i] ^ lo;
     pk[j] = (uint64_t)lo << 32 | hi;
     jrow[j] = (uint32_t)i;
