@@ -1,5 +1,7 @@
 /* tessera evaluate: pairwise and cluster measures of a run's links against
- * ground truth, printed as JSON (include/tessera/evaluate.h). */
+ * ground truth, printed as JSON, or (--pairs) the threshold sweep of a
+ * probabilistic run's scored pairs, written as sweep.json and sweep.html and
+ * printed as a table (include/tessera/evaluate.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,27 +12,176 @@
 #include "tessera/evaluate.h"
 
 void tsr__cli_evaluate_help(void) {
-  printf("Usage: tessera evaluate --links DIR/links.parquet --truth truth.csv [options]\n\n"
+  printf("Usage: tessera evaluate --links DIR/links.parquet --truth truth.csv [options]\n"
+         "       tessera evaluate --pairs DIR/pairs.parquet --truth truth.csv [options]\n\n"
          "Scores a run against ground truth (columns source, record_id, patient_id,\n"
          "as `tessera generate` writes truth.csv) and prints JSON: pairwise\n"
          "precision, recall and F1 over pairs of records in one cluster, and\n"
          "cluster measures (exact matches, splits, merges, B-cubed).\n"
          "Recall counts every truth record: one missing from the links (rejected\n"
          "at ingest, say) is a missed record. It fails when no record is in both.\n\n"
+         "With --pairs, a threshold sweep of a probabilistic run's scored pairs:\n"
+         "pairwise precision, recall and F1 of the pairs as listed (not closed\n"
+         "into clusters) at match probabilities 0.01 .. 0.9999, and the threshold\n"
+         "of the best F1. A true pair missing from the file is a false negative at\n"
+         "every threshold. Writes sweep.json and sweep.html (a chart) and prints a\n"
+         "table. The run's mode, floor and threshold come from report.json beside\n"
+         "the pairs file, when it is there.\n\n"
          "Options:\n"
          "  --links FILE      links.parquet from `tessera link`\n"
+         "  --pairs FILE      pairs.parquet from a probabilistic `tessera link`\n"
          "  --truth FILE      ground truth CSV\n"
          "  --min-precision X exit with status 1 when pairwise precision is below X\n"
-         "  --min-recall X    exit with status 1 when pairwise recall is below X\n"
+         "                    (--pairs: at the run's threshold, else at the best F1)\n"
+         "  --min-recall X    exit with status 1 when pairwise recall is below X (same)\n"
+         "  --mode M          --pairs: link, dedupe or link_and_dedupe: which true\n"
+         "                    pairs count (default: report.json's, else link_and_dedupe)\n"
+         "  --threshold P     --pairs: the run's threshold (default: report.json's)\n"
+         "  --out DIR         --pairs: folder for sweep.json and sweep.html\n"
+         "                    (default: the pairs file's folder)\n"
          "  --threads N       worker threads (default: all cores)\n"
          "  --quiet, -q       warnings and errors only on stderr\n");
+}
+
+/* The run's mode, floor and threshold from report.json beside the pairs
+ * file. Absent file: nothing is set, 0. A file that is there must be a run
+ * report: otherwise an error naming it. */
+static int run_facts(const char *pairs, char *report, size_t cap, int *have_mode, tsr_sweep_mode *mode,
+                     double *floor_p, double *threshold, json_t **sources) {
+  const char *slash = strrchr(pairs, '/');
+  int n = slash ? snprintf(report, cap, "%.*s/report.json", (int)(slash - pairs), pairs)
+                : snprintf(report, cap, "report.json");
+  if (n < 0 || (size_t)n >= cap) return 0;
+  FILE *f = fopen(report, "rb");
+  if (!f) return 0;
+  fclose(f);
+  json_error_t je;
+  json_t *r = json_load_file(report, 0, &je);
+  if (!r || !json_is_object(r)) {
+    fprintf(stderr, "tessera evaluate: error: %s:%d:%d: not a run report (%s); use --mode and --threshold, or move "
+                    "it away\n",
+            report, je.line, je.column, r ? "not a JSON object" : je.text);
+    json_decref(r);
+    return TSR_CLI_FAIL;
+  }
+  const char *m = json_string_value(json_object_get(r, "mode"));
+  if (m && tsr_sweep_mode_parse(m, mode) == 0) *have_mode = 1;
+  json_t *prob = json_object_get(r, "probabilistic");
+  json_t *fl = json_object_get(prob, "pairs_floor"), *th = json_object_get(prob, "threshold");
+  if (json_is_number(fl)) *floor_p = json_number_value(fl);
+  if (json_is_number(th)) *threshold = json_number_value(th);
+  json_t *srcs = json_object_get(r, "sources");
+  if (json_is_array(srcs) && json_array_size(srcs)) {
+    *sources = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(srcs, i, e) {
+      const char *nm = json_string_value(json_object_get(e, "source"));
+      if (nm) json_array_append_new(*sources, json_string(nm));
+    }
+  }
+  json_decref(r);
+  return 0;
+}
+
+static void print_row(const char *label, const tsr_sweep_point *p) {
+  printf("%-10s %9.6g %8.3f %11llu %11llu %9.6f %9.6f %9.6f\n", label, p->threshold, p->match_weight,
+         (unsigned long long)p->predicted, (unsigned long long)p->true_positives, p->precision, p->recall, p->f1);
+}
+
+static int gate(const char *what, double v, double min, const char *opt, const char *where) {
+  if (min < 0 || v >= min) return 0;
+  fprintf(stderr, "tessera evaluate: pairwise %s %.6f at %s is below %s %.6f\n", what, v, where, opt, min);
+  return 1;
+}
+
+static int evaluate_pairs(const char *pairs, const char *truth, const char *out_dir, const char *mode_opt,
+                          double threshold, double min_precision, double min_recall, const tsr__cli_common *c) {
+  const char *cmd = "evaluate";
+  tsr_sweep_opts so;
+  tsr_sweep_opts_init(&so);
+  so.threads = c->threads;
+  tsr_sweep_mode opt_mode = TSR_SWEEP_BOTH;
+  if (mode_opt && tsr_sweep_mode_parse(mode_opt, &opt_mode))
+    return tsr__cli_usage_error(cmd, "--mode: expected link, dedupe or link_and_dedupe, got '%s'", mode_opt);
+  char report[4200] = "";
+  int have_mode = 0;
+  double floor_p = 0, run_t = -1;
+  json_t *srcj = NULL;
+  int r = run_facts(pairs, report, sizeof report, &have_mode, &so.mode, &floor_p, &run_t, &srcj);
+  if (r) return r;
+  const size_t nsrc = json_array_size(srcj);
+  const char **srcs = nsrc ? calloc(nsrc, sizeof *srcs) : NULL;
+  for (size_t i = 0; srcs && i < nsrc; i++) srcs[i] = json_string_value(json_array_get(srcj, i));
+  so.sources = srcs;
+  so.nsources = srcs ? nsrc : 0;
+  if (!c->quiet && (have_mode || floor_p > 0 || run_t > 0 || srcs)) {
+    fprintf(stderr, "tessera evaluate: from %s:", report);
+    if (have_mode) fprintf(stderr, " mode %s%s", tsr_sweep_mode_name(so.mode), mode_opt ? " (--mode wins)" : "");
+    for (size_t i = 0; srcs && i < nsrc; i++) fprintf(stderr, "%s%s", i ? ", " : " sources ", srcs[i]);
+    if (floor_p > 0) fprintf(stderr, " pairs_floor %g", floor_p);
+    if (run_t > 0) fprintf(stderr, " threshold %g%s", run_t, threshold >= 0 ? " (--threshold wins)" : "");
+    fputc('\n', stderr);
+  }
+  if (mode_opt) so.mode = opt_mode;
+  if (floor_p > 0 && floor_p < 1) so.pairs_floor = floor_p;
+  if (threshold >= 0) run_t = threshold;
+  so.at = run_t > 0 && run_t < 1 ? run_t : -1;
+  char dir[4200];
+  if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
+  else {
+    const char *slash = strrchr(pairs, '/');
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - pairs + (slash == pairs)), pairs);
+    else snprintf(dir, sizeof dir, ".");
+  }
+  tsr_error err;
+  tsr_sweep s;
+  int rc = tsr_evaluate_sweep(pairs, truth, &so, &s, &err);
+  free(srcs);
+  json_decref(srcj);
+  if (!rc) rc = tsr_sweep_write(&s, dir, &err);
+  if (rc) {
+    tsr_sweep_free(&s);
+    return tsr__cli_fail(&err, rc);
+  }
+  printf("threshold sweep of %s (mode %s): %llu true pairs, %llu of %llu pairs judged, %llu of them true\n", pairs,
+         tsr_sweep_mode_name(s.mode), (unsigned long long)s.true_pairs, (unsigned long long)s.pairs_judged,
+         (unsigned long long)s.pairs_in_file, (unsigned long long)s.true_pairs_in_file);
+  printf("%-10s %9s %8s %11s %11s %9s %9s %9s\n", "", "threshold", "weight", "predicted", "true_pos", "precision",
+         "recall", "f1");
+  for (size_t i = 0; i < s.npoints; i++) print_row("", &s.points[i]);
+  print_row("best F1", &s.best);
+  if (s.has_at) print_row("run", &s.at);
+  fflush(stdout); /* the table before any warning, when both go to one place */
+  if (!c->quiet) fprintf(stderr, "tessera evaluate: wrote %s/sweep.json and %s/sweep.html\n", dir, dir);
+  /* warnings go out even under -q: they change what the figures mean */
+  if (s.pairs_not_in_truth)
+    fprintf(stderr,
+            "tessera evaluate: warning: %llu of %llu pairs have a record that is not in the truth; they are left out\n",
+            (unsigned long long)s.pairs_not_in_truth, (unsigned long long)s.pairs_in_file);
+  if (s.records_other_sources)
+    fprintf(stderr,
+            "tessera evaluate: warning: %llu of %llu truth records are of sources the run did not use (%s); they "
+            "are left out\n",
+            (unsigned long long)s.records_other_sources, (unsigned long long)s.records_truth, report);
+  if (s.pairs_outside_mode)
+    fprintf(stderr, "tessera evaluate: warning: %llu of %llu pairs are outside mode %s; they are left out\n",
+            (unsigned long long)s.pairs_outside_mode, (unsigned long long)s.pairs_in_file,
+            tsr_sweep_mode_name(s.mode));
+  const tsr_sweep_point *g = s.has_at ? &s.at : &s.best;
+  char where[64];
+  snprintf(where, sizeof where, "%s %.6g", s.has_at ? "the run's threshold" : "the best F1's threshold", g->threshold);
+  int fail = gate("precision", g->precision, min_precision, "--min-precision", where);
+  fail |= gate("recall", g->recall, min_recall, "--min-recall", where);
+  tsr_sweep_free(&s);
+  return fail ? TSR_CLI_FAIL : 0;
 }
 
 int tsr__cli_evaluate(int argc, char **argv) {
   const char *cmd = "evaluate";
   tsr__cli_common c = {0, 0};
-  const char *links = NULL, *truth = NULL;
-  double min_precision = -1, min_recall = -1;
+  const char *links = NULL, *truth = NULL, *pairs = NULL, *out_dir = NULL, *mode = NULL;
+  double min_precision = -1, min_recall = -1, threshold = -1;
   int rc = 0;
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i], *v;
@@ -43,6 +194,23 @@ int tsr__cli_evaluate(int argc, char **argv) {
     } else if (tsr__cli_is_opt(a, "--links")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--links"))) rc = TSR_CLI_USAGE;
       else links = v;
+    } else if (tsr__cli_is_opt(a, "--pairs")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--pairs"))) rc = TSR_CLI_USAGE;
+      else pairs = v;
+    } else if (tsr__cli_is_opt(a, "--out")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--out"))) rc = TSR_CLI_USAGE;
+      else out_dir = v;
+    } else if (tsr__cli_is_opt(a, "--mode")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--mode"))) rc = TSR_CLI_USAGE;
+      else mode = v;
+    } else if (tsr__cli_is_opt(a, "--threshold")) {
+      char *end;
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--threshold"))) rc = TSR_CLI_USAGE;
+      else {
+        threshold = strtod(v, &end);
+        if (!*v || *end || !(threshold > 0 && threshold < 1))
+          rc = tsr__cli_usage_error(cmd, "--threshold: expected a probability in (0, 1), got '%s'", v);
+      }
     } else if (tsr__cli_is_opt(a, "--truth")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--truth"))) rc = TSR_CLI_USAGE;
       else truth = v;
@@ -62,8 +230,12 @@ int tsr__cli_evaluate(int argc, char **argv) {
     }
   }
   if (rc) return rc;
-  if (!links) return tsr__cli_usage_error(cmd, "--links FILE is required");
+  if (links && pairs) return tsr__cli_usage_error(cmd, "--links and --pairs: give one (run evaluate once for each)");
+  if (!links && !pairs) return tsr__cli_usage_error(cmd, "--links FILE (or --pairs FILE) is required");
   if (!truth) return tsr__cli_usage_error(cmd, "--truth FILE is required");
+  if (pairs) return evaluate_pairs(pairs, truth, out_dir, mode, threshold, min_precision, min_recall, &c);
+  if (out_dir || mode || threshold >= 0)
+    return tsr__cli_usage_error(cmd, "--%s goes with --pairs only", out_dir ? "out" : mode ? "mode" : "threshold");
   tsr_error err;
   tsr_eval e;
   int r = tsr_evaluate(links, truth, c.threads, &e, &err);

@@ -1,6 +1,8 @@
 /* Evaluate: scores a run's links.parquet against ground truth (a CSV with
  * columns source, record_id, patient_id, as `tessera generate` writes
- * truth.csv). Records are matched on (source, record_id).
+ * truth.csv). Records are matched on (source, record_id). The threshold
+ * sweep (tsr_evaluate_sweep, below) scores a probabilistic run's
+ * pairs.parquet against the same truth.
  *
  * Pairwise measures count pairs of records placed in one cluster:
  * precision = true pairs found / pairs predicted, recall = true pairs found /
@@ -44,6 +46,114 @@ typedef struct tsr_eval {
  * err names the file and, for the truth, the line), TSR_ENOMEM. */
 TSR_API int tsr_evaluate(const char *links_parquet, const char *truth_csv, int threads, tsr_eval *out,
                          tsr_error *err);
+
+
+/* --- Threshold sweep over pairs.parquet ---------------------------------------
+ * Pairwise precision, recall and F1 of a probabilistic run's scored pairs
+ * (DIR/pairs.parquet: source_a, id_a, source_b, id_b, match_weight,
+ * match_probability; other columns are ignored) at a grid of match
+ * probability thresholds, and the threshold of the best F1.
+ *
+ * At threshold t a pair is predicted when its match_weight >= log2(t / (1 -
+ * t)) (the weight keeps its order where probabilities round to 1.0). Pairs
+ * are judged as listed: they are not closed transitively into clusters, so
+ * these figures are for the pair scores, not for the run's links.
+ *
+ * The file holds only the pairs at or above the run's floor. A true pair
+ * that is not in the file counts as a false negative at every threshold:
+ * recall's denominator is every true pair of the truth (as tsr_evaluate
+ * counts them, over every truth record), within the run's sources (when
+ * given) and mode: link counts the true pairs across sources only, dedupe
+ * those within a source, both all.
+ * A pair with a record that is not in the truth cannot be judged and is left
+ * out (pairs_not_in_truth); so is a pair outside the mode
+ * (pairs_outside_mode: a within-source pair of a link run).
+ *
+ * With no pair judged (an empty file, or no pair with both records in the
+ * truth) nothing can be scored: TSR_EPARSE, as in tsr_evaluate. */
+typedef enum tsr_sweep_mode {
+  TSR_SWEEP_BOTH = 0,  /* link_and_dedupe: every true pair */
+  TSR_SWEEP_LINK = 1,  /* true pairs across sources */
+  TSR_SWEEP_DEDUPE = 2 /* true pairs within a source */
+} tsr_sweep_mode;
+
+/* "link_and_dedupe", "link", "dedupe" (the config's names). Never NULL. */
+TSR_API const char *tsr_sweep_mode_name(tsr_sweep_mode m);
+/* The mode named s (as above); 0 or TSR_EINVAL. */
+TSR_API int tsr_sweep_mode_parse(const char *s, tsr_sweep_mode *out);
+
+typedef struct tsr_sweep_opts {
+  int threads;                /* truth ingest threads; 0 = all cores (default) */
+  tsr_sweep_mode mode;        /* default TSR_SWEEP_BOTH */
+  const double *thresholds;   /* probabilities in (0, 1), ascending; NULL = the grid below */
+  size_t nthresholds;
+  double pairs_floor;         /* the run's floor when known, else 0 (default): grid
+                                 thresholds below it are left out (their counts
+                                 would be the floor's) */
+  double at;                  /* one more threshold (e.g. the run's) reported as
+                                 `at`; outside (0, 1) = none (default -1) */
+  const char *const *sources; /* the run's sources, by name; NULL (default) = every
+                                 source of the truth. Truth records of other
+                                 sources are left out: their true pairs are not
+                                 counted, and a pair with one is not in the truth */
+  size_t nsources;
+} tsr_sweep_opts;
+
+/* The default grid: 0.01, 0.05, 0.1, 0.2, ..., 0.9, 0.95, 0.99, 0.999, 0.9999. */
+#define TSR_SWEEP_GRID_N 15
+TSR_API const double *tsr_sweep_grid(void);
+
+TSR_API void tsr_sweep_opts_init(tsr_sweep_opts *o);
+
+typedef struct tsr_sweep_point {
+  double threshold;     /* match probability */
+  double match_weight;  /* the weight it stands for: log2(t / (1 - t)) */
+  uint64_t predicted;   /* judged pairs at or above it */
+  uint64_t true_positives;
+  double precision;     /* true_positives / predicted; 1 when nothing is predicted */
+  double recall;        /* true_positives / true_pairs */
+  double f1;            /* 2PR / (P + R); 0 when both are 0 */
+} tsr_sweep_point;
+
+typedef struct tsr_sweep {
+  char *pairs_file, *truth;     /* copies of the paths */
+  tsr_sweep_mode mode;
+  double pairs_floor;           /* from the options; 0 = unknown */
+  uint64_t records_truth;       /* rows of the truth */
+  uint64_t records_other_sources; /* truth rows left out: not of opts.sources */
+  uint64_t true_pairs;          /* recall's denominator (mode applied) */
+  uint64_t pairs_in_file;       /* rows of the pairs file */
+  uint64_t pairs_judged;        /* both records in the truth, within the mode */
+  uint64_t pairs_not_in_truth;  /* left out: a record is not in the truth */
+  uint64_t pairs_outside_mode;  /* left out: not a pair the mode compares */
+  uint64_t true_pairs_in_file;  /* judged pairs that are true, at any weight */
+  double min_probability, max_probability; /* over the judged pairs */
+  tsr_sweep_point *points;      /* one per threshold kept, ascending */
+  size_t npoints;
+  /* The best F1 over every distinct weight in the file (ties: the higher
+   * threshold); threshold and match_weight are those of the lowest pair
+   * predicted there. */
+  tsr_sweep_point best;
+  int has_at;                   /* opts.at was given */
+  tsr_sweep_point at;
+  double seconds;
+} tsr_sweep;
+
+/* Reads both files and fills *out (free with tsr_sweep_free, also after a
+ * failure). opts NULL = defaults. Returns 0; TSR_EIO; TSR_EPARSE (a missing
+ * or mistyped column, a null or NaN score, a pair listed twice or of a record
+ * with itself, a bad truth row, nothing judged: err names the file and, for
+ * a row of the pairs, its 1-based number); TSR_EINVAL (bad options);
+ * TSR_ENOMEM. */
+TSR_API int tsr_evaluate_sweep(const char *pairs_parquet, const char *truth_csv, const tsr_sweep_opts *opts,
+                               tsr_sweep *out, tsr_error *err);
+TSR_API void tsr_sweep_free(tsr_sweep *s);
+
+/* Writes DIR/sweep.json (the figures, docs/config.md "tessera evaluate") and
+ * DIR/sweep.html (a self-contained chart of precision, recall and F1 against
+ * the threshold: inline SVG, no scripts), each under a temporary name first.
+ * Returns 0, TSR_EIO, TSR_ENOMEM. */
+TSR_API int tsr_sweep_write(const tsr_sweep *s, const char *dir, tsr_error *err);
 
 #ifdef __cplusplus
 }
