@@ -14,6 +14,7 @@
 // counted per comparison and shown with its values. Last, the medians are
 // set against Tessera's (OUT/tessera.json): the time ratio at each thread
 // count and Tessera's speedup from 1 to 2 threads. OUT/peer.json gets it all.
+// The exit status is 1 when any pair's level or weight differs.
 //
 // Level by level, what the SQL computes (name levels: namecmp.c; the rest:
 // fieldcmp.c and score.c). Per-record inputs come ready from the store, as
@@ -172,13 +173,14 @@ for (let k = 0; k < cmps.length; k++) {
   const hist = await rows(`select t_${n}, count(*) from s group by 1 order by 1`);
   console.log(`#   ${n.padEnd(8)}: ${diff[k]} pairs differ; levels ${hist.map(([l, m]) => `${names[l]} ${m}`).join(', ')}`);
   if (diff[k]) {
-    const ex = await rows(`select s.a, s.b, t_${n}, g_${n}, l.given, l.family, r.given, r.family, l.dob, r.dob,
+    const ex = await rows(`select s.a, s.b, t_${n}, g_${n}, l.given, l.family, r.given, r.family, l.dob::VARCHAR, r.dob::VARCHAR,
       l.postcode, r.postcode, l.nhs, r.nhs from s join rec l on l.gid = s.a join rec r on r.gid = s.b
       where g_${n} IS DISTINCT FROM t_${n} limit 5`);
     for (const e of ex) console.log(`#     e.g. ${JSON.stringify(e, big)}`);
   }
 }
 console.log(`#   weight  : ${agreement.weight_differs} pairs differ (compared as doubles, to the bit)`);
+if (agreement.weight_differs || Object.values(agreement.levels_differ).some(n => n)) process.exitCode = 1;
 if (agreement.weight_differs) console.log('#     e.g. ' + JSON.stringify(await rows('select a, b, t_weight, weight from s where weight IS DISTINCT FROM t_weight limit 5'), big));
 
 // --- summary --------------------------------------------------------------------------

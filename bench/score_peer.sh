@@ -64,6 +64,7 @@ record_id,nhs_number,given_name,family_name,date_of_birth,sex,postcode,address_l
 16,,Marie,Johns,03/07/1980,M,LS1 4AP$g
 17,,,Jones,03/07/1980,M,LS1 4AP$g
 18,,Ann,,03/07/1980,M,LS1 4AP$g
+19,,Jim,Spencersmith,25/07/1980,M,LS1 4AP$g
 20,4876543216,Mary,Ann Smith,05/05/1975,F,LS1 4AP$g
 21,,Mary,Smith,05/05/1975,F,LS1 4BQ$g
 22,,M,Smith,05/05/1975,F,LS1 9ZZ$g
