@@ -128,9 +128,11 @@ static void numbers(tsr__buf *b, const json_t *p) {
     tsr__buf_puts(b, "loaded from <code>");
     esc(b, str(p, "model_path"));
     tsr__buf_puts(b, "</code>");
-  } else {
+  } else if (*str(p, "model")) {
     esc(b, str(p, "model"));
     tsr__buf_puts(b, " in this run");
+  } else {
+    tsr__buf_puts(b, "&mdash;");
   }
   tsr__buf_puts(b, "</td></tr>\n");
   kv_start(b, "threshold");
@@ -368,9 +370,9 @@ static void histogram(tsr__buf *b, const json_t *p) {
     double c = json_number_value(json_array_get(counts, i));
     if (!(c > 0)) continue;
     double a = lo + (double)i * width, hgt = (log10(c) - base) / span * HI_H;
-    pf(b, "<g><title>[%g, %g): %s pairs</title><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+    pf(b, "<g><title>[%g, %g): %s pair%s</title><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
           "class=\"%s\"/></g>\n",
-       a, a + width, cnt(c1, c), HI_L + (double)i * bw, top + HI_H - hgt, bw > 2 ? bw - 0.5 : bw, hgt,
+       a, a + width, cnt(c1, c), c == 1 ? "" : "s", HI_L + (double)i * bw, top + HI_H - hgt, bw > 2 ? bw - 0.5 : bw, hgt,
        a + width / 2 >= tw ? "hhi" : "hlo");
   }
   pf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"axis\"/>\n", HI_L, top + HI_H, HI_L + HI_W,
