@@ -37,6 +37,17 @@ int tsr__report_html(const struct json_t *root, const char *dir, tsr_error *err)
 /* Writes root as DIR/NAME (json_dumps flags), with a final newline, in one go. */
 int tsr__write_json(const char *dir, const char *name, const struct json_t *root, size_t flags, tsr_error *err);
 
+/* --- report_html_prob.c -------------------------------------------------------------
+ * The probabilistic sections of report.html, appended to b from report.json's
+ * "probabilistic" object (report_html.c calls it only when the object is
+ * there, and puts tsr__html_prob_css in the page's head then). The page's
+ * HTML escaper and formatter (report_html.c) are shared with it. */
+struct tsr__buf;
+void tsr__report_html_prob(struct tsr__buf *b, const struct json_t *prob);
+extern const char tsr__html_prob_css[];
+void tsr__html_esc(struct tsr__buf *b, const char *s);
+void tsr__html_printf(struct tsr__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* --- outdir.c ----------------------------------------------------------------------
  * The output folder of a run, changed only by a run that succeeds.
  *

@@ -2,7 +2,9 @@
  * report.json. Self-contained (inline CSS and SVG, no scripts, no network):
  * records linked per rule, match rates by source and by the fields the report
  * covers (report.c: code fields such as provider and practice),
- * cluster sizes, the largest blocks, cluster checks and time per stage. */
+ * cluster sizes, the largest blocks, cluster checks and time per stage;
+ * with report.json's "probabilistic" object, its sections too
+ * (report_html_prob.c). */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,8 +35,11 @@ static void esc(tsr__buf *b, const char *s) {
   }
 }
 
-static void printf_buf(tsr__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void printf_buf(tsr__buf *b, const char *fmt, ...) {
+void tsr__html_esc(tsr__buf *b, const char *s) { esc(b, s); }
+
+/* The page's formatter (report.h; report_html_prob.c shares it): at most 511 bytes a call. */
+#define printf_buf tsr__html_printf
+void tsr__html_printf(tsr__buf *b, const char *fmt, ...) {
   char t[512];
   va_list ap;
   va_start(ap, fmt);
@@ -78,7 +83,10 @@ int tsr__report_html(const json_t *root, const char *dir, tsr_error *err) {
                     "<style>body{font:14px system-ui,sans-serif;margin:24px;max-width:1000px;color:#222}"
                     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
                     "th{background:#f3f3f3}td.l,th.l{text-align:left}svg text{font-size:12px;fill:#222}"
-                    ".bar{fill:#3b6ea5}h2{border-bottom:1px solid #ddd;padding-bottom:4px}</style></head><body>\n");
+                    ".bar{fill:#3b6ea5}h2{border-bottom:1px solid #ddd;padding-bottom:4px}</style>");
+  const json_t *prob = json_object_get(root, "probabilistic");
+  if (json_is_object(prob)) tsr__buf_puts(&b, tsr__html_prob_css);
+  tsr__buf_puts(&b, "</head><body>\n");
   printf_buf(&b, "<h1>Tessera run report</h1>\n<p>Configuration <code>");
   esc(&b, jstr(root, "config"));
   printf_buf(&b, "</code>, mode <b>");
@@ -232,6 +240,8 @@ int tsr__report_html(const json_t *root, const char *dir, tsr_error *err) {
       tsr__buf_puts(&b, "</table>\n");
     }
   }
+
+  if (json_is_object(prob)) tsr__report_html_prob(&b, prob);
 
   /* stages */
   tsr__buf_puts(&b, "<h2>Time and memory</h2>\n<table><tr><th class=\"l\">stage</th><th>seconds</th>"
