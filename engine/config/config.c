@@ -57,6 +57,9 @@ static int parse_root(tsr__cfg_ctx *c, const json_t *root, const char *base_dir,
     else if (sec->required)
       return tsr__cfg_fail(c, sec->name, "required key is missing");
   }
+  if (cfg->link.present && cfg->link.n_rules == 0 && !cfg->prob.present)
+    return tsr__cfg_fail(c, "link.rules", "an empty list of rules links nothing: list rules, name a preset, or add a "
+                                          "\"probabilistic\" section");
   return 0;
 }
 

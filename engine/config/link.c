@@ -234,11 +234,12 @@ int tsr__cfg_parse_link(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, 
   json_t *rules = json_object_get(v, "rules");
   if (!rules) return tsr__cfg_fail(c, "link.rules", "required key is missing (a preset name or a list of rules)");
   if (json_is_string(rules)) return tsr__cfg_build_preset(c, "link.rules", cfg, json_string_value(rules));
-  if (!json_is_array(rules) || json_array_size(rules) == 0)
+  if (!json_is_array(rules))
     return tsr__cfg_fail(c, "link.rules",
-                         "expected a preset name (hesid, cprd_hes, names) or a non-empty list of rules");
+                         "expected a preset name (hesid, cprd_hes, names) or a list of rules (empty: no deterministic "
+                         "steps, with a probabilistic section)");
   l->n_rules = (uint32_t)json_array_size(rules);
-  if (!(l->rules = tsr__cfg_alloc(c, sizeof(tsr_rule_cfg) * l->n_rules))) return TSR_ENOMEM;
+  if (!(l->rules = tsr__cfg_alloc(c, sizeof(tsr_rule_cfg) * (l->n_rules ? l->n_rules : 1)))) return TSR_ENOMEM;
   for (uint32_t i = 0; i < l->n_rules; i++) {
     char p[64];
     snprintf(p, sizeof p, "link.rules[%u]", i);

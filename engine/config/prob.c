@@ -37,7 +37,7 @@ void tsr__cfg_prob_defaults(tsr_config *cfg) {
   p->threshold = 0.95;
   p->pairs_floor = 0.01;
   p->seed = 42;
-  p->u_max_pairs = 10000000;
+  p->u_max_pairs = 3000000;
   p->u_min_obs = 100;
   p->train_max_pairs = 20000000;
   p->em_max_iter = 500;
@@ -45,7 +45,7 @@ void tsr__cfg_prob_defaults(tsr_config *cfg) {
   p->assumed_recall = 0.0;
   p->tf_min = 1e-4;
   p->max_block_size = cfg->link.max_block_size;
-  p->join_clusters = 0;
+  p->join_clusters = 1;
   p->split_clusters = 0;
 }
 

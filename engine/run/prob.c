@@ -649,6 +649,23 @@ static int em_all(stage *S, tsr__prob *P, const tsr__patterns *pr, const uint32_
     }
     for (uint32_t l = 1; l < P->md.nlev[k]; l++) P->md.m[k][l] = sum > 0 ? P->md.m[k][l] / sum : 0;
   }
+  /* a level neither sample met (no random pair, under one expected match)
+   * carries no evidence: u = m, weight 0, instead of a ratio of two
+   * pseudo-counts; u renormalised over the comparison's levels */
+  for (uint32_t k = 0; k < S->sc.k; k++) {
+    const uint32_t en = pc->cmp[k].enabled;
+    int changed = 0;
+    for (uint32_t l = 1; l < P->md.nlev[k]; l++)
+      if ((en >> l & 1) && P->ures.count[k][l] == 0 && P->md.m[k][l] * to.matches < 1.0 && !P->loaded) {
+        P->md.u[k][l] = P->md.m[k][l];
+        changed = 1;
+      }
+    if (!changed) continue;
+    double su = 0;
+    for (uint32_t l = 1; l < P->md.nlev[k]; l++) su += P->md.u[k][l];
+    for (uint32_t l = 1; l < P->md.nlev[k]; l++) P->md.u[k][l] /= su;
+  }
+  tsr__model_weights(&P->md);
   P->untrained = to.untrained;
   P->em_iterations = to.iterations;
   P->em_matches = to.matches;
@@ -1016,7 +1033,22 @@ int tsr__run_prob(tsr_linkage *L, const tsr__recset *rs, uint32_t *parent, const
     }
   }
   if (!rc) {
-    P->n_degenerate = tsr__model_degenerate(&P->md, P->degenerate, TSR__PROB_DEGEN);
+    /* The check of PROBABILISTIC.md ("EM fits which block"): u >= m on a
+     * comparison's strongest agreement level (its first enabled one). A
+     * weaker level (within a year, two edits) may rightly have u > m: true
+     * matches rarely differ that way while random pairs often do, so it
+     * is evidence against a match, not a sign of a bad fit; those stay in
+     * the report's levels. Levels the config turned off (m = u = 0) are
+     * never checked. */
+    tsr__level_ref all[TSR__MODEL_MAX_K * TSR__MODEL_MAX_L];
+    uint32_t nall = tsr__model_degenerate(&P->md, all, TSR__MODEL_MAX_K * TSR__MODEL_MAX_L);
+    P->n_degenerate = 0;
+    for (uint32_t i = 0; i < nall; i++) {
+      const uint32_t en = pc->cmp[all[i].k].enabled;
+      uint32_t top = 1;
+      while (top < P->md.nlev[all[i].k] && !(en >> top & 1)) top++;
+      if (all[i].level == top && P->n_degenerate < TSR__PROB_DEGEN) P->degenerate[P->n_degenerate++] = all[i];
+    }
     for (uint32_t i = 0; i < P->n_degenerate && i < TSR__PROB_DEGEN; i++) {
       uint32_t nn;
       const char *const *ln = tsr_cmp_level_names(pc->cmp[P->degenerate[i].k].kind, &nn);

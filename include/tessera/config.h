@@ -198,7 +198,7 @@ typedef struct tsr_prob_cfg {
   double threshold;           /* match probability at or above which a pair links; default 0.95 */
   double pairs_floor;         /* pairs.parquet keeps pairs of probability >= this; default 0.01 */
   uint64_t seed;              /* u sample and training sample; default 42 */
-  uint64_t u_max_pairs;       /* default 10,000,000 */
+  uint64_t u_max_pairs;       /* default 3,000,000 (docs/benchmarks.md: u across seeds and sample sizes) */
   uint64_t u_min_obs;         /* stop the u sample once every level has this many; default 100 */
   uint64_t train_max_pairs;   /* per training rule, a seeded sample of its pairs; default 20,000,000 */
   uint32_t em_max_iter;       /* default 500 */
@@ -206,7 +206,7 @@ typedef struct tsr_prob_cfg {
   double assumed_recall;      /* 0: lambda by EM; else lambda from deterministic links / this recall */
   double tf_min;              /* smallest value frequency a tf adjustment uses; default 1e-4 */
   uint32_t max_block_size;    /* blocking rules' cap; default: link.max_block_size */
-  int join_clusters;          /* an edge may join two clusters the steps built; default false */
+  int join_clusters;          /* an edge may join two clusters the steps built; default true */
   int split_clusters;         /* refuse edges that would pass link.max_cluster_size (so clusters
                                  split at their weakest edges); default false */
 } tsr_prob_cfg;

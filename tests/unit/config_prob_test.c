@@ -99,7 +99,7 @@ Test(config_prob, the_documented_example_parses_field_by_field) {
       "\"training\": [{\"name\": \"names\", \"fields\": [\"soundex(family_name)\", \"year(dob)\"]}],"
       "\"threshold\": 0.9, \"pairs_floor\": 0.05, \"u\": {\"max_pairs\": 5000000, \"min_observations\": 50},"
       "\"em\": {\"max_iterations\": 100, \"tolerance\": 1e-6}, \"seed\": 7, \"train_max_pairs\": 1000000,"
-      "\"assumed_recall\": 0.9, \"tf_min\": 0.001, \"max_block_size\": 500, \"join_clusters\": true, "
+      "\"assumed_recall\": 0.9, \"tf_min\": 0.001, \"max_block_size\": 500, \"join_clusters\": false, "
       "\"split_clusters\": true";
   tsr_config *c = NULL;
   expect_prob_ok(body, &c);
@@ -177,7 +177,7 @@ Test(config_prob, the_documented_example_parses_field_by_field) {
   cr_expect_eq(p->assumed_recall, 0.9);
   cr_expect_eq(p->tf_min, 0.001);
   cr_expect_eq(p->max_block_size, 500u);
-  cr_expect_eq(p->join_clusters, 1);
+  cr_expect_eq(p->join_clusters, 0);
   cr_expect_eq(p->split_clusters, 1);
   tsr_config_free(c);
 }
@@ -206,7 +206,7 @@ Test(config_prob, defaults) {
   cr_expect_eq(p->threshold, 0.95);
   cr_expect_eq(p->pairs_floor, 0.01);
   cr_expect_eq(p->seed, 42u);
-  cr_expect_eq(p->u_max_pairs, 10000000u);
+  cr_expect_eq(p->u_max_pairs, 3000000u);
   cr_expect_eq(p->u_min_obs, 100u);
   cr_expect_eq(p->train_max_pairs, 20000000u);
   cr_expect_eq(p->em_max_iter, 500u);
@@ -214,7 +214,7 @@ Test(config_prob, defaults) {
   cr_expect_eq(p->assumed_recall, 0.0);
   cr_expect_eq(p->tf_min, 1e-4);
   cr_expect_eq(p->max_block_size, 1000u);
-  cr_expect_eq(p->join_clusters, 0);
+  cr_expect_eq(p->join_clusters, 1);
   cr_expect_eq(p->split_clusters, 0);
   /* without "training", the blocking rules train: the same array */
   cr_expect_eq(p->n_training, 1);
