@@ -39,7 +39,7 @@ void tsr__cfg_prob_defaults(tsr_config *cfg) {
   p->seed = 42;
   p->u_max_pairs = 3000000;
   p->u_min_obs = 100;
-  p->train_max_pairs = 20000000;
+  p->train_max_pairs = 2000000;
   p->em_max_iter = 500;
   p->em_tol = 1e-7;
   p->assumed_recall = 0.0;

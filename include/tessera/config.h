@@ -200,7 +200,7 @@ typedef struct tsr_prob_cfg {
   uint64_t seed;              /* u sample and training sample; default 42 */
   uint64_t u_max_pairs;       /* default 3,000,000 (docs/benchmarks.md: u across seeds and sample sizes) */
   uint64_t u_min_obs;         /* stop the u sample once every level has this many; default 100 */
-  uint64_t train_max_pairs;   /* per training rule, a seeded sample of its pairs; default 20,000,000 */
+  uint64_t train_max_pairs;   /* per training rule, a seeded sample of its pairs; default 2,000,000 */
   uint32_t em_max_iter;       /* default 500 */
   double em_tol;              /* default 1e-7 */
   double assumed_recall;      /* 0: lambda by EM; else lambda from deterministic links / this recall */

@@ -16,9 +16,9 @@ json() { node -e "const j=JSON.parse(require('fs').readFileSync(process.argv[1])
 
 "$bin" generate --patients 30000 --seed 5 --out "$tmp/g" --quiet || bad "generate"
 
-# 1. link with the preset from link.json (hesid, link_and_dedupe), 1 and 2 threads
-"$bin" link --config "$tmp/g/link.json" --out "$tmp/r1" --threads 1 --quiet || bad "link 1 thread"
-"$bin" link --config "$tmp/g/link.json" --out "$tmp/r2" --threads 2 --csv > "$tmp/link.out" 2>&1 || bad "link 2 threads: $(cat "$tmp/link.out")"
+# 1. link with the preset alone (--rules hesid: no probabilistic stage), 1 and 2 threads
+"$bin" link --config "$tmp/g/link.json" --rules hesid --out "$tmp/r1" --threads 1 --quiet || bad "link 1 thread"
+"$bin" link --config "$tmp/g/link.json" --rules hesid --out "$tmp/r2" --threads 2 --csv > "$tmp/link.out" 2>&1 || bad "link 2 threads: $(cat "$tmp/link.out")"
 for f in links.parquet patients.parquet; do
   cmp -s "$tmp/r1/$f" "$tmp/r2/$f" && ok || bad "$f differs between 1 and 2 threads"
 done
@@ -107,7 +107,7 @@ echo mine > "$tmp/r5/keep_notes.txt"
 echo secret > "$tmp/target.txt"
 ln -s "$tmp/target.txt" "$tmp/r5/.rejects.csv.AAAAAA.tmp"
 rm "$tmp/r5/report.html" && ln -s "$tmp/target.txt" "$tmp/r5/report.html"
-"$bin" link --config "$tmp/g/link.json" --out "$tmp/r5" --overwrite --quiet || bad "link --overwrite"
+"$bin" link --config "$tmp/g/link.json" --rules hesid --out "$tmp/r5" --overwrite --quiet || bad "link --overwrite"
 [ "$(ls -A "$tmp/r5" | tr '\n' ' ')" = "keep_notes.txt links.parquet manifest.json patients.parquet rejects.csv report.html report.json " ] && ok || bad "after --overwrite: $(ls -A "$tmp/r5")"
 [ "$(cat "$tmp/target.txt")" = secret ] && [ -f "$tmp/r5/report.html" ] && [ ! -L "$tmp/r5/report.html" ] && ok || bad "a planted symlink was followed"
 verify_manifest "$tmp/r5" && ok || bad "manifest.json after --overwrite"

@@ -26,7 +26,10 @@ check(JSON.stringify(pt) === JSON.stringify({ patient_id: 'BIGINT', n_records: '
 const inRows = Number((await rows(`SELECT (SELECT count(*) FROM read_csv('${data}/gp.csv', all_varchar=true)) + (SELECT count(*) FROM read_csv('${data}/hes_apc.csv', all_varchar=true)) AS n`))[0].n);
 const ln = await rows(`SELECT count(*) AS n, count(DISTINCT patient_id) AS p, count(rule) AS r, count(match_weight) AS w, sum(linked::INT) AS l FROM '${run}/links.parquet'`);
 check(Number(ln[0].n) === inRows, 'links rows = input rows', { links: ln[0].n, inRows });
-check(Number(ln[0].w) === 0, 'match_weight is NULL for deterministic links', ln[0]);
+const wq = await rows(`SELECT count(*) FILTER (WHERE rule = 'probabilistic' AND match_weight IS NULL) AS pn,
+  count(*) FILTER (WHERE rule IS DISTINCT FROM 'probabilistic' AND match_weight IS NOT NULL) AS dn,
+  count(*) FILTER (WHERE rule = 'probabilistic') AS np FROM '${run}/links.parquet'`);
+check(Number(wq[0].pn) === 0 && Number(wq[0].dn) === 0, 'match_weight is set exactly for probabilistic links', wq[0]);
 check(Number(ln[0].r) === Number(ln[0].l), 'every linked record names its rule', ln[0]);
 
 // Parquet and CSV hold the same rows, value for value
@@ -54,6 +57,30 @@ check(Number(a.order_bad) === 0, 'first_seen <= last_seen', a);
 // several row groups when the run asks for small ones
 const rg = await rows(`SELECT count(DISTINCT row_group_id) AS g, min(compression) AS c FROM parquet_metadata('${run}/links.parquet')`);
 check(Number(rg[0].g) >= 2 && rg[0].c === 'ZSTD', 'links.parquet has several ZSTD row groups', rg[0]);
+
+// pairs.parquet (a run with a probabilistic section): schema, order, weights
+// and links agree with links.parquet
+const fs = await import('node:fs');
+if (fs.existsSync(`${run}/pairs.parquet`)) {
+  const pq = `${run}/pairs.parquet`;
+  const t = await types(pq);
+  const names = Object.keys(t);
+  check(names.slice(0, 5).join() === 'source_a,id_a,source_b,id_b,rule' && names.slice(-3).join() === 'match_weight,match_probability,linked' &&
+    names.slice(5, -3).every((n) => n.startsWith('gamma_') && t[n] === 'INTEGER'), 'pairs schema', t);
+  const q = await rows(`SELECT count(*) AS n,
+    count(*) FILTER (WHERE abs(match_probability - 1 / (1 + pow(2, -match_weight))) > 1e-12) AS badp,
+    count(*) FILTER (WHERE source_a = source_b AND id_a = id_b) AS self,
+    count(*) FILTER (WHERE linked) AS nl FROM '${pq}'`);
+  check(Number(q[0].n) > 0 && Number(q[0].badp) === 0 && Number(q[0].self) === 0, 'pairs rows, probabilities', q[0]);
+  const rep = JSON.parse(fs.readFileSync(`${run}/report.json`, 'utf8')).probabilistic;
+  check(Number(q[0].n) === rep.pairs_written, 'pairs rows = report pairs_written', { n: q[0].n, rep: rep.pairs_written });
+  // a linked pair's two records end in one patient
+  const lk = await rows(`SELECT count(*) AS n FROM '${pq}' p JOIN '${run}/links.parquet' x ON x.source = p.source_a AND x.record_id = p.id_a
+    JOIN '${run}/links.parquet' y ON y.source = p.source_b AND y.record_id = p.id_b WHERE p.linked AND x.patient_id <> y.patient_id`);
+  check(Number(lk[0].n) === 0, 'linked pairs share a patient', lk[0]);
+  const np = Number(wq[0].np);
+  check(np === rep.clusters.records_linked, 'probabilistic links rows = report records_linked', { np, rep: rep.clusters.records_linked });
+}
 
 // record ids map back to the input files
 const ids = await rows(`SELECT count(*) AS n FROM '${run}/links.parquet' l LEFT JOIN read_csv('${data}/hes_apc.csv', all_varchar=true) h ON l.record_id = h.epikey WHERE l.source = 'hes' AND h.epikey IS NULL`);

@@ -208,7 +208,7 @@ Test(config_prob, defaults) {
   cr_expect_eq(p->seed, 42u);
   cr_expect_eq(p->u_max_pairs, 3000000u);
   cr_expect_eq(p->u_min_obs, 100u);
-  cr_expect_eq(p->train_max_pairs, 20000000u);
+  cr_expect_eq(p->train_max_pairs, 2000000u);
   cr_expect_eq(p->em_max_iter, 500u);
   cr_expect_eq(p->em_tol, 1e-7);
   cr_expect_eq(p->assumed_recall, 0.0);
@@ -836,18 +836,22 @@ Test(config_prob, generated_link_json_parses, .timeout = 60) {
     cr_expect_eq(p->cmp[i].kind, want[i].kind, "comparison %u", i);
     cr_expect_eq(p->cmp[i].tf, want[i].tf, "comparison %u", i);
   }
-  static const char *const rules[] = {"nhs_number", "dob,sex", "postcode,year(dob)",
+  static const char *const rules[] = {"nhs_number",
+                                      "dob,soundex(family_name)",
+                                      "dob,soundex(given_name)",
+                                      "dob,district(postcode)",
+                                      "postcode,year(dob)",
                                       "soundex(given_name),soundex(family_name),year(dob)",
                                       "provider,local_patient_id"};
-  cr_assert_eq(p->n_blocking, 5);
-  for (uint32_t i = 0; i < 5; i++) {
+  cr_assert_eq(p->n_blocking, 7);
+  for (uint32_t i = 0; i < 7; i++) {
     char got[256] = "";
     for (uint8_t k = 0; k < p->blocking[i].n_parts; k++) {
       if (k) strcat(got, ",");
       strcat(got, p->blocking[i].parts[k].text);
     }
     cr_expect_str_eq(got, rules[i], "rule %u", i);
-    cr_expect_eq(p->blocking[i].source_mask, i == 4 ? 2u : 3u, "rule %u", i);
+    cr_expect_eq(p->blocking[i].source_mask, i == 6 ? 2u : 3u, "rule %u", i);
   }
   cr_expect(p->training == p->blocking);
   cr_expect_eq(p->threshold, 0.95);
