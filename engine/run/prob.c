@@ -995,12 +995,14 @@ int tsr__run_prob(tsr_linkage *L, const tsr__recset *rs, uint32_t *parent, const
     P->lambda_rules = info.lambda_rules;
   }
   if (!rc && !P->loaded) rc = estimate_u(&S, P, err);
-  if (!rc) rc = build_inputs(&S, P, !(po && po->no_precollapse), err);
   if (!rc && !P->loaded) {
     rc = train(&S, P, pr, excl, err);
     if (!rc) rc = em_all(&S, P, pr, excl, NULL, scope, err);
     P->lambda_em = P->md.lambda;
   }
+  /* tf adjustments read the final u (training may move it), so a loaded
+   * model gives the same weights as the run that trained it */
+  if (!rc) rc = build_inputs(&S, P, !(po && po->no_precollapse), err);
   if (!rc) {
     /* score with the prior left out: S >= s_min keeps every pair that can reach the floor */
     tsr__model m0 = P->md;
@@ -1021,8 +1023,14 @@ int tsr__run_prob(tsr_linkage *L, const tsr__recset *rs, uint32_t *parent, const
     for (uint32_t r = 0; same && r < pc->n_blocking; r++) same = &pc->training[r] == &pc->blocking[r] ||
         strcmp(pc->training[r].name, pc->blocking[r].name) == 0;
     if (same) {
+      /* lambda only: m and u stay those the pairs were scored with */
+      const tsr__model keep = P->md;
       rc = em_all(&S, P, pr, excl, first, scope, err);
-      P->lambda_em = P->md.lambda;
+      const double lambda = P->md.lambda;
+      P->md = keep;
+      P->md.lambda = lambda;
+      tsr__model_weights(&P->md);
+      P->lambda_em = lambda;
     }
     if (!rc && pc->assumed_recall > 0) {
       uint64_t links = 0;
