@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/common_internal.h"
 #include "tessera/evaluate.h"
 
 void tsr__cli_evaluate_help(void) {
@@ -139,6 +140,7 @@ static int evaluate_pairs(const char *pairs, const char *truth, const char *out_
   int rc = tsr_evaluate_sweep(pairs, truth, &so, &s, &err);
   free(srcs);
   json_decref(srcj);
+  if (!rc && out_dir) rc = tsr__mkdirs(dir, &err); /* --out DIR is created like link's */
   if (!rc) rc = tsr_sweep_write(&s, dir, &err);
   if (rc) {
     tsr_sweep_free(&s);
