@@ -508,6 +508,12 @@ static inline void batch_put(tsr__pair_batch *pb, tsr__pair_batch_fn fn, void *c
 int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t nrules, tsr_link_mode mode,
                      uint64_t source_mask, uint64_t max_block, tsr__pair_batch_fn fn, void *ctx,
                      tsr__rule_pairs *out, int threads, tsr_error *err) {
+  return tsr__block_pairs_ex(rs, rules, nrules, mode, source_mask, NULL, max_block, fn, ctx, out, threads, err);
+}
+
+int tsr__block_pairs_ex(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t nrules, tsr_link_mode mode,
+                        uint64_t source_mask, const uint8_t *exclude, uint64_t max_block, tsr__pair_batch_fn fn,
+                        void *ctx, tsr__rule_pairs *out, int threads, tsr_error *err) {
   const uint64_t N = rs->total;
   threads = tsr__threads(threads);
   if (nrules > UINT16_MAX) return tsr_error_set(err, TSR_ECONFIG, NULL, 0, 0, "at most 65,535 blocking rules");
@@ -526,7 +532,7 @@ int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t 
       rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory for the keys of %u rules", nrules);
       break;
     }
-    rc = tsr__rule_keys(rs, &rules[k], source_mask, NULL, keys[k], threads, err);
+    rc = tsr__rule_keys(rs, &rules[k], source_mask, exclude, keys[k], threads, err);
   }
   for (uint32_t k = 0; k < nrules && !rc; k++) {
     tsr__blocks b;

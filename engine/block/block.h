@@ -138,6 +138,12 @@ int tsr__block_pairs(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t 
                      uint64_t source_mask, uint64_t max_block, tsr__pair_batch_fn fn, void *ctx,
                      tsr__rule_pairs *out, int threads, tsr_error *err);
 
+/* The same with exclude (may be NULL): records with exclude[gid] != 0 take
+ * part in no rule (a seeded record sample, for training). */
+int tsr__block_pairs_ex(const tsr__recset *rs, const tsr_rule_cfg *rules, uint32_t nrules, tsr_link_mode mode,
+                        uint64_t source_mask, const uint8_t *exclude, uint64_t max_block, tsr__pair_batch_fn fn,
+                        void *ctx, tsr__rule_pairs *out, int threads, tsr_error *err);
+
 /* A rule's key parts as display text for the record gid ("1 | 1990-01-02 |
  * LS1 4AP"), each as its key function sees it (norm() shows the normalised
  * text), into buf; returns length. */

@@ -198,7 +198,6 @@ typedef struct stage {
   uint64_t *sig;       /* per gid; 0 = not collapsible */
   float *tfadj[TSR__MODEL_MAX_K];
   double s_min;        /* keep pairs with S >= s_min */
-  uint64_t sample_thr; /* training: keep pair when hash < thr; UINT64_MAX all */
   int training;
   int nthreads;
   uint32_t nrule_slots;
@@ -247,22 +246,15 @@ static void on_batch(void *ctx, int thread, const tsr__pair_batch *b) {
   /* which pairs need scoring */
   for (uint32_t i = 0; i < n; i++) {
     const uint32_t a = b->a[i], c = b->b[i];
-    if (S->training) {
-      if (S->sample_thr != UINT64_MAX) {
-        uint64_t two = (uint64_t)a << 32 | c;
-        if (XXH3_64bits_withSeed(&two, 8, S->pc->seed) >= S->sample_thr) continue;
+    if (!S->training) {
+      /* parent[] is flat while scoring (score_all): one load a record */
+      if (S->parent[a] == S->parent[c]) {
+        t->same_cluster++;
+        continue;
       }
-    } else {
-      if (S->step[a] || S->step[c]) {
-        uint32_t ra = tsr__uf_find(S->parent, a), rc = tsr__uf_find(S->parent, c);
-        if (ra == rc) {
-          t->same_cluster++;
-          continue;
-        }
-        if (!S->pc->join_clusters && S->step[a] && S->step[c]) {
-          t->two_clusters++;
-          continue;
-        }
+      if (!S->pc->join_clusters && S->step[a] && S->step[c]) {
+        t->two_clusters++;
+        continue;
       }
     }
     sub->a[sub->n] = a;
@@ -536,8 +528,10 @@ static int build_inputs(stage *S, tsr__prob *P, int precollapse, tsr_error *err)
       rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
       break;
     }
-    const double u1 = P->md.u[k][1];
-    for (uint64_t g = 0; g < N; g++) t[g] = cnt[g] ? (float)qf16(tsr__tf_adjust(u1, cnt[g], n, S->pc->tf_min, 1.0)) : 0.0f;
+    const double u1 = P->md.u[k][1], tf_min = S->pc->tf_min;
+#pragma omp parallel for num_threads(S->nthreads) schedule(static)
+    for (int64_t g = 0; g < (int64_t)N; g++)
+      t[g] = cnt[g] ? (float)qf16(tsr__tf_adjust(u1, cnt[g], n, tf_min, 1.0)) : 0.0f;
     S->tfadj[k] = t;
     P->tf_values[k] = n;
   }
@@ -566,45 +560,85 @@ static int build_inputs(stage *S, tsr__prob *P, int precollapse, tsr_error *err)
 
 /* --- training ----------------------------------------------------------------------------- */
 
+/* Marks out[g] = 1 for records outside a seeded sample of about q of them. */
+static void record_sample(const stage *S, double q, uint8_t *out) {
+  const uint64_t thr = q >= 1.0 ? UINT64_MAX : (uint64_t)(q * 18446744073709551616.0);
+  const int64_t N = (int64_t)S->rs->total;
+  const uint64_t seed = S->pc->seed ^ 0x5851f42d4c957f2dull;
+#pragma omp parallel for num_threads(S->nthreads) schedule(static)
+  for (int64_t g = 0; g < N; g++) {
+    uint64_t x = (uint64_t)g;
+    out[g] = XXH3_64bits_withSeed(&x, sizeof x, seed) >= thr;
+  }
+}
+
+/* Training pairs of each rule: ALL its pairs (not first-rule-wins) among a
+ * seeded sample of records. A rule's pairs among a share q of the records
+ * are about q^2 of its pairs, so a probe at q0 = 1/8 estimates the total
+ * and q = sqrt(train_max_pairs / total) gives about train_max_pairs
+ * without enumerating the rest (at 10M patients a rule has 10^8 pairs,
+ * most of them one patient's episodes). Small data (a probe under 4096
+ * pairs) train on every pair. Sampling records, not pairs, keeps whole
+ * blocks' structure and costs only the pairs kept. */
 static int train(stage *S, tsr__prob *P, tsr__patterns *pr, uint32_t *excl, tsr_error *err) {
   const tsr_prob_cfg *pc = S->pc;
   const tsr_link_cfg *lc = &S->L->cfg->link;
   double t0 = tsr__now();
   S->training = 1;
-  for (uint32_t r = 0; r < pc->n_training; r++) {
+  const double q0 = 0.125;
+  uint8_t *probe = tsr__malloc(S->rs->total + 1), *samp = tsr__malloc(S->rs->total + 1);
+  if (!probe || !samp) {
+    tsr__free(probe);
+    tsr__free(samp);
+    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  record_sample(S, q0, probe);
+  int rc = 0;
+  for (uint32_t r = 0; r < pc->n_training && !rc; r++) {
     const tsr_rule_cfg *rule = &pc->training[r];
     excl[r] = cmp_fields_mask(pc, rule);
     tsr__rule_pairs rp;
-    TSR_FORWARD_IF_ERROR(tsr__block_pairs(S->rs, rule, 1, lc->mode, lc->source_mask, pc->max_block_size, NULL, NULL,
-                                          &rp, S->nthreads, err));
-    P->rule_all_pairs[r] = rp.pairs;
-    if (rp.pairs > pc->train_max_pairs && rp.pairs)
-      S->sample_thr = (uint64_t)((double)pc->train_max_pairs / (double)rp.pairs * 18446744073709551616.0);
-    else
-      S->sample_thr = UINT64_MAX;
-    TSR_FORWARD_IF_ERROR(threads_make(S, 1, err));
-    TSR_FORWARD_IF_ERROR(tsr__block_pairs(S->rs, rule, 1, lc->mode, lc->source_mask, pc->max_block_size, on_batch, S,
-                                          &rp, S->nthreads, err));
-    for (int i = 0; i < S->nthreads; i++)
-      if (S->th[i].rc) return tsr_error_set(err, S->th[i].rc, NULL, 0, 0, "out of memory counting patterns");
-    TSR_FORWARD_IF_ERROR(merge_counts(S, 0, &pr[r], err));
-    P->train_pairs += pr[r].total;
+    rc = tsr__block_pairs_ex(S->rs, rule, 1, lc->mode, lc->source_mask, probe, pc->max_block_size, NULL, NULL, &rp,
+                             S->nthreads, err);
+    if (rc) break;
+    double q = 1.0;
+    if (rp.pairs >= 4096) {
+      const double est = (double)rp.pairs / (q0 * q0);
+      q = sqrt((double)pc->train_max_pairs / est);
+    }
+    if (q < 1.0) record_sample(S, q, samp);
+    if ((rc = threads_make(S, 1, err)) != 0) break;
+    rc = tsr__block_pairs_ex(S->rs, rule, 1, lc->mode, lc->source_mask, q < 1.0 ? samp : NULL, pc->max_block_size,
+                             on_batch, S, &rp, S->nthreads, err);
+    if (rc) break;
+    P->rule_all_pairs[r] = q < 1.0 ? (uint64_t)((double)rp.pairs / (q * q)) : rp.pairs;
+    P->rule_sample[r] = q < 1.0 ? q : 1.0;
+    for (int i = 0; i < S->nthreads && !rc; i++)
+      if (S->th[i].rc) rc = tsr_error_set(err, S->th[i].rc, NULL, 0, 0, "out of memory counting patterns");
+    if (!rc) rc = merge_counts(S, 0, &pr[r], err);
+    if (!rc) P->train_pairs += pr[r].total, P->rule_train_pairs[r] = pr[r].total;
   }
+  tsr__free(probe);
+  tsr__free(samp);
   threads_free(S);
   S->training = 0;
   P->train_seconds = tsr__now() - t0;
-  return 0;
+  return rc;
 }
 
-static int em_all(stage *S, tsr__prob *P, const tsr__patterns *pr, const uint32_t *excl, const tsr__patterns *first,
-                  double scope, tsr_error *err) {
+/* EM over nrules rules' pattern counts pr (excl: each rule's fixed
+ * comparisons). training: sets m (and the unseen levels' u) and keeps the
+ * fits for the report; otherwise (the lambda pass over the scored pairs,
+ * first = pr) only md->lambda is taken, m and u stay. */
+static int em_all(stage *S, tsr__prob *P, const tsr__patterns *pr, const uint32_t *excl, uint32_t nrules,
+                  const tsr__patterns *first, double scope, int training, tsr_error *err) {
   const tsr_prob_cfg *pc = S->pc;
   tsr__em_opts eo;
   tsr__em_opts_init(&eo);
   eo.max_iter = pc->em_max_iter;
   eo.tol = pc->em_tol;
   const tsr__patterns *pp[TSR__PROB_MAX_RULES], *ff[TSR__PROB_MAX_RULES];
-  uint32_t n = pc->n_training < TSR__PROB_MAX_RULES ? pc->n_training : TSR__PROB_MAX_RULES;
+  uint32_t n = nrules < TSR__PROB_MAX_RULES ? nrules : TSR__PROB_MAX_RULES;
   for (uint32_t r = 0; r < n; r++) {
     pp[r] = pr[r].n ? &pr[r] : NULL;
     ff[r] = first && first[r].n ? &first[r] : NULL;
@@ -617,7 +651,9 @@ static int em_all(stage *S, tsr__prob *P, const tsr__patterns *pr, const uint32_
       pq[nq] = pp[r], fq[nq] = ff[r], xq[nq] = excl[r], map[nq] = r;
       nq++;
     }
+  if (!nq && !training) return 0; /* nothing scored: lambda stays the training's */
   if (!nq) return tsr_error_set(err, TSR_ECONFIG, S->L->cfg->path, 0, 0, "probabilistic.training: no rule found any pair to train on");
+  const tsr__model keep = P->md;
   /* start m: strong prior per comparison */
   for (uint32_t k = 0; k < S->sc.k; k++) {
     tsr__model_prior_m(&P->md, k, pc->cmp[k].m_start);
@@ -635,8 +671,14 @@ static int em_all(stage *S, tsr__prob *P, const tsr__patterns *pr, const uint32_
   double t0 = tsr__now();
   int rc = tsr__em_train_rules(&P->md, pq, xq, nq, first ? fq : NULL, scope, &eo, res, &to, err);
   P->em_seconds += tsr__now() - t0;
-  if (rc) {
+  if (rc || !training) {
     for (uint32_t i = 0; i < nq; i++) tsr__em_result_free(&res[i]);
+    if (!rc) {
+      const double lambda = P->md.lambda;
+      P->md = keep;
+      P->md.lambda = lambda;
+      tsr__model_weights(&P->md);
+    }
     return rc;
   }
   /* disabled levels: m 0, the others renormalised (EM's pseudo-count gave them a share) */
@@ -702,6 +744,11 @@ static int score_all(stage *S, tsr__prob *P, tsr__patterns *first, tsr_error *er
   const tsr_link_cfg *lc = &S->L->cfg->link;
   TSR_FORWARD_IF_ERROR(threads_make(S, pc->n_blocking, err));
   double t0 = tsr__now();
+  /* flatten the steps' union-find: parent[g] = g's root for every record,
+   * so a pair's same-cluster test is two loads (roots never move here) */
+  const int64_t N = (int64_t)S->rs->total;
+#pragma omp parallel for num_threads(S->nthreads) schedule(static)
+  for (int64_t g = 0; g < N; g++) S->parent[g] = tsr__uf_find(S->parent, (uint32_t)g);
   tsr__rule_pairs *rp = tsr__calloc(pc->n_blocking, sizeof *rp);
   if (!rp) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   int rc = tsr__block_pairs(S->rs, pc->blocking, pc->n_blocking, lc->mode, lc->source_mask, pc->max_block_size,
@@ -825,18 +872,20 @@ static int cluster(stage *S, tsr__prob *P, tsr_error *err) {
     }
     radix_sort(key, idx, tk, ti, m, 4);
     /* per root state */
-    for (uint64_t g = 0; g < N; g++) size[g] = 0;
-    for (uint64_t g = 0; g < N; g++) size[tsr__uf_find(S->parent, (uint32_t)g)]++;
-    for (uint64_t g = 0; g < N; g++) {
-      uint32_t r = tsr__uf_find(S->parent, (uint32_t)g);
-      if (size[r] > 1) det[r] = 1;
-      uint32_t s = tsr__recset_src(rs, g);
-      if (smask) smask[r] |= (uint64_t)1 << s;
+    /* parent[] is flat here (score_all): parent[g] is g's root */
+    memset(size, 0, sizeof *size * N);
+    for (uint64_t g = 0; g < N; g++) size[S->parent[g]]++;
+    for (uint32_t s = 0; s < rs->nsrc; s++) {
       const tsr_column *c = tsr_store_kind(rs->stores[s], TSR_KIND_NHS_NUMBER);
-      uint64_t v = c ? c->u64[g - rs->base[s]] : 0;
-      if (!v || !tsr_nhs_valid(v)) continue;
-      if (!nhs[r]) nhs[r] = v;
-      else if (nhs[r] != v) nhs[r] = NHS_CONFLICT;
+      for (uint64_t g = rs->base[s]; g < rs->base[s + 1]; g++) {
+        const uint32_t r = S->parent[g];
+        if (size[r] > 1) det[r] = 1;
+        if (smask) smask[r] |= (uint64_t)1 << s;
+        const uint64_t v = c ? c->u64[g - rs->base[s]] : 0;
+        if (!v || !tsr_nhs_valid(v)) continue;
+        if (!nhs[r]) nhs[r] = v;
+        else if (nhs[r] != v) nhs[r] = NHS_CONFLICT;
+      }
     }
     const uint32_t maxc = lc->max_cluster_size;
     for (uint64_t e = 0; e < m; e++) {
@@ -997,7 +1046,7 @@ int tsr__run_prob(tsr_linkage *L, const tsr__recset *rs, uint32_t *parent, const
   if (!rc && !P->loaded) rc = estimate_u(&S, P, err);
   if (!rc && !P->loaded) {
     rc = train(&S, P, pr, excl, err);
-    if (!rc) rc = em_all(&S, P, pr, excl, NULL, scope, err);
+    if (!rc) rc = em_all(&S, P, pr, excl, pc->n_training, NULL, scope, 1, err);
     P->lambda_em = P->md.lambda;
   }
   /* tf adjustments read the final u (training may move it), so a loaded
@@ -1018,20 +1067,13 @@ int tsr__run_prob(tsr_linkage *L, const tsr__recset *rs, uint32_t *parent, const
   }
   if (!rc) rc = score_all(&S, P, first, err);
   if (!rc && !P->loaded) {
-    /* lambda: EM's matches among the pairs scored, or the deterministic links / recall */
-    int same = pc->n_training == pc->n_blocking;
-    for (uint32_t r = 0; same && r < pc->n_blocking; r++) same = &pc->training[r] == &pc->blocking[r] ||
-        strcmp(pc->training[r].name, pc->blocking[r].name) == 0;
-    if (same) {
-      /* lambda only: m and u stay those the pairs were scored with */
-      const tsr__model keep = P->md;
-      rc = em_all(&S, P, pr, excl, first, scope, err);
-      const double lambda = P->md.lambda;
-      P->md = keep;
-      P->md.lambda = lambda;
-      tsr__model_weights(&P->md);
-      P->lambda_em = lambda;
-    }
+    /* lambda: EM's expected matches among the pairs scored (each blocking
+     * rule's first-rule-wins pairs, its own comparisons left out), m and u
+     * unchanged; or the deterministic links / assumed recall */
+    uint32_t bexcl[TSR__PROB_MAX_RULES];
+    for (uint32_t r = 0; r < pc->n_blocking && r < TSR__PROB_MAX_RULES; r++) bexcl[r] = cmp_fields_mask(pc, &pc->blocking[r]);
+    rc = em_all(&S, P, first, bexcl, pc->n_blocking, first, scope, 0, err);
+    P->lambda_em = P->md.lambda;
     if (!rc && pc->assumed_recall > 0) {
       uint64_t links = 0;
       for (uint32_t k = 0; k < L->nrules; k++) links += L->rules[k].pairs_linked;

@@ -88,6 +88,8 @@ int tsr_linkage_prob_json(const tsr_linkage *L, json_t **out, tsr_error *err) {
     json_t *e = json_object();
     json_object_set_new(e, "rule", json_string(pc->training[ri].name));
     json_object_set_new(e, "pairs_all", json_integer((json_int_t)P->rule_all_pairs[ri]));
+    json_object_set_new(e, "record_sample", json_real(P->rule_sample[ri]));
+    json_object_set_new(e, "pairs", json_integer((json_int_t)P->rule_train_pairs[ri]));
     json_object_set_new(e, "iterations", json_integer(r->iterations));
     json_object_set_new(e, "converged", json_boolean(r->converged));
     json_object_set_new(e, "lambda", real(r->lambda));

@@ -34,7 +34,9 @@ typedef struct tsr__prob {
   tsr__u_result ures;
   double u_seconds;
   /* training */
-  uint64_t rule_all_pairs[TSR__PROB_MAX_RULES];
+  uint64_t rule_all_pairs[TSR__PROB_MAX_RULES]; /* exact, or estimated from the sample */
+  double rule_sample[TSR__PROB_MAX_RULES];      /* share of records a rule trained on */
+  uint64_t rule_train_pairs[TSR__PROB_MAX_RULES]; /* pairs it trained on */
   uint64_t train_pairs;
   double train_seconds, em_seconds;
   tsr__em_result em[TSR__PROB_MAX_RULES];
