@@ -72,6 +72,8 @@ int tsr_linkage_prob_json(const tsr_linkage *L, json_t **out, tsr_error *err) {
                    ? (double)(P->pairs_scored + P->pairs_precollapsed) / P->score_seconds / P->threads
                    : 0.0;
   json_object_set_new(o, "pairs_per_second_per_thread", json_real(per));
+  double cper = P->score_seconds > 0 && P->threads > 0 ? (double)P->pairs_candidates / P->score_seconds / P->threads : 0.0;
+  json_object_set_new(o, "candidates_per_second_per_thread", json_real(cper));
   json_object_set_new(o, "pairs_written", json_integer((json_int_t)P->np));
   json_object_set_new(o, "pairs_above_threshold", json_integer((json_int_t)P->pairs_above));
   json_object_set_new(o, "u_pairs", json_integer((json_int_t)(P->loaded ? P->u_pairs_loaded : P->ures.pairs)));
