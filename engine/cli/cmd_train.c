@@ -21,6 +21,8 @@ void tsr__cli_train_help(void) {
          "Options:\n"
          "  --config FILE     run configuration (JSON) with a \"probabilistic\" section\n"
          "  --out FILE        the model file to write\n"
+         "  --splink FILE     also write the model as a Splink 4 settings JSON\n"
+         "                    (comparison levels with DuckDB SQL, m and u; docs/model-json.md)\n"
          "  --threads N       worker threads (default: all cores)\n"
          "  --quiet, -q       warnings and errors only on stderr\n");
 }
@@ -48,7 +50,7 @@ static void summary(const json_t *p) {
 int tsr__cli_train(int argc, char **argv) {
   const char *cmd = "train";
   tsr__cli_common c = {0, 0};
-  const char *config = NULL, *out = NULL;
+  const char *config = NULL, *out = NULL, *splink = NULL;
   int rc = 0;
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i], *v;
@@ -61,6 +63,9 @@ int tsr__cli_train(int argc, char **argv) {
     } else if (tsr__cli_is_opt(a, "--config")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--config"))) rc = TSR_CLI_USAGE;
       else config = v;
+    } else if (tsr__cli_is_opt(a, "--splink")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--splink"))) rc = TSR_CLI_USAGE;
+      else splink = v;
     } else if (tsr__cli_is_opt(a, "--out")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--out"))) rc = TSR_CLI_USAGE;
       else out = v;
@@ -87,9 +92,10 @@ int tsr__cli_train(int argc, char **argv) {
   json_t *p = NULL;
   if (!r) r = tsr_linkage_prob_json(L, &p, &err);
   if (!r) r = tsr_linkage_model_save(L, out, &err);
+  if (!r && splink) r = tsr_linkage_splink_save(L, splink, &err);
   if (!r && !c.quiet) {
     summary(p);
-    printf("model: %s\n", out);
+    printf("model: %s%s%s\n", out, splink ? ", Splink settings: " : "", splink ? splink : "");
   }
   json_decref(p);
   tsr_linkage_free(L);

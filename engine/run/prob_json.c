@@ -270,3 +270,8 @@ int tsr_linkage_model_text(const tsr_linkage *L, char **text, tsr_error *err) {
   model_info(L->prob, &L->cfg->prob, &info);
   return tsr__model_to_text(&L->cfg->prob, &L->prob->md, &info, text, err);
 }
+
+int tsr_linkage_splink_save(const tsr_linkage *L, const char *path, tsr_error *err) {
+  if (!L->prob) return tsr_error_set(err, TSR_EINVAL, path, 0, 0, "the run had no probabilistic stage: no model to export");
+  return tsr__model_splink(path, L->cfg, &L->prob->md, err);
+}

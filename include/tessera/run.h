@@ -116,6 +116,8 @@ TSR_API int tsr_linkage_prob_json(const tsr_linkage *L, struct json_t **out, tsr
  * (temporary name, then renamed), or as text in *text (free with free()). */
 TSR_API int tsr_linkage_model_save(const tsr_linkage *L, const char *path, tsr_error *err);
 TSR_API int tsr_linkage_model_text(const tsr_linkage *L, char **text, tsr_error *err);
+/* The model as a Splink 4 settings JSON (docs/model-json.md), saved to path. */
+TSR_API int tsr_linkage_splink_save(const tsr_linkage *L, const char *path, tsr_error *err);
 
 /* --- rules -------------------------------------------------------------------- */
 TSR_API uint32_t tsr_linkage_nrules(const tsr_linkage *L);

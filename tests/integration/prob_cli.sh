@@ -48,7 +48,8 @@ grep -q "pairs.parquet" "$tmp/r2.out" && ok || bad "summary names pairs.parquet:
 "$bin" evaluate --links "$tmp/r2/links.parquet" --truth "$tmp/g/truth.csv" --min-precision 0.999 --min-recall 0.995 --quiet > "$tmp/e2.json" && ok || bad "hybrid accuracy: $(cat "$tmp/e2.json")"
 
 # 3. train, then link --model: the same links as training in the run
-"$bin" train --config "$tmp/g/link.json" --out "$tmp/model.json" > "$tmp/train.out" 2>&1 || bad "train: $(cat "$tmp/train.out")"
+"$bin" train --config "$tmp/g/link.json" --out "$tmp/model.json" --splink "$tmp/splink.json" > "$tmp/train.out" 2>&1 || bad "train: $(cat "$tmp/train.out")"
+[ "$(jq_ "$tmp/splink.json" 'len(j["comparisons"]) == 7 and j["link_type"] == "link_and_dedupe" and all("m_probability" in l for c in j["comparisons"] for l in c["comparison_levels"] if not l.get("is_null_level"))')" = "True" ] && ok || bad "train --splink"
 cmp -s "$tmp/model.json" "$tmp/r1/model.json" && ok || bad "train's model differs from the run's model.json"
 grep -q "lambda" "$tmp/train.out" && grep -q "given_name" "$tmp/train.out" && ok || bad "train summary: $(cat "$tmp/train.out")"
 "$bin" link --config "$tmp/g/link.json" --model "$tmp/model.json" --out "$tmp/r3" --quiet 2>/dev/null || bad "link --model"

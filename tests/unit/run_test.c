@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <omp.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -852,4 +853,78 @@ Test(run_folder, failed_run_keeps_an_empty_parent_it_did_not_create) {
   cr_assert_neq(link_into(bad, parent, 0, &err), 0);
   cr_expect_eq(stat(parent, &st), 0, "an existing empty run folder stays");
   free(bad);
+}
+
+/* --- the probabilistic stage ---------------------------------------------------------- */
+
+#include "tessera/generate.h"
+
+/* Generated data (2,000 patients), probabilistic alone (the link rules
+ * emptied), run with and without pre-collapse: the same pairs, patterns
+ * and weights, and pre-collapse saved some scoring. */
+static tsr_linkage *prob_run(const char *dir, int no_precollapse, int threads) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/link.json", dir);
+  tsr_config *cfg = NULL;
+  tsr_error err;
+  cr_assert_eq(tsr_config_load(path, &cfg, &err), 0, "%s", err.msg);
+  cfg->link.n_rules = 0;
+  tsr_run_opts o;
+  tsr_run_opts_init(&o);
+  o.threads = threads;
+  o.no_precollapse = no_precollapse;
+  tsr_linkage *L = NULL;
+  cr_assert_eq(tsr_run_linkage(cfg, &o, &L, &err), 0, "%s", err.msg);
+  return L; /* cfg is left to the process: the linkage reads it */
+}
+
+Test(run_prob, precollapse_changes_nothing_but_the_work) {
+  char dir[] = "/tmp/tsr_prob_XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  tsr_gen_opts go;
+  tsr_gen_opts_init(&go);
+  go.patients = 2000;
+  go.seed = 11;
+  go.out_dir = dir;
+  go.threads = 1;
+  tsr_error err;
+  cr_assert_eq(tsr_generate(&go, NULL, &err), 0, "%s", err.msg);
+  tsr_linkage *A = prob_run(dir, 0, 2), *B = prob_run(dir, 1, 1);
+  tsr_pairs_view a, b;
+  tsr_linkage_pairs(A, &a);
+  tsr_linkage_pairs(B, &b);
+  cr_assert_gt(a.n, 100);
+  cr_assert_eq(a.n, b.n);
+  for (uint64_t i = 0; i < a.n; i++) {
+    cr_assert(a.a[i] == b.a[i] && a.b[i] == b.b[i] && a.pattern[i] == b.pattern[i] && a.weight[i] == b.weight[i] &&
+                  a.linked[i] == b.linked[i],
+              "pair %llu differs", (unsigned long long)i);
+  }
+  json_t *ja = NULL, *jb = NULL;
+  cr_assert_eq(tsr_linkage_prob_json(A, &ja, &err), 0);
+  cr_assert_eq(tsr_linkage_prob_json(B, &jb, &err), 0);
+  json_int_t ca = json_integer_value(json_object_get(ja, "pairs_precollapsed"));
+  json_int_t cb = json_integer_value(json_object_get(jb, "pairs_precollapsed"));
+  cr_expect_gt(ca, 0);
+  cr_expect_eq(cb, 0);
+  cr_expect_eq(json_integer_value(json_object_get(ja, "pairs_scored")) + ca,
+               json_integer_value(json_object_get(jb, "pairs_scored")));
+  /* the records the stage linked carry a weight; the others none */
+  const uint8_t *st = tsr_linkage_steps(A);
+  const double *w = tsr_linkage_weights(A);
+  uint32_t pstep = tsr_linkage_nrules(A) + 1;
+  cr_assert_str_eq(tsr_linkage_rule_name(A, pstep), "probabilistic");
+  uint64_t nw = 0;
+  for (uint64_t g = 0; g < tsr_linkage_records(A); g++) {
+    cr_assert_eq(st[g] == pstep, !isnan(w[g]), "record %llu", (unsigned long long)g);
+    nw += st[g] == pstep;
+  }
+  cr_expect_gt(nw, 1000);
+  json_decref(ja);
+  json_decref(jb);
+  tsr_linkage_free(A);
+  tsr_linkage_free(B);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_expect_eq(system(cmd), 0);
 }
