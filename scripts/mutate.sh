@@ -11,6 +11,7 @@
 #   MUTATE_FULL=1                        run the whole ctest suite per mutation
 #   MUTATE_JOBS=N                        build and ctest parallelism (default 2)
 #   MUTATE_TIMEOUT=S                     per-test timeout in seconds (default 300)
+#   MUTATE_LIST=FILE                     another list of mutations (default scripts/mutations.txt)
 # mutations.txt: one mutation per line, fields separated by " ||| ":
 #   id ||| file ||| exact text (must occur exactly once) ||| replacement ||| ctest -R regex ||| what breaks
 # Lines starting with # are comments. In the text and replacement fields,
@@ -21,7 +22,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="${MUTATE_DIR:-/tmp/tsr_mutate}"
-list="$here/scripts/mutations.txt"
+list="${MUTATE_LIST:-$here/scripts/mutations.txt}"
 jobs="${MUTATE_JOBS:-2}"
 timeout="${MUTATE_TIMEOUT:-300}"
 # the scratch copy has no shared folder beside it: point the FEBRL tests at ours
