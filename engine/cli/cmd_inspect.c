@@ -22,7 +22,8 @@ void tsr__cli_inspect_help(void) {
          "  --json            print JSON instead of text\n"
          "  --top N           top values per field (default 5)\n"
          "  --blocking        also count the pairs each rule of the link section would\n"
-         "                    emit (first rule only), cumulatively, with the largest blocks\n"
+         "                    emit (first rule only), cumulatively, with the largest blocks;\n"
+         "                    without link rules, the probabilistic section's blocking rules\n"
          "  --rejects DIR     also write rejected rows to DIR/rejects.csv\n"
          "  --threads N       worker threads (default: all cores)\n"
          "  --quiet, -q       warnings and errors only on stderr\n");
@@ -84,10 +85,16 @@ int tsr__cli_inspect(int argc, char **argv) {
     json_decref(path);
   }
   int status = 0;
+  if (blocking && cfg->link.n_rules == 0 && cfg->prob.present) {
+    /* a probabilistic run alone: its blocking rules are the ones that make pairs */
+    cfg->link.rules = cfg->prob.blocking;
+    cfg->link.n_rules = cfg->prob.n_blocking;
+  }
   if (blocking && (!cfg->link.present || cfg->link.n_rules == 0)) {
     tsr_config_free(cfg);
     if (rj) tsr_rejects_close(rj, NULL);
-    return tsr__cli_usage_error(cmd, "--blocking needs a \"link\" section with rules in %s", config);
+    return tsr__cli_usage_error(cmd, "--blocking needs a \"link\" section with rules (or a probabilistic section) in %s",
+                                config);
   }
   tsr_store **stores = calloc(cfg->n_sources, sizeof *stores);
   if (!stores) {
