@@ -16,10 +16,13 @@
  *   score     blocking rules, first-rule-wins, per-thread batches:
  *               drop pairs inside one deterministic cluster (and, without
  *               join_clusters, pairs of two deterministic clusters);
- *               pre-collapse: records identical on every compared field
- *               share a signature; a pair of two such records takes the
- *               pattern of the last pair with the same two signatures
- *               (per-thread table); the rest go to tsr__score_batch;
+ *               pre-collapse: every record has a signature of its compared
+ *               values; records identical on all of them (a patient's
+ *               hospital episodes) share one. A pair with such a record on
+ *               either side takes the pattern of the last pair with the
+ *               same two signatures (per-thread table): (episode 2, GP
+ *               record) reuses (episode 1, GP record); the rest go to
+ *               tsr__score_batch;
  *               S = sum of level weights + tf, in comparison order;
  *               patterns counted per emitting rule (lambda), levels and a
  *               weight histogram counted, pairs with S above a bound kept
@@ -272,7 +275,7 @@ static void on_batch(void *ctx, int thread, const tsr__pair_batch *b) {
     for (uint32_t i = 0; i < m; i++) {
       hit[i] = 0;
       uint64_t x = S->sig[sub->a[i]], y = S->sig[sub->b[i]];
-      if (!x || !y) continue;
+      if (!x || !y || !((x | y) & 1)) continue;
       if (x > y) {
         uint64_t z = x;
         x = y;
@@ -313,7 +316,7 @@ static void on_batch(void *ctx, int thread, const tsr__pair_batch *b) {
     const uint32_t pat = t->pat[i];
     if (!hit[i] && !S->training && S->sig) {
       uint64_t x = S->sig[sub->a[i]], y = S->sig[sub->b[i]];
-      if (x && y) {
+      if (x && y && ((x | y) & 1)) {
         if (x > y) {
           uint64_t z = x;
           x = y;
@@ -547,8 +550,10 @@ static int build_inputs(stage *S, tsr__prob *P, int precollapse, tsr_error *err)
     uint64_t n = 0;
     rc = value_counts(keys, N, S->nthreads, cnt, &n, err);
     if (!rc) {
+      /* bit 0: the record has twins (another record with the same
+       * signature); a pair is looked up only when one side has */
       for (uint64_t g = 0; g < N; g++)
-        if (cnt[g] < 2) keys[g] = 0;
+        if (keys[g]) keys[g] = cnt[g] >= 2 ? keys[g] | 1u : (keys[g] & ~(uint64_t)1) | 2u;
       S->sig = keys;
       keys = NULL;
     }
