@@ -83,6 +83,27 @@ PY
 err=$("$bin" link --config "$tmp/g/link.json" --model "$tmp/model_other.json" --out "$tmp/r7" 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$err" | grep -q "comparisons\[0\]" && [ ! -e "$tmp/r7" ] && ok || bad "mismatched model: rc=$rc $err"
 
+# 5b. one_to_one (link mode): no patient holds two records of one source;
+#     split_clusters: edges that would pass max_cluster_size are refused
+python3 - "$tmp/g/link.json" "$tmp/g/o2o.json" "$tmp/g/split.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["link"]["mode"] = "link"; c["link"]["one_to_one"] = True; c["link"]["rules"] = []
+json.dump(c, open(sys.argv[2], "w"))
+c = json.load(open(sys.argv[1]))
+c["link"]["max_cluster_size"] = 4; c["probabilistic"]["split_clusters"] = True
+json.dump(c, open(sys.argv[3], "w"))
+PY
+"$bin" link --config "$tmp/g/o2o.json" --out "$tmp/o2o" --csv --quiet 2>/dev/null || bad "one_to_one run"
+python3 - "$tmp/o2o/patients.csv" "$tmp/o2o/report.json" <<'PY' && ok || bad "one_to_one: a patient with two records of one source, or no refusal counted"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+p = json.load(open(sys.argv[2]))["probabilistic"]["clusters"]
+sys.exit(0 if max(int(r["n_gp"]) for r in rows) <= 1 and max(int(r["n_hes"]) for r in rows) <= 1 and p["one_to_one"] > 0 and p["accepted"] > 0 else 1)
+PY
+"$bin" link --config "$tmp/g/split.json" --out "$tmp/split" --quiet 2>/dev/null || bad "split_clusters run"
+[ "$(jq_ "$tmp/split/report.json" 'int(j["probabilistic"]["clusters"]["split"] > 0)')" = "1" ] && ok || bad "split_clusters refused no edge"
+
 # 6. a degenerate model: u above m on dob's exact level
 python3 - "$tmp/model.json" "$tmp/model_bad.json" <<'PY'
 import json, math, sys
