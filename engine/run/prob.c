@@ -250,6 +250,12 @@ static void on_batch(void *ctx, int thread, const tsr__pair_batch *b) {
   for (uint32_t i = 0; i < n; i++) {
     const uint32_t a = b->a[i], c = b->b[i];
     if (!S->training) {
+      /* the roots of pairs a few ahead: the loads below are random over
+       * all records (at 10M patients most candidates end here) */
+      if (i + 16 < n) {
+        __builtin_prefetch(&S->parent[b->a[i + 16]]);
+        __builtin_prefetch(&S->parent[b->b[i + 16]]);
+      }
       /* parent[] is flat while scoring (score_all): one load a record */
       if (S->parent[a] == S->parent[c]) {
         t->same_cluster++;
