@@ -154,7 +154,7 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
   tsr__emap recs = {0}, tsp = {0}, tci = {0}, psp = {0}, pci = {0};
   uint64_t *tkey = NULL;
   uint32_t *tspell = NULL, *tcips = NULL, *nfull_s = NULL, *nfull_c = NULL;
-  uint32_t *p_s = NULL, *p_c = NULL, *t_s = NULL, *t_c = NULL;
+  uint32_t *p_s = NULL, *p_c = NULL, *t_s = NULL, *t_c = NULL, *cips_of = NULL;
   uint8_t *used = NULL;
   int oom = 0;
   int rc = tsr_pq_reader_open(episodes_parquet, NULL, &rd, err);
@@ -240,6 +240,23 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
     if (oom) goto oom;
   }
   const uint32_t nts = (uint32_t)tsp.n, ntc = (uint32_t)tci.n;
+  /* a spell lies in one CIPS, on both sides: else the file or the truth is
+   * broken, and no figure would mean anything */
+  cips_of = tsr__malloc(sizeof *cips_of * ((nts > ne ? nts : ne) + 1));
+  if (!cips_of) goto oom;
+  memset(cips_of, 0xff, sizeof *cips_of * nts);
+  for (uint64_t r = 0; r < nt; r++) {
+    if (tspell[r] == NONE) continue;
+    if (cips_of[tspell[r]] == NONE) cips_of[tspell[r]] = tcips[r];
+    else if (cips_of[tspell[r]] != tcips[r]) {
+      tsr_view id = tsr_store_id(truth, r);
+      rc = tsr_error_set(err, TSR_EPARSE, truth_csv, r + 2, header_column(truth_csv, "cips_id"),
+                         "epikey %.*s: its spell is in another CIPS on an earlier line; a spell lies in one CIPS",
+                         (int)id.len, id.ptr);
+      goto done;
+    }
+  }
+  memset(cips_of, 0xff, sizeof *cips_of * ne); /* now by predicted spell */
   nfull_s = tsr__calloc((size_t)nts + 1, sizeof *nfull_s);
   nfull_c = tsr__calloc((size_t)ntc + 1, sizeof *nfull_c);
   p_s = tsr__malloc(sizeof *p_s * (ne + 1));
@@ -288,6 +305,14 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
     p_s[n] = dense_id(&psp, (uint64_t)csp.values.i64[i], &oom);
     p_c[n] = dense_id(&pci, (uint64_t)cci.values.i64[i], &oom);
     if (oom) goto oom;
+    if (cips_of[p_s[n]] == NONE) cips_of[p_s[n]] = p_c[n];
+    else if (cips_of[p_s[n]] != p_c[n]) {
+      rc = tsr_error_set(err, TSR_EPARSE, episodes_parquet, 0, 0,
+                         "row %llu: spell_id %lld is in cips_id %lld here and in another CIPS on an earlier row; a "
+                         "spell lies in one CIPS",
+                         (unsigned long long)i + 1, (long long)csp.values.i64[i], (long long)cci.values.i64[i]);
+      goto done;
+    }
     t_s[n] = tspell[row];
     t_c[n] = tcips[row];
     n++;
@@ -327,6 +352,7 @@ done:
   tsr__free(p_c);
   tsr__free(t_s);
   tsr__free(t_c);
+  tsr__free(cips_of);
   tsr__free(used);
   return rc;
 }

@@ -208,6 +208,7 @@ typedef struct tsr_eval_episodes {
 /* Reads both files and fills *out (nothing to free). threads: truth ingest
  * threads, 0 = all cores. Returns 0; TSR_EIO; TSR_EPARSE (a missing or
  * mistyped column, an id below 1, spell_id and cips_id not null together, a
+ * spell in two CIPS (in the truth, or among the file's rows found in it), a
  * record_id twice, a bad truth row or an epikey twice, nothing scored: err
  * names the file and, for the truth, the line; for the file, the 1-based
  * row); TSR_ENOMEM. */

@@ -285,6 +285,28 @@ Test(evaluate_episodes, file_id_below_one) {
   cr_expect(strstr(err.msg, "row 2: spell_id -4 is below 1") != NULL, "%s", err.msg);
 }
 
+Test(evaluate_episodes, truth_spell_in_two_cips) {
+  char *dir = worked_dir();
+  write_text(dir, "t.csv", "epikey,spell_id,cips_id\ne1,1,1\ne2,2,2\ne3,1,2\n");
+  tsr_eval_episodes e;
+  tsr_error err;
+  cr_assert_eq(eval_in(dir, "t.csv", &e, &err), TSR_EPARSE);
+  cr_expect_eq(err.line, 4);
+  cr_expect_eq(err.column, 3);
+  cr_expect(strstr(err.msg, "epikey e3: its spell is in another CIPS") != NULL, "%s", err.msg);
+}
+
+Test(evaluate_episodes, file_spell_in_two_cips) {
+  char *dir = tsr_test_tmpdir("evep");
+  static const ep f[] = {{"e1", 5, 1}, {"e2", 6, 1}, {"e3", 5, 2}};
+  write_episodes(dir, f, 3, 1);
+  write_text(dir, "t.csv", k_truth);
+  tsr_eval_episodes e;
+  tsr_error err;
+  cr_assert_eq(eval_in(dir, "t.csv", &e, &err), TSR_EPARSE);
+  cr_expect(strstr(err.msg, "row 3: spell_id 5 is in cips_id 2 here and in another CIPS") != NULL, "%s", err.msg);
+}
+
 Test(evaluate_episodes, file_record_twice) {
   char *dir = tsr_test_tmpdir("evep");
   static const ep f[] = {{"e1", 1, 1}, {"e2", 1, 1}, {"e1", 2, 2}};
