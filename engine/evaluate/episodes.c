@@ -51,6 +51,13 @@ static uint32_t dense_id(tsr__emap *m, uint64_t key, int *oom) {
   return m->v[slot];
 }
 
+/* A table for up to n keys that never grows (load at most 3/4). */
+static int emap_for(tsr__emap *m, uint64_t n) {
+  uint64_t cap = 16;
+  while (cap * 3 < n * 4 + 4) cap <<= 1;
+  return tsr__emap_alloc(m, cap);
+}
+
 /* Scores one partition. The n entries of (pid, tid) are the judged episodes
  * with a predicted spell (tid NONE: no true spell); nfull[t] (ntid entries)
  * the true spell sizes over the whole truth; npid the predicted ids. pid is
@@ -157,6 +164,7 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
   uint32_t *p_s = NULL, *p_c = NULL, *t_s = NULL, *t_c = NULL, *cips_of = NULL;
   uint8_t *used = NULL;
   int oom = 0;
+  uint64_t max_s = 0, max_c = 0;
   int rc = tsr_pq_reader_open(episodes_parquet, NULL, &rd, err);
   if (rc) goto done;
   static const char *const need[] = {"source", "record_id", "spell_id", "cips_id"};
@@ -203,7 +211,12 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
       goto done;
     }
     o->unfinished_file += !csp.valid[i];
+    if (csp.valid[i] && (uint64_t)csp.values.i64[i] > max_s) max_s = (uint64_t)csp.values.i64[i];
+    if (cci.valid[i] && (uint64_t)cci.values.i64[i] > max_c) max_c = (uint64_t)cci.values.i64[i];
   }
+  /* ids numbered 1..n, as the episode stage writes them, index arrays
+   * directly; others go through a table */
+  const int direct_s = max_s <= 2 * ne + 16 && max_s < NONE, direct_c = max_c <= 2 * ne + 16 && max_c < NONE;
   if ((rc = tsr__eval_read_truth_spells(truth_csv, threads, &truth, err)) != 0) goto done;
   const uint64_t nt = tsr_store_rows(truth);
   o->records_truth = nt;
@@ -218,7 +231,7 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
   tcips = tsr__malloc(sizeof *tcips * (nt + 1));
   used = tsr__calloc(nt + 1, 1);
   if (!tkey || !tspell || !tcips || !used) goto oom;
-  if (tsr__emap_alloc(&tsp, 1u << 12) || tsr__emap_alloc(&tci, 1u << 12)) goto oom;
+  if (emap_for(&tsp, nt) || emap_for(&tci, nt)) goto oom;
   for (uint64_t r = 0; r < nt; r++) {
     const uint64_t hs = ts->hash[r], hc = tc->hash[r];
     if (!hs != !hc) {
@@ -242,7 +255,8 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
   const uint32_t nts = (uint32_t)tsp.n, ntc = (uint32_t)tci.n;
   /* a spell lies in one CIPS, on both sides: else the file or the truth is
    * broken, and no figure would mean anything */
-  cips_of = tsr__malloc(sizeof *cips_of * ((nts > ne ? nts : ne) + 1));
+  const uint64_t npid_s = direct_s ? max_s : ne; /* predicted spell ids below this */
+  cips_of = tsr__malloc(sizeof *cips_of * ((nts > npid_s ? nts : npid_s) + 1));
   if (!cips_of) goto oom;
   memset(cips_of, 0xff, sizeof *cips_of * nts);
   for (uint64_t r = 0; r < nt; r++) {
@@ -256,7 +270,7 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
       goto done;
     }
   }
-  memset(cips_of, 0xff, sizeof *cips_of * ne); /* now by predicted spell */
+  memset(cips_of, 0xff, sizeof *cips_of * npid_s); /* now by predicted spell */
   nfull_s = tsr__calloc((size_t)nts + 1, sizeof *nfull_s);
   nfull_c = tsr__calloc((size_t)ntc + 1, sizeof *nfull_c);
   p_s = tsr__malloc(sizeof *p_s * (ne + 1));
@@ -269,7 +283,7 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
     nfull_s[tspell[r]]++;
     nfull_c[tcips[r]]++;
   }
-  if (tsr__emap_alloc(&psp, 1u << 12) || tsr__emap_alloc(&pci, 1u << 12)) goto oom;
+  if ((!direct_s && emap_for(&psp, ne)) || (!direct_c && emap_for(&pci, ne))) goto oom;
   uint64_t n = 0; /* judged episodes with a predicted spell */
   for (uint64_t i = 0; i < ne; i++) {
     tsr_view id = cid.values.str[i];
@@ -302,8 +316,8 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
       continue;
     }
     o->no_true_spell += tspell[row] == NONE;
-    p_s[n] = dense_id(&psp, (uint64_t)csp.values.i64[i], &oom);
-    p_c[n] = dense_id(&pci, (uint64_t)cci.values.i64[i], &oom);
+    p_s[n] = direct_s ? (uint32_t)(csp.values.i64[i] - 1) : dense_id(&psp, (uint64_t)csp.values.i64[i], &oom);
+    p_c[n] = direct_c ? (uint32_t)(cci.values.i64[i] - 1) : dense_id(&pci, (uint64_t)cci.values.i64[i], &oom);
     if (oom) goto oom;
     if (cips_of[p_s[n]] == NONE) cips_of[p_s[n]] = p_c[n];
     else if (cips_of[p_s[n]] != p_c[n]) {
@@ -325,8 +339,8 @@ int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_csv, i
     goto done;
   }
   o->truth_not_in_file = nt - o->records_scored;
-  if (score_partition(p_s, t_s, n, (uint32_t)psp.n, nfull_s, nts, &o->spells) ||
-      score_partition(p_c, t_c, n, (uint32_t)pci.n, nfull_c, ntc, &o->cips))
+  if (score_partition(p_s, t_s, n, (uint32_t)(direct_s ? max_s : psp.n), nfull_s, nts, &o->spells) ||
+      score_partition(p_c, t_c, n, (uint32_t)(direct_c ? max_c : pci.n), nfull_c, ntc, &o->cips))
     goto oom;
   o->seconds = tsr__now() - t0;
   goto done;

@@ -159,6 +159,30 @@ Test(evaluate_episodes, cips_hand_worked) {
   cr_expect_eq(c->merged, 2); /* 204 (C4 + C6), 205 (C11 + e10) */
 }
 
+/* Ids numbered from 1 (as the episode stage writes them) index arrays
+ * directly; large ones go through a table: the figures are the same. */
+Test(evaluate_episodes, small_and_large_ids_agree) {
+  char *dir = worked_dir();
+  tsr_eval_episodes big, small;
+  tsr_error err;
+  cr_assert_eq(eval_in(dir, "truth_spells.csv", &big, &err), 0, "%s", err.msg);
+  ep f[sizeof k_file / sizeof k_file[0]];
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    f[i] = k_file[i];
+    if (f[i].spell) {
+      f[i].spell -= 100;
+      f[i].cips -= 200;
+    }
+  }
+  write_episodes(dir, f, sizeof f / sizeof f[0], 1);
+  cr_assert_eq(eval_in(dir, "truth_spells.csv", &small, &err), 0, "%s", err.msg);
+  big.seconds = small.seconds = 0;
+  cr_expect(memcmp(&big, &small, sizeof big) == 0);
+  cr_expect_eq(small.spells.exact, 2);
+  cr_expect_eq(small.spells.predicted, 6);
+  cr_expect_eq(small.cips.merged, 2);
+}
+
 /* Everything right, with unfinished episodes on both sides left out: 1.0
  * everywhere, nothing split or merged, and the left-out ones are not a
  * spell of either side. */
