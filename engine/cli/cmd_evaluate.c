@@ -1,7 +1,8 @@
 /* tessera evaluate: pairwise and cluster measures of a run's links against
  * ground truth, printed as JSON, or (--pairs) the threshold sweep of a
  * probabilistic run's scored pairs, written as sweep.json and sweep.html and
- * printed as a table (include/tessera/evaluate.h). */
+ * printed as a table, or (--episodes) spells and CIPS against the spells
+ * truth (include/tessera/evaluate.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 
 void tsr__cli_evaluate_help(void) {
   printf("Usage: tessera evaluate --links DIR/links.parquet --truth truth.csv [options]\n"
-         "       tessera evaluate --pairs DIR/pairs.parquet --truth truth.csv [options]\n\n"
+         "       tessera evaluate --pairs DIR/pairs.parquet --truth truth.csv [options]\n"
+         "       tessera evaluate --episodes DIR/episodes.parquet --truth-spells truth_spells.csv [options]\n\n"
          "Scores a run against ground truth (columns source, record_id, patient_id,\n"
          "as `tessera generate` writes truth.csv) and prints JSON: pairwise\n"
          "precision, recall and F1 over pairs of records in one cluster, and\n"
@@ -28,13 +30,29 @@ void tsr__cli_evaluate_help(void) {
          "every threshold. Writes sweep.json and sweep.html (a chart) and prints a\n"
          "table. The run's mode, floor and threshold come from report.json beside\n"
          "the pairs file, when it is there.\n\n"
+         "With --episodes, provider spells and continuous inpatient spells (CIPS)\n"
+         "against a spells truth (columns epikey, spell_id, cips_id, as `tessera\n"
+         "generate` writes truth_spells.csv), matched on record_id = epikey. Prints\n"
+         "JSON: for spells and for CIPS, pairwise precision, recall and F1 over\n"
+         "pairs of episodes in one spell, exact spell matches (count and share of\n"
+         "true spells), split and merged spells. An episode with no spell on either\n"
+         "side (unfinished; an empty spell_id in the truth) is left out; one left\n"
+         "unfinished but in a true spell is missed. It fails when no episode is in\n"
+         "the truth. --min-precision and --min-recall apply to the spells' pairwise\n"
+         "figures; --min-exact and --min-exact-cips to the shares of exact matches.\n\n"
          "Options:\n"
          "  --links FILE      links.parquet from `tessera link`\n"
          "  --pairs FILE      pairs.parquet from a probabilistic `tessera link`\n"
+         "  --episodes FILE   episodes.parquet from `tessera link` with an episodes section\n"
          "  --truth FILE      ground truth CSV\n"
+         "  --truth-spells FILE  --episodes: spells truth CSV (epikey, spell_id, cips_id)\n"
          "  --min-precision X exit with status 1 when pairwise precision is below X\n"
          "                    (--pairs: at the run's threshold, else at the best F1)\n"
-         "  --min-recall X    exit with status 1 when pairwise recall is below X (same)\n"
+         "  --min-recall X    exit with status 1 when pairwise recall is below X (same;\n"
+         "                    --episodes: of spells)\n"
+         "  --min-exact X     --episodes: exit with status 1 when the share of true\n"
+         "                    spells matched exactly is below X\n"
+         "  --min-exact-cips X  --episodes: the same for CIPS\n"
          "  --mode M          --pairs: link, dedupe or link_and_dedupe: which true\n"
          "                    pairs count (default: report.json's, else link_and_dedupe)\n"
          "  --threshold P     --pairs: the run's threshold (default: report.json's)\n"
@@ -179,11 +197,67 @@ static int evaluate_pairs(const char *pairs, const char *truth, const char *out_
   return fail ? TSR_CLI_FAIL : 0;
 }
 
+static json_t *partition_json(const tsr_eval_partition *p) {
+  return json_pack("{s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I}", "precision", p->precision,
+                   "recall", p->recall, "f1", p->f1, "pairs_predicted", (json_int_t)p->pairs_predicted, "pairs_true",
+                   (json_int_t)p->pairs_true, "pairs_correct", (json_int_t)p->pairs_correct, "exact",
+                   (json_int_t)p->exact, "true", (json_int_t)p->true_n, "predicted", (json_int_t)p->predicted,
+                   "exact_share", p->exact_share, "split", (json_int_t)p->split, "merged", (json_int_t)p->merged);
+}
+
+static int evaluate_episodes(const char *episodes, const char *truth, double min_precision, double min_recall,
+                             double min_exact, double min_exact_cips, const tsr__cli_common *c) {
+  tsr_error err;
+  tsr_eval_episodes e;
+  int r = tsr_evaluate_episodes(episodes, truth, c->threads, &e, &err);
+  if (r) return tsr__cli_fail(&err, r);
+  json_t *o = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:f}",
+                        "episodes", episodes, "truth", truth, "records", "episodes", (json_int_t)e.records_file,
+                        "truth", (json_int_t)e.records_truth, "scored", (json_int_t)e.records_scored, "not_in_truth",
+                        (json_int_t)e.not_in_truth, "truth_not_in_episodes", (json_int_t)e.truth_not_in_file,
+                        "unfinished", (json_int_t)e.unfinished_file, "truth_unfinished",
+                        (json_int_t)e.unfinished_truth, "left_out", (json_int_t)e.left_out, "missed",
+                        (json_int_t)e.missed, "no_true_spell", (json_int_t)e.no_true_spell, "spells",
+                        partition_json(&e.spells), "cips", partition_json(&e.cips), "seconds", e.seconds);
+  char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+  if (s) printf("%s\n", s);
+  free(s);
+  json_decref(o);
+  if (!s) {
+    fprintf(stderr, "tessera evaluate: error: out of memory\n");
+    return TSR_CLI_FAIL;
+  }
+  fflush(stdout);
+  /* warnings go out even under -q: they change what the figures mean */
+  if (e.truth_not_in_file)
+    fprintf(stderr,
+            "tessera evaluate: warning: %llu of %llu truth episodes are missing from the episodes file; those in a "
+            "true spell count as missed\n",
+            (unsigned long long)e.truth_not_in_file, (unsigned long long)e.records_truth);
+  if (e.not_in_truth)
+    fprintf(stderr, "tessera evaluate: warning: %llu of %llu episodes are not in the truth; they are left out\n",
+            (unsigned long long)e.not_in_truth, (unsigned long long)e.records_file);
+  int fail = gate("precision", e.spells.precision, min_precision, "--min-precision", "spells");
+  fail |= gate("recall", e.spells.recall, min_recall, "--min-recall", "spells");
+  if (min_exact >= 0 && e.spells.exact_share < min_exact) {
+    fprintf(stderr, "tessera evaluate: exact spell share %.6f is below --min-exact %.6f\n", e.spells.exact_share,
+            min_exact);
+    fail = 1;
+  }
+  if (min_exact_cips >= 0 && e.cips.exact_share < min_exact_cips) {
+    fprintf(stderr, "tessera evaluate: exact CIPS share %.6f is below --min-exact-cips %.6f\n", e.cips.exact_share,
+            min_exact_cips);
+    fail = 1;
+  }
+  return fail ? TSR_CLI_FAIL : 0;
+}
+
 int tsr__cli_evaluate(int argc, char **argv) {
   const char *cmd = "evaluate";
   tsr__cli_common c = {0, 0};
-  const char *links = NULL, *truth = NULL, *pairs = NULL, *out_dir = NULL, *mode = NULL;
-  double min_precision = -1, min_recall = -1, threshold = -1;
+  const char *links = NULL, *truth = NULL, *pairs = NULL, *out_dir = NULL, *mode = NULL, *episodes = NULL,
+             *truth_spells = NULL;
+  double min_precision = -1, min_recall = -1, threshold = -1, min_exact = -1, min_exact_cips = -1;
   int rc = 0;
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i], *v;
@@ -199,6 +273,12 @@ int tsr__cli_evaluate(int argc, char **argv) {
     } else if (tsr__cli_is_opt(a, "--pairs")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--pairs"))) rc = TSR_CLI_USAGE;
       else pairs = v;
+    } else if (tsr__cli_is_opt(a, "--episodes")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--episodes"))) rc = TSR_CLI_USAGE;
+      else episodes = v;
+    } else if (tsr__cli_is_opt(a, "--truth-spells")) {
+      if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--truth-spells"))) rc = TSR_CLI_USAGE;
+      else truth_spells = v;
     } else if (tsr__cli_is_opt(a, "--out")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--out"))) rc = TSR_CLI_USAGE;
       else out_dir = v;
@@ -216,10 +296,14 @@ int tsr__cli_evaluate(int argc, char **argv) {
     } else if (tsr__cli_is_opt(a, "--truth")) {
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, "--truth"))) rc = TSR_CLI_USAGE;
       else truth = v;
-    } else if (tsr__cli_is_opt(a, "--min-precision") || tsr__cli_is_opt(a, "--min-recall")) {
-      const int is_recall = tsr__cli_is_opt(a, "--min-recall");
-      const char *opt = is_recall ? "--min-recall" : "--min-precision";
-      double *dst = is_recall ? &min_recall : &min_precision;
+    } else if (tsr__cli_is_opt(a, "--min-precision") || tsr__cli_is_opt(a, "--min-recall") ||
+               tsr__cli_is_opt(a, "--min-exact") || tsr__cli_is_opt(a, "--min-exact-cips")) {
+      static const char *const names[] = {"--min-precision", "--min-recall", "--min-exact", "--min-exact-cips"};
+      double *const dsts[] = {&min_precision, &min_recall, &min_exact, &min_exact_cips};
+      int k = 0;
+      while (!tsr__cli_is_opt(a, names[k])) k++;
+      const char *opt = names[k];
+      double *dst = dsts[k];
       char *end;
       if (!(v = tsr__cli_value(cmd, argc, argv, &i, opt))) rc = TSR_CLI_USAGE;
       else {
@@ -232,6 +316,17 @@ int tsr__cli_evaluate(int argc, char **argv) {
     }
   }
   if (rc) return rc;
+  if (episodes) {
+    if (links || pairs) return tsr__cli_usage_error(cmd, "--episodes goes without --links and --pairs (give one)");
+    if (truth) return tsr__cli_usage_error(cmd, "--episodes takes --truth-spells FILE, not --truth");
+    if (!truth_spells) return tsr__cli_usage_error(cmd, "--truth-spells FILE is required with --episodes");
+    if (out_dir || mode || threshold >= 0)
+      return tsr__cli_usage_error(cmd, "--%s goes with --pairs only", out_dir ? "out" : mode ? "mode" : "threshold");
+    return evaluate_episodes(episodes, truth_spells, min_precision, min_recall, min_exact, min_exact_cips, &c);
+  }
+  if (truth_spells) return tsr__cli_usage_error(cmd, "--truth-spells goes with --episodes only");
+  if (min_exact >= 0 || min_exact_cips >= 0)
+    return tsr__cli_usage_error(cmd, "--%s goes with --episodes only", min_exact >= 0 ? "min-exact" : "min-exact-cips");
   if (links && pairs) return tsr__cli_usage_error(cmd, "--links and --pairs: give one (run evaluate once for each)");
   if (!links && !pairs) return tsr__cli_usage_error(cmd, "--links FILE (or --pairs FILE) is required");
   if (!truth) return tsr__cli_usage_error(cmd, "--truth FILE is required");

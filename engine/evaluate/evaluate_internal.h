@@ -44,6 +44,12 @@ uint64_t *tsr__eval_radix_sort(uint64_t *a, uint64_t *tmp, uint64_t n, int bits)
  * (TSR_EPARSE). Also TSR_EIO, TSR_ENOMEM. */
 int tsr__eval_read_truth(const char *truth_csv, int threads, tsr_store **out, tsr_error *err);
 
+/* Reads a spells truth CSV (epikey, spell_id, cips_id, as `tessera generate`
+ * writes truth_spells.csv) the same way: record id epikey (unique: a repeat
+ * is an error naming both lines), spell_id and cips_id as local ids that may
+ * be empty (hash 0). */
+int tsr__eval_read_truth_spells(const char *truth_csv, int threads, tsr_store **out, tsr_error *err);
+
 /* The pairs of n records. */
 static inline uint64_t tsr__eval_pairs_of(uint64_t n) { return n * (n ? n - 1 : 0) / 2; }
 

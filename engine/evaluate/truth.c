@@ -193,11 +193,10 @@ static int name_first_reject(const tsr_source_cfg *src, const tsr_ingest_opts *i
                        (unsigned long long)st->rows_read);
 }
 
-int tsr__eval_read_truth(const char *truth_csv, int threads, tsr_store **out, tsr_error *err) {
-  json_t *cfgj = json_pack("{s:i, s:[{s:s, s:s, s:s, s:{s:{s:s, s:b}, s:{s:s}, s:{s:s, s:b}}}]}", "version", 1,
-                           "sources", "name", "truth", "path", truth_csv, "id", "record_id", "columns", "source",
-                           "kind", "code", "required", 1, "record_id", "kind", "text", "patient_id", "kind",
-                           "local_id", "required", 1);
+/* Ingests the one source of the generated config cfgj (consumed) with no
+ * bad row allowed. */
+static int read_clean(json_t *cfgj, const char *truth_csv, int threads, int ids_may_repeat, tsr_store **out,
+                      tsr_error *err) {
   char *text = cfgj ? json_dumps(cfgj, 0) : NULL;
   json_decref(cfgj);
   if (!text) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
@@ -209,7 +208,7 @@ int tsr__eval_read_truth(const char *truth_csv, int threads, tsr_store **out, ts
   tsr_ingest_opts_init(&io);
   io.threads = threads;
   io.enforce_reject_limit = 1;
-  io.ids_may_repeat = 1; /* truth ids are unique per (source, record_id), not per record_id */
+  io.ids_may_repeat = ids_may_repeat;
   cfg->sources[0].max_reject_share = 0.0; /* truth must be clean */
   tsr_ingest_stats st;
   memset(&st, 0, sizeof st);
@@ -219,3 +218,22 @@ int tsr__eval_read_truth(const char *truth_csv, int threads, tsr_store **out, ts
   return rc;
 }
 
+
+int tsr__eval_read_truth(const char *truth_csv, int threads, tsr_store **out, tsr_error *err) {
+  json_t *cfgj = json_pack("{s:i, s:[{s:s, s:s, s:s, s:{s:{s:s, s:b}, s:{s:s}, s:{s:s, s:b}}}]}", "version", 1,
+                           "sources", "name", "truth", "path", truth_csv, "id", "record_id", "columns", "source",
+                           "kind", "code", "required", 1, "record_id", "kind", "text", "patient_id", "kind",
+                           "local_id", "required", 1);
+  /* truth ids are unique per (source, record_id), not per record_id */
+  return read_clean(cfgj, truth_csv, threads, 1, out, err);
+}
+
+int tsr__eval_read_truth_spells(const char *truth_csv, int threads, tsr_store **out, tsr_error *err) {
+  /* spell_id and cips_id may be empty: an episode with no true spell */
+  json_t *cfgj =
+      json_pack("{s:i, s:[{s:s, s:s, s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}]}", "version", 1, "sources", "name",
+                "truth_spells", "path", truth_csv, "id", "epikey", "columns", "epikey", "kind", "text", "spell_id",
+                "kind", "local_id", "cips_id", "kind", "local_id");
+  /* an epikey twice is an error naming both lines */
+  return read_clean(cfgj, truth_csv, threads, 0, out, err);
+}

@@ -155,6 +155,66 @@ TSR_API void tsr_sweep_free(tsr_sweep *s);
  * Returns 0, TSR_EIO, TSR_ENOMEM. */
 TSR_API int tsr_sweep_write(const tsr_sweep *s, const char *dir, tsr_error *err);
 
+/* --- Episodes: spells and CIPS against truth ----------------------------------
+ * Scores a run's episodes.parquet (source, record_id, spell_id, cips_id;
+ * other columns are ignored) against a spells truth CSV with columns epikey,
+ * spell_id, cips_id (as `tessera generate` writes truth_spells.csv).
+ * Episodes are matched on record_id = epikey (the truth has no source
+ * column; a record_id twice in the file is an error). Each of the two
+ * partitions, provider spells and CIPS, is scored like tsr_evaluate's
+ * clusters: pairs of episodes in one spell, exact spells, splits and merges.
+ *
+ * Unfinished episodes: the file marks one with a null spell_id and cips_id,
+ * the truth with an empty spell_id and cips_id (one empty and the other set
+ * is an error in either file). The generator writes only finished episodes
+ * (epistat 3), so its truth has a spell on every row. An episode that has no
+ * spell on either side is left out of both (left_out). One unfinished in the
+ * file but in a true spell is missed: its true pairs are lost, its true spell
+ * is not an exact match and it is a piece of that spell of its own (split).
+ * One in a predicted spell with no true spell (no_true_spell) makes that
+ * spell's pairs with it false, the spell not exact, and it is a piece of the
+ * predicted spell of its own (merged).
+ *
+ * As in tsr_evaluate, a file row not in the truth cannot be judged and is
+ * left out (not_in_truth); a truth row missing from the file is a missed
+ * episode (truth_not_in_file). With no file row in the truth nothing can be
+ * scored: TSR_EPARSE. */
+typedef struct tsr_eval_partition {
+  uint64_t pairs_predicted, pairs_true, pairs_correct;
+  double precision, recall, f1;  /* pairwise; 1 when the denominator is 0 */
+  uint64_t predicted;            /* predicted spells with an episode judged */
+  uint64_t true_n;               /* true spells of the whole truth */
+  uint64_t exact;                /* predicted spells whose episode set equals a true spell's */
+  double exact_share;            /* exact / true_n (1 when there is none) */
+  uint64_t split;                /* true spells spread over 2+ predicted spells (a missed episode: a piece) */
+  uint64_t merged;               /* predicted spells holding 2+ true spells (an episode of none: a piece) */
+} tsr_eval_partition;
+
+typedef struct tsr_eval_episodes {
+  uint64_t records_file;        /* rows of episodes.parquet */
+  uint64_t records_truth;       /* rows of the truth */
+  uint64_t records_scored;      /* file rows found in the truth (including left_out) */
+  uint64_t not_in_truth;        /* file rows left out: cannot be judged */
+  uint64_t truth_not_in_file;   /* truth rows missing from the file: missed */
+  uint64_t unfinished_file;     /* file rows with a null spell_id */
+  uint64_t unfinished_truth;    /* truth rows with an empty spell_id */
+  uint64_t left_out;            /* scored rows with no spell on either side */
+  uint64_t missed;              /* scored rows unfinished in the file, in a true spell */
+  uint64_t no_true_spell;       /* scored rows in a predicted spell, with no true spell */
+  tsr_eval_partition spells, cips;
+  double seconds;
+} tsr_eval_episodes;
+
+/* Reads both files and fills *out (nothing to free). threads: truth ingest
+ * threads, 0 = all cores. Returns 0; TSR_EIO; TSR_EPARSE (a missing or
+ * mistyped column, an id below 1, spell_id and cips_id not null together, a
+ * spell in two CIPS (in the truth, or among the file's rows found in it), a
+ * record_id twice, a bad truth row or an epikey twice, nothing scored: err
+ * names the file and, for the truth, the line; for the file, the 1-based
+ * row); TSR_ENOMEM. */
+TSR_API int tsr_evaluate_episodes(const char *episodes_parquet, const char *truth_spells_csv, int threads,
+                                  tsr_eval_episodes *out, tsr_error *err);
+
 #ifdef __cplusplus
 }
 #endif
