@@ -17,9 +17,12 @@
  *          previous spell's discharge to this admission is in the rule's
  *          window and the pair is a transfer (see join());
  *        registration periods: (practice, start, end) sorted, merged when
- *          they overlap or touch (start <= end + 1); the practice of a spell
- *          is the period covering its admission date that started last (on
- *          a tie, the first practice in text order);
+ *          they overlap or touch (start <= end). The end is the
+ *          deregistration date, the first day NOT registered, so a move
+ *          (deregistered and registered elsewhere on one day) is neither an
+ *          overlap nor a gap; a period covers [start, end). The practice of a
+ *          spell is the period covering its admission date that started last
+ *          (on a tie, the first practice in text order);
  *   3. prefix sums of spells, CIPS and periods per patient, then a parallel
  *      copy into the final arrays. Work is split by patient and every slot
  *      belongs to one patient, so the result is the same for any thread
@@ -126,9 +129,9 @@ static void patient_periods(const tsr__ep_input *in, scratch *S, uint64_t p, qua
   for (uint64_t j = g0; j < g1; j++) {
     uint32_t r = gi[j];
     int32_t s = in->gp_start[r], e = in->gp_end[r] == TSR_DATE_NONE ? OPEN_END : in->gp_end[r];
-    if (e < s) e = s; /* an end before the start: a one-day period */
+    if (e < s) e = s; /* an end before the start: an empty period */
     uint64_t t = g0 + k - 1;
-    if (k > 0 && S->r_prac[t] == in->gp_practice[r] && (S->r_end[t] == OPEN_END || s <= S->r_end[t] + 1)) {
+    if (k > 0 && S->r_prac[t] == in->gp_practice[r] && s <= S->r_end[t]) {
       if (e > S->r_end[t]) S->r_end[t] = e;
       continue;
     }
@@ -143,14 +146,14 @@ static void patient_periods(const tsr__ep_input *in, scratch *S, uint64_t p, qua
   for (uint32_t a = 0; a < k && !overlap; a++)
     for (uint32_t b = a + 1; b < k; b++) {
       uint64_t ta = g0 + a, tb = g0 + b;
-      if (S->r_prac[ta] != S->r_prac[tb] && S->r_start[ta] <= S->r_end[tb] && S->r_start[tb] <= S->r_end[ta]) {
+      if (S->r_prac[ta] != S->r_prac[tb] && S->r_start[ta] < S->r_end[tb] && S->r_start[tb] < S->r_end[ta]) {
         overlap = 1;
         break;
       }
     }
   q->reg_overlap += (uint64_t)overlap;
   /* a gap before period b: some period starts earlier, and every period
-   * starting earlier (ties by slot) ends more than a day before b starts */
+   * starting earlier (ties by slot) ends before b starts */
   for (uint32_t b = 0; b < k; b++) {
     uint64_t tb = g0 + b;
     int before = 0, covered = 0;
@@ -159,7 +162,7 @@ static void patient_periods(const tsr__ep_input *in, scratch *S, uint64_t p, qua
       if (a == b) continue;
       if (S->r_start[ta] < S->r_start[tb] || (S->r_start[ta] == S->r_start[tb] && a < b)) {
         before = 1;
-        if (S->r_end[ta] == OPEN_END || (int64_t)S->r_end[ta] + 1 >= S->r_start[tb]) covered = 1;
+        if (S->r_end[ta] >= S->r_start[tb]) covered = 1;
       }
     }
     if (before && !covered) q->reg_gaps++;
@@ -229,7 +232,7 @@ static void patient_spells(const tsr__ep_input *in, scratch *S, uint64_t p, qual
     if (adm != TSR_DATE_NONE)
       for (uint32_t g = 0; g < S->nrg[p]; g++) {
         uint64_t tg = g0 + g;
-        if (S->r_start[tg] <= adm && adm <= S->r_end[tg] &&
+        if (S->r_start[tg] <= adm && adm < S->r_end[tg] &&
             (best == TSR__EP_NONE || S->r_start[tg] > S->r_start[g0 + best]))
           best = g;
       }
