@@ -29,7 +29,7 @@ static int get_field(tsr__cfg_ctx *c, const json_t *obj, const char *path, const
   const tsr_column_cfg *col = tsr__cfg_source_field(&cfg->sources[si], name);
   if (!col) return tsr__cfg_fail(c, p, "source \"%s\" has no field \"%s\"", cfg->sources[si].name, name);
   if (col->kind != kind)
-    return tsr__cfg_fail(c, p, "field \"%s\" is of kind %s; this role needs a %s field", name,
+    return tsr__cfg_fail(c, p, "field \"%s\" is of kind %s; this role needs a field of kind %s", name,
                          tsr_field_kind_name(col->kind), tsr_field_kind_name(kind));
   if (!(*out = tsr__cfg_strdup(c, name))) return TSR_ENOMEM;
   return 0;
