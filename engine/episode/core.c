@@ -3,8 +3,10 @@
  * continuous inpatient spells", on linked patient ids.
  *
  * DESIGN
- *   1. counting sort of the finished episodes by patient (stable: record
- *      order within a patient), and of the usable GP rows likewise;
+ *   1. counting sort of the finished episodes by patient, and of the usable
+ *      GP rows likewise (parallel, atomic cursors: the order inside a
+ *      patient's slice is then fixed by step 2's sorts, whose keys end in
+ *      the row);
  *   2. per patient, in parallel, inside the patient's own slot range:
  *        episodes sorted by (provider, start, end, order, row);
  *        spells: an episode continues the spell of the previous episode at
@@ -296,19 +298,26 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
   int rc = TSR_ENOMEM;
   if (ALLOC(R->spell_id, n) || ALLOC(R->cips_id, n) || ALLOC(R->spell_order, n)) goto done;
   if (!(S.off = tsr__calloc(P + 2, sizeof *S.off)) || !(S.goff = tsr__calloc(P + 2, sizeof *S.goff))) goto done;
-  /* 1. counting sorts (stable: record order within a patient) */
+  /* 1. counting sorts. Threads take cursors atomically, so the order inside
+   * a patient's slice depends on timing; step 2 sorts each slice by keys
+   * that end in the row, which makes the result independent of it. */
   uint64_t nf = 0, ngv = 0;
-  for (uint64_t i = 0; i < n; i++) {
+  int64_t sn = (int64_t)n, sg = (int64_t)in->ngp;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : nf)
+  for (int64_t i = 0; i < sn; i++) {
     R->spell_id[i] = R->cips_id[i] = 0;
     R->spell_order[i] = 0;
     if (in->flags[i] & TSR__EPF_FINISHED) {
       assert(in->pid[i] >= 1 && (uint64_t)in->pid[i] <= P);
+#pragma omp atomic
       S.off[in->pid[i] + 1]++;
       nf++;
     }
   }
-  for (uint64_t i = 0; i < in->ngp; i++)
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : ngv)
+  for (int64_t i = 0; i < sg; i++)
     if (in->gp_practice[i] && in->gp_start[i] != TSR_DATE_NONE) {
+#pragma omp atomic
       S.goff[in->gp_pid[i] + 1]++;
       ngv++;
     }
@@ -327,16 +336,28 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
     goto done;
   /* off[j] is the start of patient j - 1 (0-based), that is of patient id
    * j: the fill cursor of id j */
-  for (uint64_t i = 0; i < n; i++)
-    if (in->flags[i] & TSR__EPF_FINISHED) S.idx[S.off[in->pid[i]]++] = (uint32_t)i;
-  for (uint64_t i = 0; i < in->ngp; i++)
-    if (in->gp_practice[i] && in->gp_start[i] != TSR_DATE_NONE) S.gidx[S.goff[in->gp_pid[i]]++] = (uint32_t)i;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < sn; i++)
+    if (in->flags[i] & TSR__EPF_FINISHED) {
+      uint64_t at;
+#pragma omp atomic capture
+      at = S.off[in->pid[i]]++;
+      S.idx[at] = (uint32_t)i;
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < sg; i++)
+    if (in->gp_practice[i] && in->gp_start[i] != TSR_DATE_NONE) {
+      uint64_t at;
+#pragma omp atomic capture
+      at = S.goff[in->gp_pid[i]]++;
+      S.gidx[at] = (uint32_t)i;
+    }
   /* each cursor off[p + 1] ran to the end of patient p, the start of p + 1:
    * off[p] is now the start of patient p (0-based) */
   assert(S.off[P] == nf && S.goff[P] == ngv);
   /* 2. per patient */
-  uint64_t q_ov = 0, q_dead = 0, q_dis = 0, q_nop = 0, q_rov = 0, q_gap = 0, q_multi = 0;
   int64_t sP = (int64_t)P;
+  uint64_t q_ov = 0, q_dead = 0, q_dis = 0, q_nop = 0, q_rov = 0, q_gap = 0, q_multi = 0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 8192) \
     reduction(+ : q_ov, q_dead, q_dis, q_nop, q_rov, q_gap, q_multi)
   for (int64_t p = 0; p < sP; p++) {
