@@ -38,6 +38,7 @@ static const tsr__cfg_section k_sections[] = {
     {"sources", tsr__cfg_parse_sources, NULL, 1},
     {"link", tsr__cfg_parse_link, tsr__cfg_link_defaults, 0},
     {"probabilistic", tsr__cfg_parse_prob, tsr__cfg_prob_defaults, 0},
+    {"episodes", tsr__cfg_parse_episodes, tsr__cfg_episodes_defaults, 0},
     {"output", tsr__cfg_parse_output, tsr__cfg_output_defaults, 0},
 };
 #define N_SECTIONS (sizeof k_sections / sizeof k_sections[0])

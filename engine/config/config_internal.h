@@ -76,6 +76,12 @@ int tsr__cfg_parse_prob(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, 
  * comparisons or rules); reads cfg->link, so it runs after link's. */
 void tsr__cfg_prob_defaults(tsr_config *cfg);
 
+/* --- episodes.c --- */
+/* "episodes": the hospital source, its field roles, the GP source's
+ * registration fields and the CIPS rule. Parsed after "sources". */
+int tsr__cfg_parse_episodes(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, tsr_config *cfg);
+void tsr__cfg_episodes_defaults(tsr_config *cfg);
+
 /* --- output.c --- */
 int tsr__cfg_parse_output(tsr__cfg_ctx *c, const json_t *v, const char *base_dir, tsr_config *cfg);
 void tsr__cfg_output_defaults(tsr_config *cfg);

@@ -8,7 +8,9 @@
  * record (default scenario) and 8.8 (hard scenario); 99.5% of the hard
  * scenario's true pairs fall in one component of the true pairs they
  * emit, 99.99% of the default's (docs/config.md, "The probabilistic
- * section"). */
+ * section"). Its "episodes" section maps the spell rules' roles to the
+ * generated fields, so the run also builds spells, CIPS and registration
+ * periods (docs/config.md, "episodes"). */
 #include <stdio.h>
 #include <string.h>
 
@@ -109,6 +111,17 @@ static const char k_link_json[] =
     "    ],\n"
     "    \"threshold\": 0.95,\n"
     "    \"pairs_floor\": 0.01\n"
+    "  },\n"
+    "  \"episodes\": {\n"
+    "    \"source\": \"hes\",\n"
+    "    \"roles\": {\"provider\": \"provider\", \"admission_date\": \"admidate\", \"episode_start\": \"epistart\",\n"
+    "              \"episode_end\": \"epiend\", \"discharge_date\": \"disdate\", \"episode_order\": \"epiorder\",\n"
+    "              \"episode_status\": \"epistat\", \"admission_method\": \"admimeth\", \"admission_source\": \"admisorc\",\n"
+    "              \"discharge_destination\": \"disdest\", \"discharge_method\": \"dismeth\", \"patient_class\": \"classpat\",\n"
+    "              \"primary_diagnosis\": \"diag_4_01\"},\n"
+    "    \"gp\": {\"source\": \"gp\", \"practice\": \"practice\", \"registration_start\": \"registration_date\",\n"
+    "           \"registration_end\": \"deregistration_date\"},\n"
+    "    \"cips\": \"ukhsa\"\n"
     "  },\n"
     "  \"output\": {\"csv\": false, \"row_group_rows\": 1048576, \"zstd_level\": 1,\n"
     "             \"match_rates_by\": [\"provider\", \"practice\"]}\n"

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "common/common_internal.h"
+#include "episode/episode_internal.h"
 #include "report/report.h"
+#include "tessera/episode.h"
 #include "tessera/ingest.h"
 #include "tessera/link.h"
 
@@ -34,11 +36,26 @@ int tsr_run_write(tsr_linkage *L, const char *dir, tsr_error *err) {
     TSR_FORWARD_IF_ERROR(rc);
   }
   if (tsr_linkage_add_stage(L, "output", t0)) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  /* Episodes: spells, CIPS and registration periods on the linked patients
+   * (tessera/episode.h), when the config has an "episodes" section. */
+  tsr_episodes *E = NULL;
+  if (cfg->episodes.present) {
+    double t1 = tsr__now();
+    TSR_FORWARD_IF_ERROR(tsr_episodes_build(L, 0, &E, err));
+    int rc = tsr_episodes_write(E, dir, err);
+    if (!rc && tsr_linkage_add_stage(L, "episodes", t1)) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+    if (rc) {
+      tsr_episodes_free(E);
+      return rc;
+    }
+  }
   /* Match-rate fields: output.match_rates_by, or every code field of a
    * source when the key is absent (docs/config.md, "output"). */
   tsr__rate_fields rf = {cfg->output.match_rates_set, (const char *const *)cfg->output.match_rates_by,
                          cfg->output.n_match_rates_by};
-  return tsr__report_write(L, &rf, dir, err);
+  int rc = tsr__report_write_ep(L, &rf, E, dir, err);
+  tsr_episodes_free(E);
+  return rc;
 }
 
 /* The rejects-limit error of ingest points at rejects.csv, which a failed

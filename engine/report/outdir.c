@@ -18,7 +18,8 @@
 /* Every name a run may write (manifest.json included). */
 static const char *const run_files[] = {"links.parquet", "patients.parquet", "links.csv",   "patients.csv",
                                         "report.json",   "report.html",      "rejects.csv", "manifest.json",
-                                        "pairs.parquet", "model.json"};
+                                        "pairs.parquet", "model.json",       "episodes.parquet", "spells.parquet",
+                                        "cips.parquet",  "registrations.parquet"};
 #define N_RUN_FILES (sizeof run_files / sizeof run_files[0])
 
 int tsr__is_run_file(const char *name) {

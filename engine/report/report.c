@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/common_internal.h"
+#include "episode/episode_internal.h"
 #include "report/report.h"
 #include "tessera/link.h"
 #include "tessera/version.h"
@@ -243,6 +244,11 @@ static json_t *stages_json(const tsr_linkage *L) {
 }
 
 int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rf, const char *dir, tsr_error *err) {
+  return tsr__report_write_ep(L, rf, NULL, dir, err);
+}
+
+int tsr__report_write_ep(tsr_linkage *L, const tsr__rate_fields *rf, const tsr_episodes *E, const char *dir,
+                         tsr_error *err) {
   const tsr_config *cfg = tsr_linkage_config(L);
   double t_report = tsr__now();
   json_t *root = json_object();
@@ -270,6 +276,9 @@ int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rf, const char *di
   json_t *prob = NULL;
   if (!rc) rc = tsr_linkage_prob_json(L, &prob, err);
   if (prob) json_object_set_new(root, "probabilistic", prob);
+  json_t *ep = NULL;
+  if (!rc && E) rc = tsr_episodes_json(E, &ep, err);
+  if (ep) json_object_set_new(root, "episodes", ep);
   if (!rc && tsr_linkage_add_stage(L, "report", t_report)) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   json_object_set_new(root, "stages", stages_json(L));
   json_object_set_new(root, "seconds_total", json_real(tsr_linkage_elapsed(L)));

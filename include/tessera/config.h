@@ -220,6 +220,45 @@ typedef struct tsr_output_cfg {
   int match_rates_set;     /* 0: the key is absent, every code field gets a table */
 } tsr_output_cfg;
 
+/* --- the episodes section (docs/config.md "episodes") ----------------------------- */
+
+/* Roles of the hospital source's fields: id, JSON key, field kind. */
+#define TSR_EP_ROLE_LIST(X)                                  \
+  X(PROVIDER, "provider", TSR_KIND_CODE)                     \
+  X(ADMIDATE, "admission_date", TSR_KIND_DATE)               \
+  X(EPISTART, "episode_start", TSR_KIND_DATE)                \
+  X(EPIEND, "episode_end", TSR_KIND_DATE)                    \
+  X(DISDATE, "discharge_date", TSR_KIND_DATE)                \
+  X(EPIORDER, "episode_order", TSR_KIND_INTEGER)             \
+  X(EPISTAT, "episode_status", TSR_KIND_CODE)                \
+  X(ADMIMETH, "admission_method", TSR_KIND_CODE)             \
+  X(ADMISORC, "admission_source", TSR_KIND_CODE)             \
+  X(DISDEST, "discharge_destination", TSR_KIND_CODE)         \
+  X(DISMETH, "discharge_method", TSR_KIND_CODE)              \
+  X(CLASSPAT, "patient_class", TSR_KIND_CODE)                \
+  X(DIAG, "primary_diagnosis", TSR_KIND_CODE)
+
+typedef enum tsr_ep_role {
+#define TSR__EPR_ENUM(id, key, kind) TSR_EP_##id,
+  TSR_EP_ROLE_LIST(TSR__EPR_ENUM)
+#undef TSR__EPR_ENUM
+  TSR_EP_ROLE_COUNT
+} tsr_ep_role;
+
+/* The two published CIPS rules (DOMAIN.md; docs/config.md). */
+typedef enum tsr_cips_rule { TSR_CIPS_UKHSA = 0, TSR_CIPS_HEALTH_FOUNDATION = 1 } tsr_cips_rule;
+TSR_API const char *tsr_cips_rule_name(tsr_cips_rule r);
+
+typedef struct tsr_episodes_cfg {
+  int present;                     /* the config has an "episodes" section */
+  int source;                      /* index of the hospital source */
+  char *role[TSR_EP_ROLE_COUNT];   /* canonical field name of each role */
+  int gp_present;                  /* "gp" given */
+  int gp_source;                   /* index of the GP source */
+  char *practice, *reg_start, *reg_end; /* its fields: code, date, date */
+  tsr_cips_rule cips;              /* default ukhsa */
+} tsr_episodes_cfg;
+
 typedef struct tsr_config {
   char *path;     /* the file it came from */
   char *base_dir; /* its folder */
@@ -228,6 +267,7 @@ typedef struct tsr_config {
   tsr_link_cfg link;
   tsr_prob_cfg prob;
   tsr_output_cfg output;
+  tsr_episodes_cfg episodes;
 } tsr_config;
 
 /* Loads and validates a configuration file. On success *out owns everything

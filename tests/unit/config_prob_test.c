@@ -790,7 +790,7 @@ Test(config_prob, unknown_keys_name_their_path) {
            "\"local_id\"}}}], \"probabilistc\": {}}");
   cr_expect_eq(tsr_config_parse(text, strlen(text), "run.json", "/base", &c, &err), TSR_ECONFIG);
   snprintf(msg, sizeof msg, "%s", err.msg);
-  cr_expect_str_eq(msg, "probabilistc: unknown key (expected one of: version, sources, link, probabilistic, output)");
+  cr_expect_str_eq(msg, "probabilistc: unknown key (expected one of: version, sources, link, probabilistic, episodes, output)");
 }
 
 /* The generator's link.json: hesid, then the probabilistic section of

@@ -225,7 +225,7 @@ static void expect_errors(const err_case *cases, size_t n) {
 
 Test(config, unknown_keys_name_their_path_in_every_section) {
   static const err_case cases[] = {
-      {"", ", \"linkk\": {}", "linkk: unknown key (expected one of: version, sources, link, probabilistic, output)"},
+      {"", ", \"linkk\": {}", "linkk: unknown key (expected one of: version, sources, link, probabilistic, episodes, output)"},
       {", \"x\": {\"kind\": \"text\", \"fromat\": 1}", "",
        "sources[0].columns.x.fromat: unknown key (expected one of: field, kind, format, required, min, max)"},
       {"", ", \"output\": {\"zstd\": 3}", "output.zstd: unknown key (expected one of: csv, row_group_rows, zstd_level, match_rates_by)"},

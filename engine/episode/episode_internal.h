@@ -1,0 +1,95 @@
+/* Internal interface of the episode stage: the columnar input the spell and
+ * CIPS rules read (so unit tests can hand-build cases without a linkage),
+ * the per-code flags, and the result arrays the writer reads.
+ *
+ * DESIGN
+ *   core.c    tsr__ep_run: finished episodes counting-sorted by patient,
+ *             then per patient (in parallel, disjoint slots): sort, spells,
+ *             spell order, CIPS, registration periods, practice at admission
+ *   episode.c store columns -> tsr__ep_input (code text -> flags, code ranks),
+ *             the public API, Parquet writers, report JSON
+ *
+ *   slots: patient p owns positions [off[p], off[p+1]) of the finished
+ *   episodes; its spells and CIPS are first written into the same range
+ *   (there are never more spells than episodes), then compacted after a
+ *   prefix sum, so every thread count gives the same arrays. */
+#ifndef TSR_EPISODE_INTERNAL_H
+#define TSR_EPISODE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "tessera/config.h"
+#include "tessera/episode.h"
+
+/* Flags of one episode, from its code values (compared as text). */
+enum {
+  TSR__EPF_FINISHED = 1 << 0,   /* episode status "3" */
+  TSR__EPF_CONT = 1 << 1,       /* discharge method 8 or 9: still in hospital */
+  TSR__EPF_DIED = 1 << 2,       /* discharge method 4 */
+  TSR__EPF_REGULAR = 1 << 3,    /* patient class 3 or 4 */
+  TSR__EPF_U_DEST = 1 << 4,     /* ukhsa: discharge destination 49-53 or 84 */
+  TSR__EPF_U_SRC = 1 << 5,      /* ukhsa: admission source 49-53 or 87 */
+  TSR__EPF_H_DEST = 1 << 6,     /* health_foundation: discharge destination 51-53 */
+  TSR__EPF_H_SRC = 1 << 7,      /* health_foundation: admission source 51-53 */
+  TSR__EPF_TRANSFER = 1 << 8    /* admission method 2B or 81 */
+};
+
+/* The flags a code value `text` (len bytes) of role gives. */
+uint16_t tsr__ep_code_flags(tsr_ep_role role, const char *text, uint32_t len);
+
+typedef struct tsr__ep_input {
+  uint64_t n;               /* episodes */
+  uint64_t npatients;       /* patient ids are 1..npatients */
+  const int64_t *pid;       /* [n] */
+  const uint32_t *provider; /* [n] rank of the provider text (0 = missing) */
+  const int32_t *admidate, *epistart, *epiend, *disdate; /* [n] TSR_DATE_NONE = missing */
+  const int64_t *epiorder;  /* [n] TSR_INT_NONE = missing */
+  const uint16_t *flags;    /* [n] TSR__EPF_* */
+  /* GP registrations (ngp = 0 without GP data) */
+  uint64_t ngp;
+  const int64_t *gp_pid;
+  const uint32_t *gp_practice; /* rank of the practice text (0 = missing: skipped) */
+  const int32_t *gp_start, *gp_end;
+  int have_gp;
+  tsr_cips_rule cips;
+  int threads;
+} tsr__ep_input;
+
+#define TSR__EP_NONE UINT32_MAX
+
+typedef struct tsr__ep_result {
+  /* per episode */
+  int64_t *spell_id, *cips_id; /* 0 = not finished */
+  int32_t *spell_order;        /* 0 = not finished */
+  /* per spell, spell_id - 1 */
+  uint64_t nspells;
+  int64_t *sp_patient, *sp_cips;
+  uint32_t *sp_first, *sp_last; /* episode rows */
+  int32_t *sp_episodes;
+  uint32_t *sp_reg;             /* registration period (index) at admission, TSR__EP_NONE */
+  /* per CIPS, cips_id - 1 */
+  uint64_t ncips;
+  int64_t *ci_patient;
+  int32_t *ci_admidate, *ci_disdate, *ci_spells, *ci_providers;
+  /* per registration period */
+  uint64_t nregs;
+  int64_t *rg_patient;
+  uint32_t *rg_row;             /* a GP row of the period (its practice text) */
+  uint32_t *rg_practice;
+  int32_t *rg_start, *rg_end;   /* end TSR_DATE_NONE = open */
+  tsr_episode_stats st;
+} tsr__ep_result;
+
+/* Runs the rules. Returns 0 or TSR_ENOMEM; *res must be freed with
+ * tsr__ep_result_free (also after a failure). */
+int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *res);
+void tsr__ep_result_free(tsr__ep_result *res);
+
+/* report.json with the "episodes" object of E (NULL: none); defined in
+ * engine/report/report.c, declared here until engine/report/report.h
+ * (not this stage's file) takes it. */
+struct tsr__rate_fields;
+int tsr__report_write_ep(tsr_linkage *L, const struct tsr__rate_fields *rates, const tsr_episodes *E, const char *dir,
+                         tsr_error *err);
+
+#endif
