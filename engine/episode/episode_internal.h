@@ -85,11 +85,4 @@ typedef struct tsr__ep_result {
 int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *res);
 void tsr__ep_result_free(tsr__ep_result *res);
 
-/* report.json with the "episodes" object of E (NULL: none); defined in
- * engine/report/report.c, declared here until engine/report/report.h
- * (not this stage's file) takes it. */
-struct tsr__rate_fields;
-int tsr__report_write_ep(tsr_linkage *L, const struct tsr__rate_fields *rates, const tsr_episodes *E, const char *dir,
-                         tsr_error *err);
-
 #endif

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "common/common_internal.h"
-#include "episode/episode_internal.h"
 #include "report/report.h"
 #include "tessera/episode.h"
 #include "tessera/ingest.h"

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "common/common_internal.h"
-#include "episode/episode_internal.h"
 #include "report/report.h"
 #include "tessera/link.h"
 #include "tessera/version.h"

@@ -6,6 +6,7 @@
 #define TSR_REPORT_H
 
 #include "tessera/common.h"
+#include "tessera/episode.h"
 #include "tessera/run.h"
 
 struct json_t;
@@ -30,6 +31,9 @@ typedef struct tsr__rate_fields {
 /* Builds report.json's document, records the "report" stage in L, and
  * writes DIR/report.json and DIR/report.html. */
 int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rates, const char *dir, tsr_error *err);
+/* The same with report.json's "episodes" object of E (NULL: none). */
+int tsr__report_write_ep(tsr_linkage *L, const tsr__rate_fields *rates, const tsr_episodes *E, const char *dir,
+                         tsr_error *err);
 
 /* --- report_html.c ---------------------------------------------------------------- */
 /* Writes DIR/report.html from the report.json document. */
