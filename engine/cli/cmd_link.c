@@ -109,7 +109,7 @@ int tsr__cli_link(int argc, char **argv) {
   lo.threshold = threshold;
   tsr_link_summary s;
   r = tsr_link_run(cfg, &lo, &s, &err);
-  const int cfg_prob = cfg->prob.present;
+  const int cfg_prob = cfg->prob.present, cfg_ep = cfg->episodes.present;
   free(words);
   tsr_config_free(cfg);
   if (r) return tsr__cli_fail(&err, r);
@@ -119,6 +119,9 @@ int tsr__cli_link(int argc, char **argv) {
            (unsigned long long)s.rejected, s.seconds, (double)s.peak_rss / 1e6);
     printf("output: %s/links.parquet, %s/patients.parquet, %s/report.json, %s/manifest.json%s%s%s\n", out, out, out,
            out, cfg_prob ? ", " : "", cfg_prob ? out : "", cfg_prob ? "/pairs.parquet" : "");
+    if (cfg_ep)
+      printf("episodes: %s/episodes.parquet, %s/spells.parquet, %s/cips.parquet, %s/registrations.parquet\n", out, out,
+             out, out);
   }
   return 0;
 }
