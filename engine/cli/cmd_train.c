@@ -1,5 +1,5 @@
 /* tessera train: estimate a probabilistic model (lambda, u, m) from the
- * config's sources and save it as model JSON (docs/formats.md "model.json"),
+ * config's sources and save it as model JSON (docs/model-json.md),
  * for `tessera link --model FILE`. It runs the same stages link runs (the
  * deterministic steps feed lambda in a hybrid run), in memory, and writes
  * nothing but the model. */

@@ -1,6 +1,6 @@
 /* The probabilistic stage's result as others read it (tessera/run.h): the
  * pairs view, level decoding, and report.json's "probabilistic" object
- * (docs/formats.md lists its keys). Everything here reads L->prob, which
+ * (docs/config.md lists its keys). Everything here reads L->prob, which
  * prob.c filled; nothing is computed again. */
 #include <jansson.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * The rules are DOMAIN.md's "Hospital episodes, spells and continuous
  * inpatient spells"; the config's "episodes" section (tessera/config.h)
  * names the fields. Outputs: episodes.parquet, spells.parquet,
- * cips.parquet and registrations.parquet (docs/formats.md), byte-identical
+ * cips.parquet and registrations.parquet (docs/config.md, "tessera link"), byte-identical
  * for any thread count.
  *
  * Ownership and threads: a tsr_episodes reads the linkage it was built from

@@ -109,10 +109,10 @@ TSR_API uint32_t tsr_linkage_pair_level(const tsr_linkage *L, uint32_t pattern, 
 /* Match probability of a weight: 1 / (1 + 2^-w). */
 TSR_API double tsr_match_probability(double weight);
 struct json_t;
-/* report.json's "probabilistic" object (docs/formats.md), new reference;
+/* report.json's "probabilistic" object (docs/config.md, "tessera link"), new reference;
  * *out = NULL without a probabilistic stage. */
 TSR_API int tsr_linkage_prob_json(const tsr_linkage *L, struct json_t **out, tsr_error *err);
-/* The model the run used, as model JSON (docs/formats.md): saved to path
+/* The model the run used, as model JSON (docs/config.md, "tessera link"): saved to path
  * (temporary name, then renamed), or as text in *text (free with free()). */
 TSR_API int tsr_linkage_model_save(const tsr_linkage *L, const char *path, tsr_error *err);
 TSR_API int tsr_linkage_model_text(const tsr_linkage *L, char **text, tsr_error *err);
