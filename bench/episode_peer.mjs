@@ -278,6 +278,25 @@ if (variant === 'ukhsa') {
   }
 }
 
+// --- the linked grouping in PLAN10.md's schemas ------------------------------------------
+// (practice left null: the GP registrations are not built here). With
+// PEER_EXPORT=DIR set, DuckDB's episodes/spells/cips.parquet are written there.
+await c.run(`create temp view d_episodes as
+  select 'hes' as source, e.epikey as record_id, e.pid as patient_id, m.spell_id, m.cips_id, m.spell_order,
+         e.epistat = '3' as finished
+  from ep_linked e left join em_linked m using (epikey) order by e.rec`);
+await c.run(`create temp view d_spells as
+  select spell_id, pid as patient_id, cips_id, procode as provider, admidate, disdate, admimeth, admisorc, disdest,
+         dismeth, episodes, los, diag, null::varchar as practice from sp_linked order by spell_id`);
+await c.run(`create temp view d_cips as select cips_id, patient_id, admidate, disdate, spells, providers, los
+  from ci_linked order by cips_id`);
+if (process.env.PEER_EXPORT) {
+  const ex = resolve(process.env.PEER_EXPORT);
+  for (const t of ['episodes', 'spells', 'cips'])
+    await c.run(`copy (select * from d_${t}) to '${q(ex)}/${t}.parquet' (format parquet)`);
+  console.log(`# duckdb's episodes, spells and cips.parquet written to ${ex}`);
+}
+
 // --- Tessera's side ------------------------------------------------------------------
 // Counts from RUN/spells.parquet and RUN/cips.parquet; the episode stage's time
 // from report.json's "episodes" stage of the timing runs RUN_t<threads>_<i>
@@ -305,19 +324,32 @@ if (tess.present) {
     `${tess.variant ? ` (${tess.variant})` : ''}; duckdb on the same patients: ${res.linked.n_spells}, ${res.linked.n_cips}: ` +
     `${same ? 'identical' : 'DIFFERENT'}`);
   if (!same) status = 1;
-  // episode-level cross-check when episodes.parquet is there: same partition?
-  if (existsSync(`${run}/episodes.parquet`)) {
-    const [sd, cd] = await one(`
-      with t as (select record_id as epikey, spell_id, cips_id from read_parquet('${q(run)}/episodes.parquet') where spell_id is not null),
-           j as (select t.spell_id as a, m.spell_id as b, t.cips_id as ca, m.cips_id as cb from t join em_linked m using (epikey))
-      select (select count(*) from (select a from j group by a having count(distinct b) > 1)) +
-             (select count(*) from (select b from j group by b having count(distinct a) > 1)),
-             (select count(*) from (select ca from j group by ca having count(distinct cb) > 1)) +
-             (select count(*) from (select cb from j group by cb having count(distinct ca) > 1))`);
-    tess.partition_diff = { spells: sd, cips: cd };
-    console.log(`# tessera episodes.parquet vs duckdb partition: ${sd} spells and ${cd} CIPS differ${sd || cd ? '' : ' (identical partition)'}`);
-    if (sd || cd) status = 1;
-  }
+  // row by row: the same spells and CIPS, numbered the same, with the same
+  // attributes (practice aside), and every episode in the same spell
+  const cmp = async (name, cols, dview, key) => {
+    try {
+      const [n1, n2] = await one(`select
+        (select count(*) from (select ${cols} from read_parquet('${q(run)}/${name}.parquet') except all select ${cols} from ${dview})),
+        (select count(*) from (select ${cols} from ${dview} except all select ${cols} from read_parquet('${q(run)}/${name}.parquet')))`);
+      tess[`${name}_rows_differ`] = [n1, n2];
+      console.log(`# ${name}.parquet (${cols.split(',').length} columns) vs duckdb: ${n1} Tessera rows not in DuckDB's, ${n2} DuckDB rows not in Tessera's` +
+        `${n1 || n2 ? '' : ' (identical)'}`);
+      if (n1 || n2) {
+        status = 1;
+        const ex = await rows(`(select 'tessera' as side, ${cols} from read_parquet('${q(run)}/${name}.parquet') except all select 'tessera', ${cols} from ${dview})
+          union all (select 'duckdb', ${cols} from ${dview} except all select 'duckdb', ${cols} from read_parquet('${q(run)}/${name}.parquet'))
+          order by ${key}, side limit 6`);
+        for (const d of ex) console.log('#   ' + d.map(String).join(','));
+      }
+    } catch (e) {
+      status = 1;
+      console.log(`# ${name}.parquet: cannot compare (${String(e.message).split('\n')[0]})`);
+    }
+  };
+  await cmp('spells', 'spell_id, patient_id, cips_id, provider, admidate, disdate, admimeth, admisorc, disdest, dismeth, episodes, los, diag', 'd_spells', 'spell_id');
+  await cmp('cips', 'cips_id, patient_id, admidate, disdate, spells, providers, los', 'd_cips', 'cips_id');
+  if (existsSync(`${run}/episodes.parquet`))
+    await cmp('episodes', 'source, record_id, patient_id, spell_id, cips_id, spell_order, finished', 'd_episodes', 'record_id');
   for (const th of threadList) {
     const t = tess.timing[th];
     if (t) console.log(`# tessera threads ${th}: episode stage ${t.runs.map(s => s.toFixed(3)).join(' ')} s, median ${t.median.toFixed(3)} s; ` +

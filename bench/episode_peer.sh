@@ -24,7 +24,8 @@
 # The machine's load is printed before each half; with WAIT_LOAD=x the script
 # first waits (up to 10 minutes) for the 1-minute load average to drop below x.
 # VARIANT=health_foundation uses that CIPS variant (default ukhsa; the
-# truth check applies to ukhsa only).
+# truth check applies to ukhsa only). SCENARIO=hard (or clean) generates that
+# scenario instead (folders DIR/*_PATIENTS_hard).
 # Needs build/tessera (Release) and node_modules/@duckdb/node-api.
 # Usage: bench/episode_peer.sh [PATIENTS=1000000] [RUNS=3] [DIR=/tmp/episode_peer]
 set -euo pipefail
@@ -33,11 +34,13 @@ patients="${1:-1000000}" runs="${2:-3}" dir="${3:-/tmp/episode_peer}"
 build="${BUILD:-$root/build}"
 t="$build/tessera"
 [ -x "$t" ] || { echo "no $t: cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2" >&2; exit 2; }
-data="$dir/data_$patients" run="$dir/run_$patients" out="$dir/out_$patients"
+scenario="${SCENARIO:-default}"
+tag="$patients$([ "$scenario" = default ] || echo "_$scenario")"
+data="$dir/data_$tag" run="$dir/run_$tag" out="$dir/out_$tag"
 mkdir -p "$dir" "$out"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 if [ ! -f "$data/link.json" ]; then
-  "$t" generate --patients "$patients" --seed 1 --quiet --out "$data"
+  "$t" generate --patients "$patients" --seed 1 --scenario "$scenario" --quiet --out "$data"
 fi
 if [ ! -f "$run/links.parquet" ] || [ "$t" -nt "$run/links.parquet" ]; then
   "$t" link --config "$data/link.json" --out "$run" --overwrite --quiet
@@ -48,7 +51,7 @@ if [ -n "${WAIT_LOAD:-}" ]; then
     sleep 15
   done
 fi
-echo "# $(date -u +%FT%TZ) $patients patients; $(nproc) cores; tessera $("$t" --version 2>/dev/null || echo '?')"
+echo "# $(date -u +%FT%TZ) $patients patients, $scenario scenario; $(nproc) cores; $("$t" --version 2>/dev/null || echo "tessera ?")"
 if [ -f "$run/spells.parquet" ] && [ "${TESSERA_RUNS:-$runs}" -gt 0 ]; then
   echo "# load before the Tessera runs: $(load)"
   rm -rf "$run"_t*_*
