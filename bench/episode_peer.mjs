@@ -307,7 +307,8 @@ if (tess.present) {
   [tess.cips] = await one(`select count(*) from read_parquet('${q(run)}/cips.parquet')`);
   const report = JSON.parse(readFileSync(`${run}/report.json`, 'utf8'));
   const stage = (report.stages || []).find(s => s.stage === 'episodes');
-  tess.variant = report.episodes?.cips_variant ?? report.episodes?.variant ?? null;
+  tess.variant = report.episodes?.cips_rule ?? null;
+  tess.core_seconds = report.episodes?.seconds ?? null; // the stage's computing part, without its files
   tess.stage_seconds = stage ? stage.seconds : null;
   tess.timing = {};
   for (const th of threadList) {
@@ -324,6 +325,10 @@ if (tess.present) {
     `${tess.variant ? ` (${tess.variant})` : ''}; duckdb on the same patients: ${res.linked.n_spells}, ${res.linked.n_cips}: ` +
     `${same ? 'identical' : 'DIFFERENT'}`);
   if (!same) status = 1;
+  if (tess.variant && tess.variant !== variant) {
+    console.log(`# tessera used CIPS rule ${tess.variant}, this peer ${variant}: not comparable`);
+    status = 1;
+  }
   // row by row: the same spells and CIPS, numbered the same, with the same
   // attributes (practice aside), and every episode in the same spell
   const cmp = async (name, cols, dview, key) => {
