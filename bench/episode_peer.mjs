@@ -154,12 +154,12 @@ const build = async (g, sfx) => {
   await c.run(`create or replace temp table s_${sfx} as
     select row_number() over (order by pid, admidate, procode, first_rec) as spell_id, *
     from (select pid, procode, sl,
-                 arg_min(admidate, k) as admidate, max_by(disdate, k) as disdate,
-                 arg_min(admimeth, k) as admimeth, arg_min(admisorc, k) as admisorc,
-                 max_by(disdest, k) as disdest, max_by(dismeth, k) as dismeth,
-                 arg_min(classpat, k) as classpat, arg_min(diag, k) as diag,
-                 arg_min(rec, k) as first_rec, count(*)::integer as episodes,
-                 (max_by(disdate, k) - arg_min(admidate, k))::integer as los
+                 arg_min_null(admidate, k) as admidate, arg_max_null(disdate, k) as disdate,
+                 arg_min_null(admimeth, k) as admimeth, arg_min_null(admisorc, k) as admisorc,
+                 arg_max_null(disdest, k) as disdest, arg_max_null(dismeth, k) as dismeth,
+                 arg_min_null(classpat, k) as classpat, arg_min_null(diag, k) as diag,
+                 arg_min_null(rec, k) as first_rec, count(*)::integer as episodes,
+                 (arg_max_null(disdate, k) - arg_min_null(admidate, k))::integer as los
           from e_${sfx} group by pid, procode, sl)`);
   // 3. CIPS: each spell against the patient's previous spell; cips_id a
   //    running sum of the "new CIPS" flags in spell_id order
@@ -312,13 +312,14 @@ if (tess.present) {
   tess.stage_seconds = stage ? stage.seconds : null;
   tess.timing = {};
   for (const th of threadList) {
-    const ts = [];
+    const ts = [], core = [];
     for (const d of readdirSync(dirname(run)).filter(n => n.startsWith(`${basename(run)}_t${th}_`)).sort()) {
       const rp = JSON.parse(readFileSync(`${dirname(run)}/${d}/report.json`, 'utf8'));
       const st = (rp.stages || []).find(s => s.stage === 'episodes');
       if (st) ts.push(st.seconds);
+      if (st && rp.episodes?.seconds != null) core.push(rp.episodes.seconds);
     }
-    if (ts.length) tess.timing[th] = { runs: ts, median: median(ts) };
+    if (ts.length) tess.timing[th] = { runs: ts, median: median(ts), core_runs: core, core_median: core.length ? median(core) : null };
   }
   const same = tess.spells === res.linked.n_spells && tess.cips === res.linked.n_cips;
   console.log(`# tessera (${run}): ${tess.spells} spells, ${tess.cips} CIPS` +
@@ -358,7 +359,8 @@ if (tess.present) {
   for (const th of threadList) {
     const t = tess.timing[th];
     if (t) console.log(`# tessera threads ${th}: episode stage ${t.runs.map(s => s.toFixed(3)).join(' ')} s, median ${t.median.toFixed(3)} s; ` +
-      `tessera / duckdb = ${(t.median / timing[th].median).toFixed(3)}`);
+      `tessera / duckdb = ${(t.median / timing[th].median).toFixed(3)}` +
+      (t.core_median != null ? ` (report.json episodes.seconds, without the files: median ${t.core_median.toFixed(3)} s)` : ''));
     else console.log(`# tessera threads ${th}: no timing runs (${basename(run)}_t${th}_*)${tess.stage_seconds != null ? `; the main run's episodes stage: ${tess.stage_seconds.toFixed(3)} s` : ''}`);
   }
   if (tess.timing[1] && tess.timing[2]) console.log(`# tessera speedup 1 -> 2 threads: ${(tess.timing[1].median / tess.timing[2].median).toFixed(2)}x`);
