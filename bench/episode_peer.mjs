@@ -113,7 +113,8 @@ const groupings = {
 const pidExpr = {
   linked: 'coalesce(lk.patient_id, -ep.rec)', truth: 'coalesce(tp.patient_id, -ep.rec)',
   // an NHS number is 10 digits; anything else is kept as text, hashed
-  nhs: `coalesce(try_cast(ep.nhs as bigint), -((hash(ep.nhs) >> 2)::bigint), -ep.rec)`,
+  // (hash(NULL) is not NULL: a row without one is tested first)
+  nhs: `case when ep.nhs is null then -ep.rec else coalesce(try_cast(ep.nhs as bigint), -((hash(ep.nhs) >> 2)::bigint)) end`,
 };
 const missing = {};
 for (const g of Object.keys(groupings)) {
