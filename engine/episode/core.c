@@ -39,11 +39,31 @@
 
 #define OPEN_END INT32_MAX
 
+/* Episode keys in order: two all-digit keys as numbers (leading zeros
+ * aside), otherwise as bytes; < 0, 0, > 0. */
+static int key_cmp(tsr_view x, tsr_view y) {
+  int dx = x.len > 0, dy = y.len > 0;
+  for (uint32_t i = 0; i < x.len && dx; i++) dx = x.ptr[i] >= '0' && x.ptr[i] <= '9';
+  for (uint32_t i = 0; i < y.len && dy; i++) dy = y.ptr[i] >= '0' && y.ptr[i] <= '9';
+  if (dx && dy) {
+    while (x.len > 1 && x.ptr[0] == '0') x.ptr++, x.len--;
+    while (y.len > 1 && y.ptr[0] == '0') y.ptr++, y.len--;
+    if (x.len != y.len) return x.len < y.len ? -1 : 1;
+  }
+  uint32_t m = x.len < y.len ? x.len : y.len;
+  int c = memcmp(x.ptr, y.ptr, m);
+  return c ? c : x.len < y.len ? -1 : x.len > y.len;
+}
+
 static int ep_less(const tsr__ep_input *in, uint32_t a, uint32_t b) {
   if (in->provider[a] != in->provider[b]) return in->provider[a] < in->provider[b];
   if (in->epistart[a] != in->epistart[b]) return in->epistart[a] < in->epistart[b];
   if (in->epiend[a] != in->epiend[b]) return in->epiend[a] < in->epiend[b];
   if (in->epiorder[a] != in->epiorder[b]) return in->epiorder[a] < in->epiorder[b];
+  if (in->keys) {
+    int c = key_cmp(tsr_store_id(in->keys, a), tsr_store_id(in->keys, b));
+    if (c) return c < 0;
+  }
   return a < b;
 }
 

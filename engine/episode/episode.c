@@ -201,6 +201,7 @@ int tsr_episodes_build(const tsr_linkage *L, int threads, tsr_episodes **out, ts
     in.epiend = E->col[TSR_EP_EPIEND]->i32;
     in.disdate = E->col[TSR_EP_DISDATE]->i32;
     in.epiorder = E->col[TSR_EP_EPIORDER]->i64;
+    in.keys = tsr_linkage_store(L, (uint32_t)ec->source);
     in.flags = flags;
     in.cips = ec->cips;
     in.threads = E->threads;

@@ -45,6 +45,9 @@ typedef struct tsr__ep_input {
   const int32_t *admidate, *epistart, *epiend, *disdate; /* [n] TSR_DATE_NONE = missing */
   const int64_t *epiorder;  /* [n] TSR_INT_NONE = missing */
   const uint16_t *flags;    /* [n] TSR__EPF_* */
+  const struct tsr_store *keys; /* the episodes' store: the episode key (record id) breaks ties after
+                                   start, end and order (DOMAIN.md), numerically when both keys are
+                                   digits; NULL: the row order does (hand-made test inputs) */
   /* GP registrations (ngp = 0 without GP data) */
   uint64_t ngp;
   const int64_t *gp_pid;
