@@ -76,6 +76,48 @@ static double jnum(const json_t *o, const char *k) { return json_number_value(js
 
 #define MAXBARS 40
 
+/* The episodes section: spells, CIPS and registrations built on the linked
+ * patients, and the data-quality findings (report.json "episodes"). */
+static void episodes_html(tsr__buf *b, const json_t *ep) {
+  if (!json_is_object(ep)) return;
+  tsr__buf_puts(b, "<h2>Episodes, spells and continuous inpatient spells</h2>\n<p>Built on the linked patients from "
+                   "source ");
+  esc(b, json_string_value(json_object_get(ep, "source")));
+  tsr__buf_puts(b, " with the ");
+  esc(b, json_string_value(json_object_get(ep, "cips_rule")));
+  tsr__buf_puts(b, " CIPS rule.</p>\n<table><tr><th class=\"l\">count</th><th>value</th></tr>\n");
+  static const char *const keys[][2] = {{"episodes", "hospital episodes"},
+                                        {"finished", "finished episodes"},
+                                        {"unfinished", "unfinished episodes (set aside)"},
+                                        {"spells", "provider spells"},
+                                        {"multi_episode_spells", "spells of two or more episodes"},
+                                        {"cips", "continuous inpatient spells"},
+                                        {"registrations", "GP registration periods"}};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const json_t *v = json_object_get(ep, keys[i][0]);
+    if (!json_is_number(v)) continue;
+    printf_buf(b, "<tr><td class=\"l\">%s</td><td>%.0f</td></tr>\n", keys[i][1], json_number_value(v));
+  }
+  tsr__buf_puts(b, "</table>\n");
+  const json_t *dq = json_object_get(ep, "data_quality");
+  if (!json_is_object(dq)) return;
+  static const char *const dqk[][2] = {{"overlapping_spells", "overlapping spells of one patient"},
+                                       {"episodes_after_death", "episodes after an in-hospital death"},
+                                       {"admission_date_disagrees", "admission dates that disagree inside a spell"},
+                                       {"unfinished_episodes", "unfinished episodes"},
+                                       {"spells_without_practice", "spells without a registered practice"},
+                                       {"registration_overlaps", "registrations overlapping at two practices"},
+                                       {"registration_gaps", "gaps between registrations"},
+                                       {"registrations_skipped", "registration rows skipped (no practice or start)"}};
+  tsr__buf_puts(b, "<h3>Data quality</h3>\n<table><tr><th class=\"l\">finding</th><th>count</th></tr>\n");
+  for (size_t i = 0; i < sizeof dqk / sizeof dqk[0]; i++) {
+    const json_t *v = json_object_get(dq, dqk[i][0]);
+    if (!json_is_number(v)) continue;
+    printf_buf(b, "<tr><td class=\"l\">%s</td><td>%.0f</td></tr>\n", dqk[i][1], json_number_value(v));
+  }
+  tsr__buf_puts(b, "</table>\n");
+}
+
 int tsr__report_html(const json_t *root, const char *dir, tsr_error *err) {
   tsr__buf b;
   tsr__buf_init(&b, 1 << 16);
@@ -242,6 +284,7 @@ int tsr__report_html(const json_t *root, const char *dir, tsr_error *err) {
   }
 
   if (json_is_object(prob)) tsr__report_html_prob(&b, prob);
+  episodes_html(&b, json_object_get(root, "episodes"));
 
   /* stages */
   tsr__buf_puts(&b, "<h2>Time and memory</h2>\n<table><tr><th class=\"l\">stage</th><th>seconds</th>"

@@ -403,3 +403,29 @@ Test(report_html, partial) {
   free(h);
   json_decref(root);
 }
+
+/* The episodes section: counts and data-quality findings from report.json's
+ * "episodes" object, escaped; absent object, absent section. */
+Test(report_html, episodes) {
+  json_t *root = fixture();
+  char *h = render(root);
+  cr_assert_eq(count(h, "<h2>Episodes"), 0);
+  free(h);
+  json_t *ep = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}}",
+                         "source", "hes<x>", "cips_rule", "ukhsa", "episodes", 2041, "finished", 2031, "unfinished", 10,
+                         "spells", 1693, "multi_episode_spells", 233, "cips", 1665, "registrations", 1571,
+                         "data_quality", "overlapping_spells", 3, "episodes_after_death", 4, "admission_date_disagrees",
+                         36, "unfinished_episodes", 10, "spells_without_practice", 63, "registration_overlaps", 1,
+                         "registration_gaps", 7, "registrations_skipped", 0);
+  json_object_set_new(root, "episodes", ep);
+  h = render(root);
+  cr_assert_eq(count(h, "<h2>Episodes, spells and continuous inpatient spells</h2>"), 1);
+  cr_expect_eq(count(h, "hes&lt;x&gt;"), 1);
+  cr_expect_eq(count(h, "hes<x>"), 0);
+  cr_expect_eq(count(h, "<td class=\"l\">provider spells</td><td>1693</td>"), 1);
+  cr_expect_eq(count(h, "<td class=\"l\">continuous inpatient spells</td><td>1665</td>"), 1);
+  cr_expect_eq(count(h, "<td class=\"l\">episodes after an in-hospital death</td><td>4</td>"), 1);
+  cr_expect_eq(count(h, "<td class=\"l\">spells without a registered practice</td><td>63</td>"), 1);
+  free(h);
+  json_decref(root);
+}
