@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "report/report.h"
 #include "common/common_internal.h"
 #include "tessera/evaluate.h"
 
@@ -47,26 +48,8 @@ static json_t *sweep_json(const tsr_sweep *s) {
   return o;
 }
 
-static void esc(tsr__buf *b, const char *s) {
-  for (; s && *s; s++) {
-    switch (*s) {
-    case '<':
-      tsr__buf_puts(b, "&lt;");
-      break;
-    case '>':
-      tsr__buf_puts(b, "&gt;");
-      break;
-    case '&':
-      tsr__buf_puts(b, "&amp;");
-      break;
-    case '"':
-      tsr__buf_puts(b, "&quot;");
-      break;
-    default:
-      tsr__buf_putc(b, *s);
-    }
-  }
-}
+/* the report page's escaper (report.h): one rule for every page we write */
+#define esc tsr__html_esc
 
 static void printf_buf(tsr__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void printf_buf(tsr__buf *b, const char *fmt, ...) {

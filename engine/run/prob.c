@@ -172,7 +172,7 @@ static uint64_t tf_value(const tsr__scorer *sc, uint32_t k, uint32_t s, uint32_t
 
 typedef struct pthread_st {
   tsr__score_thread *st;
-  tsr__pair_batch *sub, *todo;
+  tsr__pair_batch *sub, *misses;
   uint32_t *pat, *pat2, *miss;
   uint8_t *hit;
   tsr__pcount *pc; /* per rule */
@@ -305,15 +305,15 @@ static void on_batch(void *ctx, int thread, const tsr__pair_batch *b) {
     tsr__score_batch(&S->sc, t->st, sub, t->pat);
     nm = m;
   } else {
-    tsr__pair_batch *todo = t->todo;
+    tsr__pair_batch *mb = t->misses;
     for (uint32_t i = 0; i < m; i++)
       if (!hit[i]) {
         t->miss[nm] = i;
-        todo->a[nm] = sub->a[i], todo->b[nm] = sub->b[i], todo->rule[nm] = sub->rule[i];
+        mb->a[nm] = sub->a[i], mb->b[nm] = sub->b[i], mb->rule[nm] = sub->rule[i];
         nm++;
       }
-    todo->n = nm;
-    tsr__score_batch(&S->sc, t->st, todo, t->pat2);
+    mb->n = nm;
+    tsr__score_batch(&S->sc, t->st, mb, t->pat2);
     for (uint32_t j = 0; j < nm; j++) t->pat[t->miss[j]] = t->pat2[j];
   }
   t->scored += nm;
@@ -355,7 +355,7 @@ static void threads_free(stage *S) {
     pthread_st *t = &S->th[i];
     tsr__score_thread_free(t->st);
     tsr__free(t->sub);
-    tsr__free(t->todo);
+    tsr__free(t->misses);
     tsr__free(t->pat);
     tsr__free(t->pat2);
     tsr__free(t->miss);
@@ -385,7 +385,7 @@ static int threads_make(stage *S, uint32_t nrules, tsr_error *err) {
   for (int i = 0; i < S->nthreads; i++) {
     pthread_st *t = &S->th[i];
     t->sub = tsr__malloc(sizeof *t->sub);
-    t->todo = tsr__malloc(sizeof *t->todo);
+    t->misses = tsr__malloc(sizeof *t->misses);
     t->pat = tsr__malloc(sizeof(uint32_t) * TSR__PAIR_BATCH_CAP);
     t->pat2 = tsr__malloc(sizeof(uint32_t) * TSR__PAIR_BATCH_CAP);
     t->miss = tsr__malloc(sizeof(uint32_t) * TSR__PAIR_BATCH_CAP);
@@ -395,7 +395,8 @@ static int threads_make(stage *S, uint32_t nrules, tsr_error *err) {
     t->mk1 = tsr__calloc((size_t)1 << MEMO_BITS, 8);
     t->mk2 = tsr__calloc((size_t)1 << MEMO_BITS, 8);
     t->mpat = tsr__calloc((size_t)1 << MEMO_BITS, 4);
-    int bad = !t->sub || !t->todo || !t->pat || !t->pat2 || !t->miss || !t->hit || !t->pc || !t->hist || !t->mk1 || !t->mk2 || !t->mpat;
+    int bad = !t->sub || !t->misses || !t->pat || !t->pat2 || !t->miss || !t->hit || !t->pc || !t->hist || !t->mk1 ||
+              !t->mk2 || !t->mpat;
     for (uint32_t r = 0; r < nrules && !bad; r++) bad = tsr__pcount_init(&t->pc[r], 1024) != 0;
     if (!bad) bad = tsr__score_thread_create(&S->sc, &t->st) != 0;
     if (bad) return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
