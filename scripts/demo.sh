@@ -30,5 +30,6 @@ dir=$(cd "$out" && pwd)
 echo "Demo output is in: $dir"
 echo "  Parquet:  $dir/run/links.parquet  $dir/run/patients.parquet  $dir/run/pairs.parquet"
 echo "  Model:    $dir/run/model.json"
+echo "  Episodes: $dir/run/episodes.parquet  $dir/run/spells.parquet  $dir/run/cips.parquet  $dir/run/registrations.parquet"
 echo "  Report:   $dir/run/report.html  $dir/run/report.json  (evaluation: $dir/run/evaluation.json)"
 echo "  Rejects:  $dir/run/rejects.csv"
