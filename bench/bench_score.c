@@ -29,6 +29,7 @@
 #include "model/model.h"
 #include "tessera/config.h"
 #include "tessera/ingest.h"
+#include "bench_config.h"
 
 #define MAXT 64
 #define RULES                                                                                  \
@@ -90,41 +91,6 @@ static void score(void *vc, int thread, const tsr__pair_batch *b) {
   t->pairs += b->n;
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
-/* DIR/link.json with "rules": "hesid" replaced by the benchmark's rules. */
-static int write_config(const char *dir, char *out, size_t cap) {
-  char in[1024];
-  snprintf(in, sizeof in, "%s/link.json", dir);
-  char *s = slurp(in);
-  if (!s) return fprintf(stderr, "cannot read %s\n", in), -1;
-  const char *key = "\"rules\": \"hesid\"";
-  char *p = strstr(s, key);
-  if (!p) return fprintf(stderr, "%s: no %s\n", in, key), free(s), -1;
-  snprintf(out, cap, "%s/bench_score.json", dir);
-  FILE *f = fopen(out, "wb");
-  if (!f) return fprintf(stderr, "cannot write %s\n", out), free(s), -1;
-  fwrite(s, 1, (size_t)(p - s), f);
-  fprintf(f, "\"rules\": %s", RULES);
-  fputs(p + strlen(key), f);
-  fclose(f);
-  free(s);
-  return 0;
-}
 
 int main(int argc, char **argv) {
   const char *dir = NULL, *threads_arg = "1,2";
@@ -139,7 +105,7 @@ int main(int argc, char **argv) {
   if (!dir || runs < 1) return fprintf(stderr, "usage: bench_score --data DIR [--threads 1,2] [--runs N]\n"), 2;
   tsr_log_set_level(TSR_LOG_WARN);
   char cfgpath[1100];
-  if (write_config(dir, cfgpath, sizeof cfgpath)) return 1;
+  if (bench_write_config(dir, "bench_score.json", RULES, cfgpath, sizeof cfgpath)) return 1;
   tsr_config *cfg;
   tsr_error err;
   if (tsr_config_load(cfgpath, &cfg, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
