@@ -5,7 +5,8 @@
 #   generated default scenario, 1M patients (seed 7): hybrid (link.json as
 #     generated: hesid, then probabilistic), and probabilistic alone (link
 #     rules emptied) at 1 and 2 threads, for the scoring rate;
-#   generated hard scenario, 100k patients (seed 1): hybrid.
+#   generated hard scenario, 100k patients (seed 1): hybrid, hesid alone, and
+#     hybrid with join_clusters false; 1M hybrid with train_max_pairs 20M.
 # Usage: bench/prob_accuracy.sh [WORKDIR]   (build/tessera must exist; the
 # FEBRL files are read from ../shared/data or $TSR_SHARED_DIR/data)
 set -euo pipefail
@@ -48,3 +49,10 @@ cmp -s "$w/m1/pure1/pairs.parquet" "$w/m1/pure2/pairs.parquet" && echo "pairs.pa
 echo "hard 100k, hybrid: $(ev "$w/h100/hybrid" "$w/h100/truth.csv")"
 "$t" link --config "$w/h100/link.json" --rules hesid --out "$w/h100/hesid" --overwrite -q 2>/dev/null
 echo "hard 100k, hesid alone: $(ev "$w/h100/hesid" "$w/h100/truth.csv")"
+# the measured defaults: join_clusters (hard, 100k) and train_max_pairs (1M)
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["probabilistic"]["join_clusters"]=False; json.dump(c, open(sys.argv[2], "w"))' "$w/h100/link.json" "$w/h100/apart.json"
+"$t" link --config "$w/h100/apart.json" --out "$w/h100/apart" --overwrite -q 2>/dev/null
+echo "hard 100k, hybrid with join_clusters false: $(ev "$w/h100/apart" "$w/h100/truth.csv")"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["probabilistic"]["train_max_pairs"]=20000000; json.dump(c, open(sys.argv[2], "w"))' "$w/m1/link.json" "$w/m1/train20m.json"
+"$t" link --config "$w/m1/train20m.json" --out "$w/m1/train20m" --overwrite -q 2>/dev/null
+echo "default 1M, hybrid, train_max_pairs 20M: $(ev "$w/m1/train20m" "$w/m1/truth.csv")"; rate "$w/m1/train20m"
