@@ -7,7 +7,7 @@
  *      GP rows likewise (parallel, atomic cursors: the order inside a
  *      patient's slice is then fixed by step 2's sorts, whose keys end in
  *      the row);
- *   2. per patient, in parallel, inside the patient's own slot range:
+ *   2. per patient, in parallel, in thread-local scratch:
  *        episodes sorted by (provider, start, end, order, row);
  *        spells: an episode continues the spell of the previous episode at
  *          the same provider on the same admission date, the same start, or
@@ -25,12 +25,22 @@
  *          overlap nor a gap; a period covers [start, end). The practice of a
  *          spell is the period covering its admission date that started last
  *          (on a tie, the first practice in text order);
- *   3. prefix sums of spells, CIPS and periods per patient, then a parallel
- *      copy into the final arrays. Work is split by patient and every slot
- *      belongs to one patient, so the result is the same for any thread
- *      count. */
+ *   3. patients are cut into fixed chunks of CHUNK: a first pass does step 2
+ *      and counts each chunk's spells, CIPS and periods (and the data-quality
+ *      findings); prefix sums over the chunks give each chunk its place; a
+ *      second pass does step 2 again (the slices are sorted by then, so it
+ *      is linear) and writes the results. The chunks are fixed and every
+ *      output belongs to one chunk, so the result is the same for any thread
+ *      count.
+ *
+ *   Memory is the cost here: every result byte is fresh memory whose first
+ *   touch the kernel must zero (about 0.5 s per GB on the test VM), so the
+ *   result keeps only what cannot be derived (episode_internal.h) and the
+ *   scratch is per thread, sized to the largest patient. */
 #include <assert.h>
 #include <limits.h>
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common_internal.h"
@@ -104,206 +114,252 @@ static int gp_less(const tsr__ep_input *in, uint32_t a, uint32_t b) {
 
 void tsr__ep_result_free(tsr__ep_result *r) {
   if (!r) return;
-  void *p[] = {r->spell_id,   r->cips_id,     r->spell_order, r->sp_patient,   r->sp_cips,      r->sp_first,
-               r->sp_last,    r->sp_episodes, r->sp_reg,      r->ci_patient,   r->ci_admidate,  r->ci_disdate,
-               r->ci_spells,  r->ci_providers, r->rg_patient, r->rg_row,       r->rg_practice,  r->rg_start,
-               r->rg_end};
+  void *p[] = {r->ep_spell, r->ep_order,   r->sp_first,     r->sp_last, r->sp_cips, r->sp_episodes, r->sp_reg,
+               r->ci_first, r->ci_disdate, r->ci_providers, r->rg_row,  r->rg_start, r->rg_end};
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) tsr__free(p[i]);
   memset(r, 0, sizeof *r);
 }
 
-/* Scratch of one run: slot arrays (see episode_internal.h). */
-typedef struct scratch {
-  uint64_t *off, *goff;           /* [P + 1] */
-  uint32_t *idx, *gidx;           /* finished episodes / usable GP rows, by patient */
-  uint32_t *s_first, *s_last, *s_cips, *s_reg; /* [nf] spell slots (positions into idx) */
-  uint32_t *r_prac, *r_row;       /* [ngv] period slots */
-  int32_t *r_start, *r_end;
-  uint32_t *nsp, *nci, *nrg;      /* [P] */
-  uint64_t *sbase, *cbase, *rbase; /* [P] */
-} scratch;
+#define CHUNK 4096
+#define INSERTION_MAX 24
 
-static void scratch_free(scratch *s) {
-  void *p[] = {s->off,   s->goff,    s->idx,   s->gidx,  s->s_first, s->s_last, s->s_cips, s->s_reg,
-               s->r_prac, s->r_row,  s->r_start, s->r_end, s->nsp,   s->nci,    s->nrg,    s->sbase,
-               s->cbase, s->rbase};
+/* Per-thread scratch for one patient, grown to the largest patient seen. */
+typedef struct local {
+  size_t cap, gcap, tcap;
+  uint32_t *tmp;                       /* [tcap] merge sort */
+  uint32_t *s_first, *s_last, *s_cips, *s_reg; /* [cap] spells: positions into the patient's slice */
+  uint32_t *r_prac, *r_row;            /* [gcap] periods */
+  int32_t *r_start, *r_end;
+  uint32_t ns, nc, nr;                 /* spells, CIPS, periods of the patient */
+  int oom;
+} local;
+
+static void local_free(local *L) {
+  void *p[] = {L->tmp, L->s_first, L->s_last, L->s_cips, L->s_reg, L->r_prac, L->r_row, L->r_start, L->r_end};
   for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) tsr__free(p[i]);
+  memset(L, 0, sizeof *L);
 }
 
-/* Step 2 for patient p: returns the counts of data-quality findings in q. */
+static int grow_u32(uint32_t **p, size_t n) {
+  void *q = tsr__realloc(*p, n * sizeof **p);
+  if (!q) return -1;
+  *p = q;
+  return 0;
+}
+static int grow_i32(int32_t **p, size_t n) {
+  void *q = tsr__realloc(*p, n * sizeof **p);
+  if (!q) return -1;
+  *p = q;
+  return 0;
+}
+
+static int local_reserve(local *L, size_t ne, size_t ng) {
+  if (ne > L->cap) {
+    size_t c = L->cap ? L->cap : 64;
+    while (c < ne) c *= 2;
+    if (grow_u32(&L->s_first, c) || grow_u32(&L->s_last, c) || grow_u32(&L->s_cips, c) || grow_u32(&L->s_reg, c))
+      return -1;
+    L->cap = c;
+  }
+  if (ng > L->gcap) {
+    size_t c = L->gcap ? L->gcap : 16;
+    while (c < ng) c *= 2;
+    if (grow_u32(&L->r_prac, c) || grow_u32(&L->r_row, c) || grow_i32(&L->r_start, c) || grow_i32(&L->r_end, c))
+      return -1;
+    L->gcap = c;
+  }
+  size_t t = L->cap > L->gcap ? L->cap : L->gcap;
+  if (t > L->tcap) {
+    if (grow_u32(&L->tmp, t)) return -1;
+    L->tcap = t;
+  }
+  return 0;
+}
+
+/* Sorts a[0..n) by less(): insertion sort for short (or already sorted)
+ * slices, a merge sort through tmp otherwise. The keys end in the row, so
+ * the order is total and any correct sort gives the same result. */
+typedef int (*less_fn)(const tsr__ep_input *, uint32_t, uint32_t);
+
+static void sort_rows(const tsr__ep_input *in, uint32_t *a, size_t n, uint32_t *tmp, less_fn less) {
+  if (n <= INSERTION_MAX) {
+    for (size_t j = 1; j < n; j++) {
+      uint32_t v = a[j];
+      size_t k = j;
+      while (k > 0 && less(in, v, a[k - 1])) {
+        a[k] = a[k - 1];
+        k--;
+      }
+      a[k] = v;
+    }
+    return;
+  }
+  size_t sorted = 1;
+  while (sorted < n && !less(in, a[sorted], a[sorted - 1])) sorted++;
+  if (sorted == n) return;
+  size_t h = n / 2;
+  sort_rows(in, a, h, tmp, less);
+  sort_rows(in, a + h, n - h, tmp, less);
+  size_t i = 0, j = h, k = 0;
+  while (i < h && j < n) tmp[k++] = less(in, a[j], a[i]) ? a[j++] : a[i++];
+  while (i < h) tmp[k++] = a[i++];
+  while (j < n) tmp[k++] = a[j++];
+  memcpy(a, tmp, n * sizeof *a);
+}
+
 typedef struct quality {
   uint64_t overlapping, after_death, disagree, no_practice, reg_overlap, reg_gaps, multi;
 } quality;
 
-static void patient_periods(const tsr__ep_input *in, scratch *S, uint64_t p, quality *q) {
-  uint64_t g0 = S->goff[p], g1 = S->goff[p + 1];
-  uint32_t *gi = S->gidx;
-  for (uint64_t j = g0 + 1; j < g1; j++) {
-    uint32_t v = gi[j];
-    uint64_t k = j;
-    while (k > g0 && gp_less(in, v, gi[k - 1])) {
-      gi[k] = gi[k - 1];
-      k--;
-    }
-    gi[k] = v;
-  }
+typedef struct scratch {
+  uint32_t *off, *goff; /* [P + 2] */
+  uint32_t *idx, *gidx; /* finished episodes / usable GP rows, by patient */
+} scratch;
+
+static void patient_periods(const tsr__ep_input *in, const scratch *S, local *L, uint64_t p, quality *q) {
+  uint32_t g0 = S->goff[p], g1 = S->goff[p + 1];
+  uint32_t *gi = S->gidx + g0;
+  sort_rows(in, gi, g1 - g0, L->tmp, gp_less);
   uint32_t k = 0;
-  for (uint64_t j = g0; j < g1; j++) {
+  for (uint32_t j = 0; j < g1 - g0; j++) {
     uint32_t r = gi[j];
     int32_t s = in->gp_start[r], e = in->gp_end[r] == TSR_DATE_NONE ? OPEN_END : in->gp_end[r];
     if (e < s) e = s; /* an end before the start: an empty period */
-    uint64_t t = g0 + k - 1;
-    if (k > 0 && S->r_prac[t] == in->gp_practice[r] && s <= S->r_end[t]) {
-      if (e > S->r_end[t]) S->r_end[t] = e;
+    if (k > 0 && L->r_prac[k - 1] == in->gp_practice[r] && s <= L->r_end[k - 1]) {
+      if (e > L->r_end[k - 1]) L->r_end[k - 1] = e;
       continue;
     }
-    t = g0 + k++;
-    S->r_prac[t] = in->gp_practice[r];
-    S->r_row[t] = r;
-    S->r_start[t] = s;
-    S->r_end[t] = e;
+    L->r_prac[k] = in->gp_practice[r];
+    L->r_row[k] = r;
+    L->r_start[k] = s;
+    L->r_end[k] = e;
+    k++;
   }
-  S->nrg[p] = k;
+  L->nr = k;
+  if (!q) return;
   int overlap = 0;
   for (uint32_t a = 0; a < k && !overlap; a++)
-    for (uint32_t b = a + 1; b < k; b++) {
-      uint64_t ta = g0 + a, tb = g0 + b;
-      if (S->r_prac[ta] != S->r_prac[tb] && S->r_start[ta] < S->r_end[tb] && S->r_start[tb] < S->r_end[ta]) {
+    for (uint32_t b = a + 1; b < k; b++)
+      if (L->r_prac[a] != L->r_prac[b] && L->r_start[a] < L->r_end[b] && L->r_start[b] < L->r_end[a]) {
         overlap = 1;
         break;
       }
-    }
   q->reg_overlap += (uint64_t)overlap;
   /* a gap before period b: some period starts earlier, and every period
    * starting earlier (ties by slot) ends before b starts */
   for (uint32_t b = 0; b < k; b++) {
-    uint64_t tb = g0 + b;
     int before = 0, covered = 0;
     for (uint32_t a = 0; a < k; a++) {
-      uint64_t ta = g0 + a;
       if (a == b) continue;
-      if (S->r_start[ta] < S->r_start[tb] || (S->r_start[ta] == S->r_start[tb] && a < b)) {
+      if (L->r_start[a] < L->r_start[b] || (L->r_start[a] == L->r_start[b] && a < b)) {
         before = 1;
-        if (S->r_end[ta] >= S->r_start[tb]) covered = 1;
+        if (L->r_end[a] >= L->r_start[b]) covered = 1;
       }
     }
     if (before && !covered) q->reg_gaps++;
   }
 }
 
-static void patient_spells(const tsr__ep_input *in, scratch *S, uint64_t p, quality *q) {
-  uint64_t e0 = S->off[p], e1 = S->off[p + 1];
-  uint32_t *ix = S->idx;
-  for (uint64_t j = e0 + 1; j < e1; j++) {
-    uint32_t v = ix[j];
-    uint64_t k = j;
-    while (k > e0 && ep_less(in, v, ix[k - 1])) {
-      ix[k] = ix[k - 1];
-      k--;
-    }
-    ix[k] = v;
-  }
+/* Spells of patient p into L (positions into the patient's slice of idx),
+ * in spell id order, with their CIPS number and period; q (first pass
+ * only) collects the findings. */
+static void patient_spells(const tsr__ep_input *in, const scratch *S, local *L, uint64_t p, quality *q) {
+  uint32_t e0 = S->off[p], e1 = S->off[p + 1], n = e1 - e0;
+  uint32_t *ix = S->idx + e0;
+  sort_rows(in, ix, n, L->tmp, ep_less);
   uint32_t ns = 0;
-  for (uint64_t j = e0; j < e1; j++) {
-    if (j > e0 && in->provider[ix[j]] == in->provider[ix[j - 1]] && continues(in, ix[j - 1], ix[j])) {
-      S->s_last[e0 + ns - 1] = (uint32_t)j;
+  for (uint32_t j = 0; j < n; j++) {
+    if (j > 0 && in->provider[ix[j]] == in->provider[ix[j - 1]] && continues(in, ix[j - 1], ix[j])) {
+      L->s_last[ns - 1] = j;
       continue;
     }
-    S->s_first[e0 + ns] = S->s_last[e0 + ns] = (uint32_t)j;
+    L->s_first[ns] = L->s_last[ns] = j;
     ns++;
   }
-  /* spells in id order */
-  for (uint64_t j = e0 + 1; j < e0 + ns; j++) {
-    uint32_t f = S->s_first[j], l = S->s_last[j];
-    uint64_t k = j;
-    while (k > e0 && spell_less(in, ix[f], ix[S->s_first[k - 1]])) {
-      S->s_first[k] = S->s_first[k - 1];
-      S->s_last[k] = S->s_last[k - 1];
+  /* spells in id order (insertion: a patient's spells are few and mostly
+   * in order already) */
+  for (uint32_t j = 1; j < ns; j++) {
+    uint32_t f = L->s_first[j], l = L->s_last[j];
+    uint32_t k = j;
+    while (k > 0 && spell_less(in, ix[f], ix[L->s_first[k - 1]])) {
+      L->s_first[k] = L->s_first[k - 1];
+      L->s_last[k] = L->s_last[k - 1];
       k--;
     }
-    S->s_first[k] = f;
-    S->s_last[k] = l;
+    L->s_first[k] = f;
+    L->s_last[k] = l;
   }
-  S->nsp[p] = ns;
-  /* death: the earliest in-hospital death of the patient */
-  int32_t death = INT32_MAX;
-  for (uint64_t j = e0; j < e1; j++) {
-    uint32_t r = ix[j];
-    if (!(in->flags[r] & TSR__EPF_DIED)) continue;
-    int32_t d = in->disdate[r] != TSR_DATE_NONE ? in->disdate[r] : in->epiend[r];
-    if (d != TSR_DATE_NONE && d < death) death = d;
+  L->ns = ns;
+  if (q) {
+    /* death: the earliest in-hospital death of the patient */
+    int32_t death = INT32_MAX;
+    for (uint32_t j = 0; j < n; j++) {
+      uint32_t r = ix[j];
+      if (!(in->flags[r] & TSR__EPF_DIED)) continue;
+      int32_t d = in->disdate[r] != TSR_DATE_NONE ? in->disdate[r] : in->epiend[r];
+      if (d != TSR_DATE_NONE && d < death) death = d;
+    }
+    if (death != INT32_MAX)
+      for (uint32_t j = 0; j < n; j++)
+        if (in->epistart[ix[j]] != TSR_DATE_NONE && in->epistart[ix[j]] > death) q->after_death++;
   }
-  if (death != INT32_MAX)
-    for (uint64_t j = e0; j < e1; j++)
-      if (in->epistart[ix[j]] != TSR_DATE_NONE && in->epistart[ix[j]] > death) q->after_death++;
   uint32_t c = 0;
   int32_t maxdis = TSR_DATE_NONE;
-  uint64_t g0 = S->goff[p];
   for (uint32_t k = 0; k < ns; k++) {
-    uint64_t t = e0 + k;
-    uint32_t f = ix[S->s_first[t]], l = ix[S->s_last[t]];
-    if (k > 0 && !join(in, ix[S->s_first[t - 1]], ix[S->s_last[t - 1]], f)) c++;
-    S->s_cips[t] = c;
+    uint32_t f = ix[L->s_first[k]], l = ix[L->s_last[k]];
+    if (k > 0 && !join(in, ix[L->s_first[k - 1]], ix[L->s_last[k - 1]], f)) c++;
+    L->s_cips[k] = c;
     int32_t adm = in->admidate[f];
-    if (maxdis != TSR_DATE_NONE && adm != TSR_DATE_NONE && adm < maxdis) q->overlapping++;
-    if (in->disdate[l] != TSR_DATE_NONE && in->disdate[l] > maxdis) maxdis = in->disdate[l];
-    if (S->s_last[t] > S->s_first[t]) q->multi++;
-    for (uint32_t j = S->s_first[t] + 1; j <= S->s_last[t]; j++)
-      if (in->admidate[ix[j]] != adm) q->disagree++;
     uint32_t best = TSR__EP_NONE;
     if (adm != TSR_DATE_NONE)
-      for (uint32_t g = 0; g < S->nrg[p]; g++) {
-        uint64_t tg = g0 + g;
-        if (S->r_start[tg] <= adm && adm < S->r_end[tg] &&
-            (best == TSR__EP_NONE || S->r_start[tg] > S->r_start[g0 + best]))
+      for (uint32_t g = 0; g < L->nr; g++)
+        if (L->r_start[g] <= adm && adm < L->r_end[g] && (best == TSR__EP_NONE || L->r_start[g] > L->r_start[best]))
           best = g;
-      }
-    S->s_reg[t] = best;
+    L->s_reg[k] = best;
+    if (!q) continue;
+    if (maxdis != TSR_DATE_NONE && adm != TSR_DATE_NONE && adm < maxdis) q->overlapping++;
+    if (in->disdate[l] != TSR_DATE_NONE && in->disdate[l] > maxdis) maxdis = in->disdate[l];
+    if (L->s_last[k] > L->s_first[k]) q->multi++;
+    for (uint32_t j = L->s_first[k] + 1; j <= L->s_last[k]; j++)
+      if (in->admidate[ix[j]] != adm) q->disagree++;
     if (in->have_gp && best == TSR__EP_NONE) q->no_practice++;
   }
-  S->nci[p] = ns ? c + 1 : 0;
+  L->nc = ns ? c + 1 : 0;
 }
 
-static void patient_copy(const tsr__ep_input *in, const scratch *S, uint64_t p, tsr__ep_result *R) {
-  uint64_t e0 = S->off[p], g0 = S->goff[p];
-  const uint32_t *ix = S->idx;
-  for (uint32_t k = 0; k < S->nsp[p]; k++) {
-    uint64_t t = e0 + k, si = S->sbase[p] + k, ci = S->cbase[p] + S->s_cips[t];
-    uint32_t f = ix[S->s_first[t]], l = ix[S->s_last[t]];
-    R->sp_patient[si] = (int64_t)p + 1;
-    R->sp_cips[si] = (int64_t)ci + 1;
+/* Writes patient p's spells, CIPS and periods at bases sb, cb, rb. */
+static void patient_emit(const tsr__ep_input *in, const scratch *S, const local *L, uint64_t p, uint64_t sb,
+                         uint64_t cb, uint64_t rb, tsr__ep_result *R) {
+  const uint32_t *ix = S->idx + S->off[p];
+  for (uint32_t k = 0; k < L->ns; k++) {
+    uint64_t si = sb + k, ci = cb + L->s_cips[k];
+    uint32_t f = ix[L->s_first[k]], l = ix[L->s_last[k]];
     R->sp_first[si] = f;
     R->sp_last[si] = l;
-    R->sp_episodes[si] = (int32_t)(S->s_last[t] - S->s_first[t] + 1);
-    R->sp_reg[si] = S->s_reg[t] == TSR__EP_NONE ? TSR__EP_NONE : (uint32_t)(S->rbase[p] + S->s_reg[t]);
-    for (uint32_t j = S->s_first[t]; j <= S->s_last[t]; j++) {
-      R->spell_id[ix[j]] = (int64_t)si + 1;
-      R->cips_id[ix[j]] = (int64_t)ci + 1;
-      R->spell_order[ix[j]] = (int32_t)(j - S->s_first[t] + 1);
+    R->sp_cips[si] = (uint32_t)ci;
+    R->sp_episodes[si] = L->s_last[k] - L->s_first[k] + 1;
+    R->sp_reg[si] = L->s_reg[k] == TSR__EP_NONE ? TSR__EP_NONE : (uint32_t)(rb + L->s_reg[k]);
+    for (uint32_t j = L->s_first[k]; j <= L->s_last[k]; j++) {
+      R->ep_spell[ix[j]] = (uint32_t)si + 1;
+      R->ep_order[ix[j]] = j - L->s_first[k] + 1;
     }
-    int first_of_cips = k == 0 || S->s_cips[t - 1] != S->s_cips[t];
-    if (first_of_cips) {
-      R->ci_patient[ci] = (int64_t)p + 1;
-      R->ci_admidate[ci] = in->admidate[f];
+    if (k == 0 || L->s_cips[k - 1] != L->s_cips[k]) {
+      R->ci_first[ci] = (uint32_t)si;
       R->ci_disdate[ci] = TSR_DATE_NONE;
-      R->ci_spells[ci] = 0;
       R->ci_providers[ci] = 0;
     }
-    R->ci_spells[ci]++;
     if (in->disdate[l] != TSR_DATE_NONE && (R->ci_disdate[ci] == TSR_DATE_NONE || in->disdate[l] > R->ci_disdate[ci]))
       R->ci_disdate[ci] = in->disdate[l];
     int seen = 0;
-    for (uint32_t k2 = k; k2-- > 0 && S->s_cips[e0 + k2] == S->s_cips[t];)
-      if (in->provider[ix[S->s_first[e0 + k2]]] == in->provider[f]) seen = 1;
+    for (uint32_t k2 = k; k2-- > 0 && L->s_cips[k2] == L->s_cips[k];)
+      if (in->provider[ix[L->s_first[k2]]] == in->provider[f]) seen = 1;
     if (!seen) R->ci_providers[ci]++;
   }
-  for (uint32_t g = 0; g < S->nrg[p]; g++) {
-    uint64_t t = g0 + g, ri = S->rbase[p] + g;
-    R->rg_patient[ri] = (int64_t)p + 1;
-    R->rg_row[ri] = S->r_row[t];
-    R->rg_practice[ri] = S->r_prac[t];
-    R->rg_start[ri] = S->r_start[t];
-    R->rg_end[ri] = S->r_end[t] == OPEN_END ? TSR_DATE_NONE : S->r_end[t];
+  for (uint32_t g = 0; g < L->nr; g++) {
+    uint64_t ri = rb + g;
+    R->rg_row[ri] = L->r_row[g];
+    R->rg_start[ri] = L->r_start[g];
+    R->rg_end[ri] = L->r_end[g] == OPEN_END ? TSR_DATE_NONE : L->r_end[g];
   }
 }
 
@@ -311,13 +367,21 @@ static void patient_copy(const tsr__ep_input *in, const scratch *S, uint64_t p, 
 
 int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
   memset(R, 0, sizeof *R);
+  R->in = *in;
   scratch S;
   memset(&S, 0, sizeof S);
   const uint64_t n = in->n, P = in->npatients;
+  if (n >= UINT32_MAX || in->ngp >= UINT32_MAX || P >= UINT32_MAX) return TSR_ELIMIT;
   int threads = tsr__threads(in->threads);
+  const uint64_t nchunks = (P + CHUNK - 1) / CHUNK;
+  uint64_t *cs = NULL, *cc = NULL, *cr = NULL;
+  local *TL = NULL;
   int rc = TSR_ENOMEM;
-  if (ALLOC(R->spell_id, n) || ALLOC(R->cips_id, n) || ALLOC(R->spell_order, n)) goto done;
+  if (ALLOC(R->ep_spell, n) || ALLOC(R->ep_order, n)) goto done;
   if (!(S.off = tsr__calloc(P + 2, sizeof *S.off)) || !(S.goff = tsr__calloc(P + 2, sizeof *S.goff))) goto done;
+  if (!(cs = tsr__calloc(nchunks + 1, sizeof *cs)) || !(cc = tsr__calloc(nchunks + 1, sizeof *cc)) ||
+      !(cr = tsr__calloc(nchunks + 1, sizeof *cr)) || !(TL = tsr__calloc((size_t)threads, sizeof *TL)))
+    goto done;
   /* 1. counting sorts. Threads take cursors atomically, so the order inside
    * a patient's slice depends on timing; step 2 sorts each slice by keys
    * that end in the row, which makes the result independent of it. */
@@ -325,8 +389,7 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
   int64_t sn = (int64_t)n, sg = (int64_t)in->ngp;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : nf)
   for (int64_t i = 0; i < sn; i++) {
-    R->spell_id[i] = R->cips_id[i] = 0;
-    R->spell_order[i] = 0;
+    R->ep_spell[i] = R->ep_order[i] = 0;
     if (in->flags[i] & TSR__EPF_FINISHED) {
       assert(in->pid[i] >= 1 && (uint64_t)in->pid[i] <= P);
 #pragma omp atomic
@@ -349,17 +412,13 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
     S.off[p] += S.off[p - 1];
     S.goff[p] += S.goff[p - 1];
   }
-  if (ALLOC(S.idx, nf) || ALLOC(S.gidx, ngv) || ALLOC(S.s_first, nf) || ALLOC(S.s_last, nf) || ALLOC(S.s_cips, nf) ||
-      ALLOC(S.s_reg, nf) || ALLOC(S.r_prac, ngv) || ALLOC(S.r_row, ngv) || ALLOC(S.r_start, ngv) ||
-      ALLOC(S.r_end, ngv) || ALLOC(S.nsp, P) || ALLOC(S.nci, P) || ALLOC(S.nrg, P) || ALLOC(S.sbase, P + 1) ||
-      ALLOC(S.cbase, P + 1) || ALLOC(S.rbase, P + 1))
-    goto done;
+  if (ALLOC(S.idx, nf) || ALLOC(S.gidx, ngv)) goto done;
   /* off[j] is the start of patient j - 1 (0-based), that is of patient id
    * j: the fill cursor of id j */
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < sn; i++)
     if (in->flags[i] & TSR__EPF_FINISHED) {
-      uint64_t at;
+      uint32_t at;
 #pragma omp atomic capture
       at = S.off[in->pid[i]]++;
       S.idx[at] = (uint32_t)i;
@@ -367,7 +426,7 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < sg; i++)
     if (in->gp_practice[i] && in->gp_start[i] != TSR_DATE_NONE) {
-      uint64_t at;
+      uint32_t at;
 #pragma omp atomic capture
       at = S.goff[in->gp_pid[i]]++;
       S.gidx[at] = (uint32_t)i;
@@ -375,15 +434,30 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
   /* each cursor off[p + 1] ran to the end of patient p, the start of p + 1:
    * off[p] is now the start of patient p (0-based) */
   assert(S.off[P] == nf && S.goff[P] == ngv);
-  /* 2. per patient */
-  int64_t sP = (int64_t)P;
+  /* 2. first pass: counts per chunk and the findings */
+  int64_t sc = (int64_t)nchunks;
+  int oom = 0;
   uint64_t q_ov = 0, q_dead = 0, q_dis = 0, q_nop = 0, q_rov = 0, q_gap = 0, q_multi = 0;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 8192) \
-    reduction(+ : q_ov, q_dead, q_dis, q_nop, q_rov, q_gap, q_multi)
-  for (int64_t p = 0; p < sP; p++) {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : q_ov, q_dead, q_dis, q_nop, q_rov, q_gap, q_multi) reduction(| : oom)
+  for (int64_t ch = 0; ch < sc; ch++) {
+    local *L = &TL[omp_get_thread_num()];
     quality lq = {0, 0, 0, 0, 0, 0, 0};
-    patient_periods(in, &S, (uint64_t)p, &lq);
-    patient_spells(in, &S, (uint64_t)p, &lq);
+    uint64_t p1 = (uint64_t)(ch + 1) * CHUNK < P ? (uint64_t)(ch + 1) * CHUNK : P;
+    uint64_t ns = 0, nc = 0, nr = 0;
+    for (uint64_t p = (uint64_t)ch * CHUNK; p < p1 && !oom; p++) {
+      if (local_reserve(L, S.off[p + 1] - S.off[p], S.goff[p + 1] - S.goff[p])) {
+        oom = 1;
+        break;
+      }
+      patient_periods(in, &S, L, p, &lq);
+      patient_spells(in, &S, L, p, &lq);
+      ns += L->ns;
+      nc += L->nc;
+      nr += L->nr;
+    }
+    cs[ch + 1] = ns;
+    cc[ch + 1] = nc;
+    cr[ch + 1] = nr;
     q_ov += lq.overlapping;
     q_dead += lq.after_death;
     q_dis += lq.disagree;
@@ -392,26 +466,43 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
     q_gap += lq.reg_gaps;
     q_multi += lq.multi;
   }
-  /* 3. prefix sums, then the copy */
-  uint64_t ts = 0, tc = 0, tr = 0;
-  for (uint64_t p = 0; p < P; p++) {
-    S.sbase[p] = ts;
-    S.cbase[p] = tc;
-    S.rbase[p] = tr;
-    ts += S.nsp[p];
-    tc += S.nci[p];
-    tr += S.nrg[p];
+  if (oom) goto done;
+  for (uint64_t ch = 1; ch <= nchunks; ch++) {
+    cs[ch] += cs[ch - 1];
+    cc[ch] += cc[ch - 1];
+    cr[ch] += cr[ch - 1];
   }
+  uint64_t ts = cs[nchunks], tc = cc[nchunks], tr = cr[nchunks];
   R->nspells = ts;
   R->ncips = tc;
   R->nregs = tr;
-  if (ALLOC(R->sp_patient, ts) || ALLOC(R->sp_cips, ts) || ALLOC(R->sp_first, ts) || ALLOC(R->sp_last, ts) ||
-      ALLOC(R->sp_episodes, ts) || ALLOC(R->sp_reg, ts) || ALLOC(R->ci_patient, tc) || ALLOC(R->ci_admidate, tc) ||
-      ALLOC(R->ci_disdate, tc) || ALLOC(R->ci_spells, tc) || ALLOC(R->ci_providers, tc) || ALLOC(R->rg_patient, tr) ||
-      ALLOC(R->rg_row, tr) || ALLOC(R->rg_practice, tr) || ALLOC(R->rg_start, tr) || ALLOC(R->rg_end, tr))
+  if (ALLOC(R->sp_first, ts) || ALLOC(R->sp_last, ts) || ALLOC(R->sp_cips, ts) || ALLOC(R->sp_episodes, ts) ||
+      ALLOC(R->sp_reg, ts) || ALLOC(R->ci_first, tc + 1) || ALLOC(R->ci_disdate, tc) || ALLOC(R->ci_providers, tc) ||
+      ALLOC(R->rg_row, tr) || ALLOC(R->rg_start, tr) || ALLOC(R->rg_end, tr))
     goto done;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 8192)
-  for (int64_t p = 0; p < sP; p++) patient_copy(in, &S, (uint64_t)p, R);
+  R->ci_first[tc] = (uint32_t)ts;
+  /* 3. second pass: the same per patient (now linear: the slices are
+   * sorted), written at the chunk's place */
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : oom)
+  for (int64_t ch = 0; ch < sc; ch++) {
+    local *L = &TL[omp_get_thread_num()];
+    uint64_t sb = cs[ch], cb = cc[ch], rb = cr[ch];
+    uint64_t p1 = (uint64_t)(ch + 1) * CHUNK < P ? (uint64_t)(ch + 1) * CHUNK : P;
+    for (uint64_t p = (uint64_t)ch * CHUNK; p < p1 && !oom; p++) {
+      /* another thread may have had this chunk in the first pass */
+      if (local_reserve(L, S.off[p + 1] - S.off[p], S.goff[p + 1] - S.goff[p])) {
+        oom = 1;
+        break;
+      }
+      patient_periods(in, &S, L, p, NULL);
+      patient_spells(in, &S, L, p, NULL);
+      patient_emit(in, &S, L, p, sb, cb, rb, R);
+      sb += L->ns;
+      cb += L->nc;
+      rb += L->nr;
+    }
+  }
+  if (oom) goto done;
   R->st.spells = ts;
   R->st.cips = tc;
   R->st.registrations = tr;
@@ -424,6 +515,15 @@ int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *R) {
   R->st.registration_gaps = q_gap;
   rc = 0;
 done:
-  scratch_free(&S);
+  if (TL)
+    for (int t = 0; t < threads; t++) local_free(&TL[t]);
+  tsr__free(TL);
+  tsr__free(cs);
+  tsr__free(cc);
+  tsr__free(cr);
+  tsr__free(S.off);
+  tsr__free(S.goff);
+  tsr__free(S.idx);
+  tsr__free(S.gidx);
   return rc;
 }

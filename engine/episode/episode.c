@@ -242,76 +242,120 @@ const tsr_episode_stats *tsr_episodes_stats(const tsr_episodes *E) { return &E->
 
 #define BATCH 65536
 
-static void pq_opts(const tsr_episodes *E, tsr_pq_options *po) {
+/* The four files are written at once, one per thread (up to the stage's
+ * threads), each by a single-threaded writer: a writer's own parallelism
+ * is one column per thread inside a row group, which leaves threads idle
+ * on narrow tables, while whole files keep every thread busy. The bytes of
+ * each file do not depend on which thread wrote it. */
+static void pq_opts(const tsr_episodes *E, tsr_pq_options *po, int threads) {
   const tsr_config *cfg = tsr_linkage_config(E->L);
   tsr_pq_options_init(po);
   po->row_group_rows = cfg->output.row_group_rows;
   po->zstd_level = cfg->output.zstd_level;
-  po->threads = E->threads;
+  po->threads = threads;
 }
 
 /* Column buffers of one batch, from one block (freed at the end). */
 typedef struct batch {
   void *mem;
-  tsr_view *v[6];
+  uint32_t *code[7];
   int64_t *i64[3];
   int32_t *i32[4];
-  uint8_t *valid[6], *b;
+  uint8_t *valid[3], *b;
 } batch;
 
 static int batch_init(batch *b) {
-  size_t per = 6 * sizeof(tsr_view) + 3 * 8 + 4 * 4 + 7;
+  size_t per = 7 * 4 + 3 * 8 + 4 * 4 + 4;
   b->mem = tsr__malloc(per * BATCH);
   if (!b->mem) return TSR_ENOMEM;
   char *p = b->mem;
-  for (int k = 0; k < 6; k++, p += sizeof(tsr_view) * BATCH) b->v[k] = (tsr_view *)(void *)p;
+  for (int k = 0; k < 7; k++, p += 4 * BATCH) b->code[k] = (uint32_t *)(void *)p;
   for (int k = 0; k < 3; k++, p += 8 * BATCH) b->i64[k] = (int64_t *)(void *)p;
   for (int k = 0; k < 4; k++, p += 4 * BATCH) b->i32[k] = (int32_t *)(void *)p;
-  for (int k = 0; k < 6; k++, p += BATCH) b->valid[k] = (uint8_t *)p;
+  for (int k = 0; k < 3; k++, p += BATCH) b->valid[k] = (uint8_t *)p;
   b->b = (uint8_t *)p;
   return 0;
 }
 
-static int write_episodes(const tsr_episodes *E, const char *dir, tsr_error *err, batch *B) {
+/* The dictionary of a code column as views (entry k = code k + 1). */
+static tsr_view *dict_views(const tsr_column *c) {
+  tsr_view *v = tsr__malloc(((size_t)c->dict_n + 1) * sizeof *v);
+  if (v)
+    for (uint32_t k = 0; k < c->dict_n; k++) v[k] = code_text(c, k + 1);
+  return v;
+}
+
+typedef struct file_job {
+  const tsr_episodes *E;
+  const char *dir;
+  int threads;
+  tsr_error err;
+  int rc;
+} file_job;
+
+/* Opens the writer and the batch; on failure sets j->rc. */
+static tsr_pq_writer *job_open(file_job *j, const char *name, const tsr_pq_column_def *defs, size_t n, batch *B) {
+  tsr_pq_options po;
+  pq_opts(j->E, &po, j->threads);
+  tsr_pq_writer *w = NULL;
+  if ((j->rc = tsr_pq_open(&w, j->dir, name, defs, n, &po, &j->err)) != 0) return NULL;
+  if (batch_init(B)) {
+    tsr_pq_abort(w);
+    j->rc = tsr_error_set(&j->err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+    return NULL;
+  }
+  return w;
+}
+
+static void job_close(file_job *j, tsr_pq_writer *w, batch *B, int rc) {
+  if (rc)
+    tsr_pq_abort(w);
+  else
+    rc = tsr_pq_close(w, &j->err);
+  tsr__free(B->mem);
+  j->rc = rc;
+}
+
+static void write_episodes(file_job *j) {
   static const tsr_pq_column_def defs[] = {
       {"source", TSR_PQ_STRING, 0, TSR_PQ_ENC_DICT},   {"record_id", TSR_PQ_STRING, 0, TSR_PQ_ENC_PLAIN},
       {"patient_id", TSR_PQ_INT64, 0, TSR_PQ_ENC_PLAIN}, {"spell_id", TSR_PQ_INT64, 1, TSR_PQ_ENC_PLAIN},
       {"cips_id", TSR_PQ_INT64, 1, TSR_PQ_ENC_PLAIN},  {"spell_order", TSR_PQ_INT32, 1, TSR_PQ_ENC_AUTO},
       {"finished", TSR_PQ_BOOL, 0, TSR_PQ_ENC_PLAIN}};
-  tsr_pq_options po;
-  pq_opts(E, &po);
-  tsr_pq_writer *w = NULL;
-  TSR_FORWARD_IF_ERROR(tsr_pq_open(&w, dir, "episodes.parquet", defs, 7, &po, err));
+  const tsr_episodes *E = j->E;
+  batch B;
+  tsr_pq_writer *w = job_open(j, "episodes.parquet", defs, 7, &B);
+  if (!w) return;
   const tsr__ep_result *R = &E->R;
   uint32_t s = (uint32_t)tsr_linkage_config(E->L)->episodes.source;
   const char *src = tsr_linkage_source_name(E->L, s);
+  tsr_view srcv = {src, (uint32_t)strlen(src)};
   const int64_t *pids = tsr_linkage_patient_ids(E->L) + tsr_linkage_source_base(E->L, s);
   uint64_t n = tsr_store_rows(E->hes);
-  for (uint64_t r0 = 0; r0 < n; r0 += BATCH) {
+  tsr_view *ids = tsr__malloc(BATCH * sizeof *ids);
+  int rc = ids ? tsr_pq_set_codes(w, 0, &srcv, 1, &j->err) : tsr_error_set(&j->err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  for (uint64_t r0 = 0; r0 < n && !rc; r0 += BATCH) {
     size_t m = (size_t)(n - r0 < BATCH ? n - r0 : BATCH);
     for (size_t k = 0; k < m; k++) {
       uint64_t r = r0 + k;
-      B->v[0][k] = (tsr_view){src, (uint32_t)strlen(src)};
-      B->v[1][k] = tsr_store_id(E->hes, r);
-      B->i64[0][k] = pids[r];
-      B->i64[1][k] = R->spell_id[r];
-      B->i64[2][k] = R->cips_id[r];
-      B->i32[0][k] = R->spell_order[r];
-      B->valid[0][k] = R->spell_id[r] != 0;
-      B->b[k] = R->spell_id[r] != 0;
+      B.code[0][k] = 1;
+      ids[k] = tsr_store_id(E->hes, r);
+      B.i64[0][k] = pids[r];
+      B.i64[1][k] = tsr__ep_spell_id(R, r);
+      B.i64[2][k] = tsr__ep_cips_id(R, r);
+      B.i32[0][k] = tsr__ep_spell_order(R, r);
+      B.valid[0][k] = R->ep_spell[r] != 0;
+      B.b[k] = R->ep_spell[r] != 0;
     }
-    tsr_pq_col cols[7] = {{B->v[0], NULL},      {B->v[1], NULL},      {B->i64[0], NULL}, {B->i64[1], B->valid[0]},
-                          {B->i64[2], B->valid[0]}, {B->i32[0], B->valid[0]}, {B->b, NULL}};
-    int rc = tsr_pq_write(w, cols, m, err);
-    if (rc) {
-      tsr_pq_abort(w);
-      return rc;
-    }
+    tsr_pq_col cols[7] = {{B.code[0], NULL},      {ids, NULL},          {B.i64[0], NULL}, {B.i64[1], B.valid[0]},
+                          {B.i64[2], B.valid[0]}, {B.i32[0], B.valid[0]}, {B.b, NULL}};
+    rc = tsr_pq_write(w, cols, m, &j->err);
   }
-  return tsr_pq_close(w, err);
+  tsr__free(ids);
+  job_close(j, w, &B, rc);
 }
 
-static int write_spells(const tsr_episodes *E, const char *dir, tsr_error *err, batch *B) {
+static void write_spells(file_job *j) {
   static const tsr_pq_column_def defs[] = {
       {"spell_id", TSR_PQ_INT64, 0, TSR_PQ_ENC_PLAIN}, {"patient_id", TSR_PQ_INT64, 0, TSR_PQ_ENC_PLAIN},
       {"cips_id", TSR_PQ_INT64, 0, TSR_PQ_ENC_PLAIN},  {"provider", TSR_PQ_STRING, 1, TSR_PQ_ENC_AUTO},
@@ -320,156 +364,145 @@ static int write_spells(const tsr_episodes *E, const char *dir, tsr_error *err, 
       {"disdest", TSR_PQ_STRING, 1, TSR_PQ_ENC_AUTO},  {"dismeth", TSR_PQ_STRING, 1, TSR_PQ_ENC_AUTO},
       {"episodes", TSR_PQ_INT32, 0, TSR_PQ_ENC_AUTO},  {"los", TSR_PQ_INT32, 1, TSR_PQ_ENC_AUTO},
       {"diag", TSR_PQ_STRING, 1, TSR_PQ_ENC_AUTO},     {"practice", TSR_PQ_STRING, 1, TSR_PQ_ENC_AUTO}};
-  tsr_pq_options po;
-  pq_opts(E, &po);
-  tsr_pq_writer *w = NULL;
-  TSR_FORWARD_IF_ERROR(tsr_pq_open(&w, dir, "spells.parquet", defs, 14, &po, err));
-  const tsr__ep_result *R = &E->R;
-  const tsr_column *const *C = E->col;
-  /* string columns: provider, admimeth, admisorc (first episode), disdest, dismeth (last), diag (first) */
+  /* code columns: provider, admimeth, admisorc (first episode), disdest, dismeth (last), diag (first) */
   static const tsr_ep_role sroles[6] = {TSR_EP_PROVIDER, TSR_EP_ADMIMETH, TSR_EP_ADMISORC,
                                         TSR_EP_DISDEST,  TSR_EP_DISMETH,  TSR_EP_DIAG};
   static const int from_last[6] = {0, 0, 0, 1, 1, 0};
-  tsr_view *pv = tsr__malloc(BATCH * sizeof *pv);
-  uint8_t *pvalid = tsr__malloc(BATCH);
-  if (!pv || !pvalid) {
-    tsr__free(pv);
-    tsr__free(pvalid);
-    tsr_pq_abort(w);
-    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-  }
-  int32_t *adm = B->i32[0], *dis = B->i32[1], *eps = B->i32[2], *los = B->i32[3];
-  int64_t *sid = B->i64[0], *pat = B->i64[1], *cid = B->i64[2];
-  uint8_t *vadm = (uint8_t *)tsr__malloc(BATCH * 3);
-  if (!vadm) {
-    tsr__free(pv);
-    tsr__free(pvalid);
-    tsr_pq_abort(w);
-    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
-  }
-  uint8_t *vdis = vadm + BATCH, *vlos = vadm + 2 * BATCH;
+  static const size_t at[6] = {3, 6, 7, 8, 9, 12};
+  const tsr_episodes *E = j->E;
+  batch B;
+  tsr_pq_writer *w = job_open(j, "spells.parquet", defs, 14, &B);
+  if (!w) return;
+  const tsr__ep_result *R = &E->R;
+  const tsr_column *const *C = E->col;
+  tsr_view *dv[7] = {NULL};
   int rc = 0;
+  for (int c = 0; c < 7 && !rc; c++) {
+    const tsr_column *col = c < 6 ? C[sroles[c]] : E->practice;
+    if (!col) { /* no GP source: an all-null practice column */
+      rc = tsr_pq_set_codes(w, 13, NULL, 0, &j->err);
+      continue;
+    }
+    if (!(dv[c] = dict_views(col)))
+      rc = tsr_error_set(&j->err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+    else
+      rc = tsr_pq_set_codes(w, c < 6 ? at[c] : 13, dv[c], col->dict_n, &j->err);
+  }
+  int32_t *adm = B.i32[0], *dis = B.i32[1], *eps = B.i32[2], *los = B.i32[3];
+  int64_t *sid = B.i64[0], *pat = B.i64[1], *cid = B.i64[2];
+  uint8_t *vadm = B.valid[0], *vdis = B.valid[1], *vlos = B.valid[2];
   for (uint64_t s0 = 0; s0 < R->nspells && !rc; s0 += BATCH) {
     size_t m = (size_t)(R->nspells - s0 < BATCH ? R->nspells - s0 : BATCH);
     for (size_t k = 0; k < m; k++) {
       uint64_t s = s0 + k;
       uint32_t f = R->sp_first[s], l = R->sp_last[s];
       sid[k] = (int64_t)s + 1;
-      pat[k] = R->sp_patient[s];
-      cid[k] = R->sp_cips[s];
-      for (int c = 0; c < 6; c++) {
-        const tsr_column *col = C[sroles[c]];
-        uint32_t id = code_id(col, from_last[c] ? l : f);
-        B->v[c][k] = code_text(col, id);
-        B->valid[c][k] = id != 0;
-      }
+      pat[k] = tsr__ep_sp_patient(R, s);
+      cid[k] = tsr__ep_sp_cips(R, s);
+      for (int c = 0; c < 6; c++) B.code[c][k] = code_id(C[sroles[c]], from_last[c] ? l : f);
       adm[k] = C[TSR_EP_ADMIDATE]->i32[f];
       dis[k] = C[TSR_EP_DISDATE]->i32[l];
       vadm[k] = adm[k] != TSR_DATE_NONE;
       vdis[k] = dis[k] != TSR_DATE_NONE;
-      eps[k] = R->sp_episodes[s];
+      eps[k] = (int32_t)R->sp_episodes[s];
       vlos[k] = vadm[k] && vdis[k];
       los[k] = vlos[k] ? dis[k] - adm[k] : 0;
-      if (R->sp_reg[s] != TSR__EP_NONE) {
-        pv[k] = code_text(E->practice, code_id(E->practice, R->rg_row[R->sp_reg[s]]));
-        pvalid[k] = 1;
-      } else {
-        pv[k] = (tsr_view){NULL, 0};
-        pvalid[k] = 0;
-      }
+      B.code[6][k] = R->sp_reg[s] != TSR__EP_NONE ? code_id(E->practice, R->rg_row[R->sp_reg[s]]) : 0;
     }
-    tsr_pq_col cols[14] = {{sid, NULL},           {pat, NULL},           {cid, NULL},           {B->v[0], B->valid[0]},
-                           {adm, vadm},           {dis, vdis},           {B->v[1], B->valid[1]}, {B->v[2], B->valid[2]},
-                           {B->v[3], B->valid[3]}, {B->v[4], B->valid[4]}, {eps, NULL},          {los, vlos},
-                           {B->v[5], B->valid[5]}, {pv, pvalid}};
-    rc = tsr_pq_write(w, cols, m, err);
+    tsr_pq_col cols[14] = {{sid, NULL},       {pat, NULL},       {cid, NULL},       {B.code[0], NULL}, {adm, vadm},
+                           {dis, vdis},       {B.code[1], NULL}, {B.code[2], NULL}, {B.code[3], NULL}, {B.code[4], NULL},
+                           {eps, NULL},       {los, vlos},       {B.code[5], NULL}, {B.code[6], NULL}};
+    rc = tsr_pq_write(w, cols, m, &j->err);
   }
-  tsr__free(pv);
-  tsr__free(pvalid);
-  tsr__free(vadm);
-  if (rc) {
-    tsr_pq_abort(w);
-    return rc;
-  }
-  return tsr_pq_close(w, err);
+  /* the writer borrows the dictionaries until it closes */
+  job_close(j, w, &B, rc);
+  for (int c = 0; c < 7; c++) tsr__free(dv[c]);
 }
 
-static int write_cips(const tsr_episodes *E, const char *dir, tsr_error *err, batch *B) {
+static void write_cips(file_job *j) {
   static const tsr_pq_column_def defs[] = {
       {"cips_id", TSR_PQ_INT64, 0, TSR_PQ_ENC_PLAIN}, {"patient_id", TSR_PQ_INT64, 0, TSR_PQ_ENC_PLAIN},
       {"admidate", TSR_PQ_DATE, 1, TSR_PQ_ENC_AUTO},  {"disdate", TSR_PQ_DATE, 1, TSR_PQ_ENC_AUTO},
       {"spells", TSR_PQ_INT32, 0, TSR_PQ_ENC_AUTO},   {"providers", TSR_PQ_INT32, 0, TSR_PQ_ENC_AUTO},
       {"los", TSR_PQ_INT32, 1, TSR_PQ_ENC_AUTO}};
-  tsr_pq_options po;
-  pq_opts(E, &po);
-  tsr_pq_writer *w = NULL;
-  TSR_FORWARD_IF_ERROR(tsr_pq_open(&w, dir, "cips.parquet", defs, 7, &po, err));
-  const tsr__ep_result *R = &E->R;
-  int32_t *los = B->i32[0];
+  batch B;
+  tsr_pq_writer *w = job_open(j, "cips.parquet", defs, 7, &B);
+  if (!w) return;
+  const tsr__ep_result *R = &j->E->R;
+  int32_t *adm = B.i32[0], *nsp = B.i32[1], *los = B.i32[2];
+  int64_t *cid = B.i64[0], *pat = B.i64[1];
   int rc = 0;
   for (uint64_t c0 = 0; c0 < R->ncips && !rc; c0 += BATCH) {
     size_t m = (size_t)(R->ncips - c0 < BATCH ? R->ncips - c0 : BATCH);
     for (size_t k = 0; k < m; k++) {
       uint64_t c = c0 + k;
-      B->i64[0][k] = (int64_t)c + 1;
-      B->valid[0][k] = R->ci_admidate[c] != TSR_DATE_NONE;
-      B->valid[1][k] = R->ci_disdate[c] != TSR_DATE_NONE;
-      B->valid[2][k] = B->valid[0][k] && B->valid[1][k];
-      los[k] = B->valid[2][k] ? R->ci_disdate[c] - R->ci_admidate[c] : 0;
+      cid[k] = (int64_t)c + 1;
+      pat[k] = tsr__ep_ci_patient(R, c);
+      adm[k] = tsr__ep_ci_admidate(R, c);
+      nsp[k] = tsr__ep_ci_spells(R, c);
+      B.valid[0][k] = adm[k] != TSR_DATE_NONE;
+      B.valid[1][k] = R->ci_disdate[c] != TSR_DATE_NONE;
+      B.valid[2][k] = B.valid[0][k] && B.valid[1][k];
+      los[k] = B.valid[2][k] ? R->ci_disdate[c] - adm[k] : 0;
     }
-    tsr_pq_col cols[7] = {{B->i64[0], NULL},
-                          {R->ci_patient + c0, NULL},
-                          {R->ci_admidate + c0, B->valid[0]},
-                          {R->ci_disdate + c0, B->valid[1]},
-                          {R->ci_spells + c0, NULL},
+    tsr_pq_col cols[7] = {{cid, NULL},
+                          {pat, NULL},
+                          {adm, B.valid[0]},
+                          {R->ci_disdate + c0, B.valid[1]},
+                          {nsp, NULL},
                           {R->ci_providers + c0, NULL},
-                          {los, B->valid[2]}};
-    rc = tsr_pq_write(w, cols, m, err);
+                          {los, B.valid[2]}};
+    rc = tsr_pq_write(w, cols, m, &j->err);
   }
-  if (rc) {
-    tsr_pq_abort(w);
-    return rc;
-  }
-  return tsr_pq_close(w, err);
+  job_close(j, w, &B, rc);
 }
 
-static int write_regs(const tsr_episodes *E, const char *dir, tsr_error *err, batch *B) {
+static void write_regs(file_job *j) {
   static const tsr_pq_column_def defs[] = {
       {"patient_id", TSR_PQ_INT64, 0, TSR_PQ_ENC_PLAIN}, {"practice", TSR_PQ_STRING, 0, TSR_PQ_ENC_AUTO},
       {"start", TSR_PQ_DATE, 0, TSR_PQ_ENC_AUTO},        {"end", TSR_PQ_DATE, 1, TSR_PQ_ENC_AUTO}};
-  tsr_pq_options po;
-  pq_opts(E, &po);
-  tsr_pq_writer *w = NULL;
-  TSR_FORWARD_IF_ERROR(tsr_pq_open(&w, dir, "registrations.parquet", defs, 4, &po, err));
+  const tsr_episodes *E = j->E;
+  batch B;
+  tsr_pq_writer *w = job_open(j, "registrations.parquet", defs, 4, &B);
+  if (!w) return;
   const tsr__ep_result *R = &E->R;
-  int rc = 0;
+  tsr_view *dv = dict_views(E->practice);
+  int rc = dv ? tsr_pq_set_codes(w, 1, dv, E->practice->dict_n, &j->err)
+              : tsr_error_set(&j->err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   for (uint64_t g0 = 0; g0 < R->nregs && !rc; g0 += BATCH) {
     size_t m = (size_t)(R->nregs - g0 < BATCH ? R->nregs - g0 : BATCH);
     for (size_t k = 0; k < m; k++) {
       uint64_t g = g0 + k;
-      B->v[0][k] = code_text(E->practice, code_id(E->practice, R->rg_row[g]));
-      B->valid[0][k] = R->rg_end[g] != TSR_DATE_NONE;
+      B.code[0][k] = code_id(E->practice, R->rg_row[g]);
+      B.i64[0][k] = tsr__ep_rg_patient(R, g);
+      B.valid[0][k] = R->rg_end[g] != TSR_DATE_NONE;
     }
     tsr_pq_col cols[4] = {
-        {R->rg_patient + g0, NULL}, {B->v[0], NULL}, {R->rg_start + g0, NULL}, {R->rg_end + g0, B->valid[0]}};
-    rc = tsr_pq_write(w, cols, m, err);
+        {B.i64[0], NULL}, {B.code[0], NULL}, {R->rg_start + g0, NULL}, {R->rg_end + g0, B.valid[0]}};
+    rc = tsr_pq_write(w, cols, m, &j->err);
   }
-  if (rc) {
-    tsr_pq_abort(w);
-    return rc;
-  }
-  return tsr_pq_close(w, err);
+  job_close(j, w, &B, rc);
+  tsr__free(dv);
 }
 
 int tsr_episodes_write(const tsr_episodes *E, const char *dir, tsr_error *err) {
-  batch B;
-  TSR_RETURN_IF(batch_init(&B), err, TSR_ENOMEM, "out of memory");
-  int rc = write_episodes(E, dir, err, &B);
-  if (!rc) rc = write_spells(E, dir, err, &B);
-  if (!rc) rc = write_cips(E, dir, err, &B);
-  if (!rc && E->gp) rc = write_regs(E, dir, err, &B);
-  tsr__free(B.mem);
-  return rc;
+  void (*const fn[4])(file_job *) = {write_spells, write_episodes, write_cips, write_regs};
+  int nj = E->gp ? 4 : 3;
+  int threads = tsr__threads(E->threads);
+  int outer = threads < nj ? threads : nj;
+  file_job job[4];
+  for (int k = 0; k < 4; k++) {
+    job[k] = (file_job){E, dir, outer > 1 ? 1 : threads, {0}, 0};
+  }
+  /* the largest file first, so the others share the remaining threads */
+#pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
+  for (int k = 0; k < nj; k++) fn[k](&job[k]);
+  for (int k = 0; k < nj; k++)
+    if (job[k].rc) {
+      if (err) *err = job[k].err;
+      return job[k].rc;
+    }
+  return 0;
 }
 
 int tsr_episodes_json(const tsr_episodes *E, json_t **out, tsr_error *err) {

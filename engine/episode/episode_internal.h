@@ -9,10 +9,10 @@
  *   episode.c store columns -> tsr__ep_input (code text -> flags, code ranks),
  *             the public API, Parquet writers, report JSON
  *
- *   slots: patient p owns positions [off[p], off[p+1]) of the finished
- *   episodes; its spells and CIPS are first written into the same range
- *   (there are never more spells than episodes), then compacted after a
- *   prefix sum, so every thread count gives the same arrays. */
+ *   Patients are cut into fixed chunks; a first pass counts each chunk's
+ *   spells, CIPS and periods, a prefix sum gives each chunk its place, and
+ *   a second pass rebuilds each patient's spells and writes them there, so
+ *   every thread count gives the same arrays. */
 #ifndef TSR_EPISODE_INTERNAL_H
 #define TSR_EPISODE_INTERNAL_H
 
@@ -60,30 +60,56 @@ typedef struct tsr__ep_input {
 
 #define TSR__EP_NONE UINT32_MAX
 
+/* The result, kept compact (every byte of it is first-touched memory, which
+ * is what the stage spends most of its time on): what can be derived from
+ * the input is derived by the accessors below instead of stored. */
 typedef struct tsr__ep_result {
-  /* per episode */
-  int64_t *spell_id, *cips_id; /* 0 = not finished */
-  int32_t *spell_order;        /* 0 = not finished */
-  /* per spell, spell_id - 1 */
+  tsr__ep_input in;             /* the input (arrays borrowed: they must outlive the result) */
+  /* per episode row */
+  uint32_t *ep_spell;           /* spell_id (spell index + 1); 0 = not finished */
+  uint32_t *ep_order;           /* order in the spell, from 1; 0 = not finished */
+  /* per spell, spell_id - 1: a patient's spells are contiguous, in id order */
   uint64_t nspells;
-  int64_t *sp_patient, *sp_cips;
   uint32_t *sp_first, *sp_last; /* episode rows */
-  int32_t *sp_episodes;
+  uint32_t *sp_cips;            /* CIPS index (cips_id - 1) */
+  uint32_t *sp_episodes;
   uint32_t *sp_reg;             /* registration period (index) at admission, TSR__EP_NONE */
-  /* per CIPS, cips_id - 1 */
+  /* per CIPS, cips_id - 1: its spells are ci_first[c] .. ci_first[c + 1] - 1 */
   uint64_t ncips;
-  int64_t *ci_patient;
-  int32_t *ci_admidate, *ci_disdate, *ci_spells, *ci_providers;
+  uint32_t *ci_first;           /* [ncips + 1] */
+  int32_t *ci_disdate;
+  uint32_t *ci_providers;
   /* per registration period */
   uint64_t nregs;
-  int64_t *rg_patient;
-  uint32_t *rg_row;             /* a GP row of the period (its practice text) */
-  uint32_t *rg_practice;
+  uint32_t *rg_row;             /* a GP row of the period (its patient and practice) */
   int32_t *rg_start, *rg_end;   /* end TSR_DATE_NONE = open */
   tsr_episode_stats st;
 } tsr__ep_result;
 
-/* Runs the rules. Returns 0 or TSR_ENOMEM; *res must be freed with
+static inline int64_t tsr__ep_spell_id(const tsr__ep_result *R, uint64_t row) { return R->ep_spell[row]; }
+static inline int64_t tsr__ep_cips_id(const tsr__ep_result *R, uint64_t row) {
+  return R->ep_spell[row] ? (int64_t)R->sp_cips[R->ep_spell[row] - 1] + 1 : 0;
+}
+static inline int32_t tsr__ep_spell_order(const tsr__ep_result *R, uint64_t row) { return (int32_t)R->ep_order[row]; }
+static inline int64_t tsr__ep_sp_patient(const tsr__ep_result *R, uint64_t s) { return R->in.pid[R->sp_first[s]]; }
+/* the spell's cips_id (1-based) */
+static inline int64_t tsr__ep_sp_cips(const tsr__ep_result *R, uint64_t s) { return (int64_t)R->sp_cips[s] + 1; }
+static inline int64_t tsr__ep_ci_patient(const tsr__ep_result *R, uint64_t c) {
+  return R->in.pid[R->sp_first[R->ci_first[c]]];
+}
+static inline int32_t tsr__ep_ci_admidate(const tsr__ep_result *R, uint64_t c) {
+  return R->in.admidate[R->sp_first[R->ci_first[c]]];
+}
+static inline int32_t tsr__ep_ci_spells(const tsr__ep_result *R, uint64_t c) {
+  return (int32_t)(R->ci_first[c + 1] - R->ci_first[c]);
+}
+static inline int64_t tsr__ep_rg_patient(const tsr__ep_result *R, uint64_t g) { return R->in.gp_pid[R->rg_row[g]]; }
+static inline uint32_t tsr__ep_rg_practice(const tsr__ep_result *R, uint64_t g) {
+  return R->in.gp_practice[R->rg_row[g]];
+}
+
+/* Runs the rules. Returns 0, TSR_ENOMEM or TSR_ELIMIT (4G finished
+ * episodes or more); *res must be freed with
  * tsr__ep_result_free (also after a failure). */
 int tsr__ep_run(const tsr__ep_input *in, tsr__ep_result *res);
 void tsr__ep_result_free(tsr__ep_result *res);

@@ -131,7 +131,10 @@ typedef struct pq_col {
   tsr_pq_type type;
   int nullable;
   tsr_pq_encoding enc;
-  uint32_t width; /* bytes per fixed-width value; 0 for strings */
+  uint32_t width; /* bytes per fixed-width value; 0 for strings, 4 for coded strings */
+  const tsr_view *gdict; /* coded strings: the caller's table (vals hold uint32 codes, 1-based) */
+  uint32_t gdict_n;
+  uint32_t *gmap; /* [gdict_n + 1] code -> row group dictionary entry + 1, 0 = unseen */
   /* the row group being buffered */
   uint8_t *valid; /* one byte per row (OPTIONAL only) */
   size_t valid_cap;
@@ -241,6 +244,7 @@ static void col_free(pq_col *c) {
   tsr__free(c->dfirst);
   tsr__free(c->dhash);
   tsr__free(c->table);
+  tsr__free(c->gmap);
   if (c->cctx) ZSTD_freeCCtx(c->cctx);
 }
 
@@ -343,6 +347,20 @@ int tsr_pq_open(tsr_pq_writer **out, const char *dir, const char *filename, cons
 /* --- Buffering ---------------------------------------------------------------- */
 static int col_append(pq_col *c, const tsr_pq_col *in, size_t off, size_t n, size_t rg_n) {
   const uint8_t *valid = in->valid ? in->valid + off : NULL;
+  if (c->gdict) {
+    const uint32_t *code = (const uint32_t *)in->values + off;
+    if (grow(&c->vals, &c->vals_cap, c->nn + n, 4)) return -1;
+    if (c->nullable && grow(&c->valid, &c->valid_cap, rg_n + n, 1)) return -1;
+    uint32_t *dst = (uint32_t *)(void *)c->vals + c->nn;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      int present = code[i] != 0 && (!valid || valid[i]);
+      if (c->nullable) c->valid[rg_n + i] = (uint8_t)present;
+      if (present) dst[k++] = code[i];
+    }
+    c->nn += k;
+    return 0;
+  }
   if (c->nullable) {
     if (grow(&c->valid, &c->valid_cap, rg_n + n, 1)) return -1;
     for (size_t i = 0; i < n; i++) c->valid[rg_n + i] = valid ? (valid[i] != 0) : 1;
@@ -385,19 +403,39 @@ static int col_append(pq_col *c, const tsr_pq_col *in, size_t off, size_t n, siz
   return 0;
 }
 
+/* --- Values ---------------------------------------------------------------- */
+static inline const uint8_t *val_ptr(const pq_col *c, size_t v, size_t *len) {
+  if (c->gdict) {
+    const tsr_view *e = &c->gdict[((const uint32_t *)(const void *)c->vals)[v] - 1];
+    *len = e->len;
+    return (const uint8_t *)e->ptr;
+  }
+  if (c->type == TSR_PQ_STRING) {
+    *len = (size_t)(c->soff[v + 1] - c->soff[v]);
+    return (const uint8_t *)c->sbytes.p + c->soff[v];
+  }
+  *len = c->width;
+  return c->vals + v * c->width;
+}
+
 /* --- Statistics ---------------------------------------------------------------- */
 static void stat_set(uint8_t *dst, uint8_t *len, const void *src, size_t n) {
   memcpy(dst, src, n);
   *len = (uint8_t)n;
 }
 
-static int str_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
-  int r = memcmp(a, b, an < bn ? an : bn);
+static inline int str_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+  size_t m = an < bn ? an : bn;
+  if (m && a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
+  int r = m ? memcmp(a, b, m) : 0;
   if (r) return r;
   return an < bn ? -1 : an > bn;
 }
 
-static void compute_stats(pq_col *c, size_t rows, pq_stats *st) {
+/* dict: the row group's dictionary is built (c->dfirst holds each entry's
+ * first value), so a string column's min and max are found among its
+ * entries instead of among every value. */
+static void compute_stats(pq_col *c, size_t rows, pq_stats *st, int dict) {
   memset(st, 0, sizeof *st);
   st->null_count = rows - c->nn;
   if (c->nn == 0) return;
@@ -456,18 +494,24 @@ static void compute_stats(pq_col *c, size_t rows, pq_stats *st) {
     break;
   }
   case TSR_PQ_STRING: {
-    const uint8_t *b = (const uint8_t *)c->sbytes.p;
-    size_t lo = 0, hi = 0;
-    for (size_t i = 1; i < n; i++) {
-      const uint8_t *p = b + c->soff[i];
-      size_t len = (size_t)(c->soff[i + 1] - c->soff[i]);
-      if (str_cmp(p, len, b + c->soff[lo], (size_t)(c->soff[lo + 1] - c->soff[lo])) < 0) lo = i;
-      if (str_cmp(p, len, b + c->soff[hi], (size_t)(c->soff[hi + 1] - c->soff[hi])) > 0) hi = i;
+    size_t m = dict ? c->ndict : n;
+    size_t lo_len, hi_len;
+    const uint8_t *lo = val_ptr(c, dict ? c->dfirst[0] : 0, &lo_len), *hi = lo;
+    hi_len = lo_len;
+    for (size_t i = 1; i < m; i++) {
+      size_t len;
+      const uint8_t *p = val_ptr(c, dict ? c->dfirst[i] : i, &len);
+      if (str_cmp(p, len, lo, lo_len) < 0) {
+        lo = p;
+        lo_len = len;
+      } else if (str_cmp(p, len, hi, hi_len) > 0) {
+        hi = p;
+        hi_len = len;
+      }
     }
-    size_t lo_len = (size_t)(c->soff[lo + 1] - c->soff[lo]), hi_len = (size_t)(c->soff[hi + 1] - c->soff[hi]);
     if (lo_len > PQ_STAT_MAX || hi_len > PQ_STAT_MAX) return;
-    if (lo_len) stat_set(st->min, &st->min_len, b + c->soff[lo], lo_len);
-    if (hi_len) stat_set(st->max, &st->max_len, b + c->soff[hi], hi_len);
+    if (lo_len) stat_set(st->min, &st->min_len, lo, lo_len);
+    if (hi_len) stat_set(st->max, &st->max_len, hi, hi_len);
     break;
   }
   }
@@ -475,15 +519,6 @@ static void compute_stats(pq_col *c, size_t rows, pq_stats *st) {
 }
 
 /* --- Dictionary ------------------------------------------------------------------ */
-static inline const uint8_t *val_ptr(const pq_col *c, size_t v, size_t *len) {
-  if (c->type == TSR_PQ_STRING) {
-    *len = (size_t)(c->soff[v + 1] - c->soff[v]);
-    return (const uint8_t *)c->sbytes.p + c->soff[v];
-  }
-  *len = c->width;
-  return c->vals + v * c->width;
-}
-
 static int table_rehash(pq_col *c, size_t cap) {
   uint32_t *t = tsr__calloc(cap, sizeof *t);
   if (!t) return -1;
@@ -501,11 +536,45 @@ static int table_rehash(pq_col *c, size_t cap) {
 
 /* Builds the dictionary of the buffered values and the index of each value.
  * Returns 1 when built, 0 when it went past the limits (use PLAIN), -1 on OOM. */
+static int build_dict_coded(pq_col *c, size_t max_entries, size_t max_bytes) {
+  size_t n = c->nn;
+  const uint32_t *code = (const uint32_t *)(const void *)c->vals;
+  if (!c->gmap && !(c->gmap = tsr__calloc((size_t)c->gdict_n + 1, sizeof *c->gmap))) return -1;
+  int rc = 1;
+  for (size_t v = 0; v < n; v++) {
+    uint32_t g = code[v];
+    if (c->gmap[g]) {
+      c->idx[v] = c->gmap[g] - 1;
+      continue;
+    }
+    size_t len = c->gdict[g - 1].len;
+    if (c->ndict + 1 > max_entries || (c->dict_bytes += len + 4) > max_bytes) {
+      rc = 0;
+      break;
+    }
+    if (c->ndict + 1 > c->dcap) {
+      size_t cap_h = c->dcap, cap_f = c->dcap;
+      if (grow(&c->dhash, &cap_h, c->ndict + 1, sizeof *c->dhash) ||
+          grow(&c->dfirst, &cap_f, c->ndict + 1, sizeof *c->dfirst)) {
+        rc = -1;
+        break;
+      }
+      c->dcap = cap_f;
+    }
+    c->dfirst[c->ndict] = (uint32_t)v;
+    c->idx[v] = (uint32_t)c->ndict;
+    c->gmap[g] = (uint32_t)(++c->ndict);
+  }
+  for (size_t e = 0; e < c->ndict; e++) c->gmap[code[c->dfirst[e]]] = 0;
+  return rc;
+}
+
 static int build_dict(pq_col *c, size_t max_entries, size_t max_bytes) {
   size_t n = c->nn;
   c->ndict = 0;
   c->dict_bytes = 0;
   if (grow(&c->idx, &c->idx_cap, n, sizeof *c->idx)) return -1;
+  if (c->gdict) return build_dict_coded(c, max_entries, max_bytes);
   if (c->tcap == 0 && table_rehash(c, 1024)) return -1;
   memset(c->table, 0, c->tcap * sizeof *c->table);
   size_t mask = c->tcap - 1;
@@ -619,13 +688,13 @@ static int encode_chunk(const tsr_pq_writer *w, pq_col *c, size_t rows) {
   memset(&c->cur, 0, sizeof c->cur);
   c->chunk.len = 0;
   c->cur.num_values = rows;
-  compute_stats(c, rows, &c->cur.st);
   int dict = 0;
   if (c->type != TSR_PQ_BOOL && c->nn > 0 && c->enc != TSR_PQ_ENC_PLAIN) {
     int auto_ = c->enc == TSR_PQ_ENC_AUTO;
     dict = build_dict(c, auto_ ? c->nn / 2 : c->nn, auto_ ? PQ_AUTO_DICT_BYTES : PQ_FORCED_DICT_BYTES);
     if (dict < 0) return TSR_ENOMEM;
   }
+  compute_stats(c, rows, &c->cur.st, dict);
   int bw = 0;
   if (dict) {
     c->cur.dict = 1;
@@ -647,8 +716,11 @@ static int encode_chunk(const tsr_pq_writer *w, pq_col *c, size_t rows) {
       int present = !c->nullable || c->valid[r1];
       bits += (uint64_t)c->nullable;
       if (present) {
-        if (c->type == TSR_PQ_STRING && !dict)
-          bits += 32u + 8u * (uint64_t)(c->soff[v1 + 1] - c->soff[v1]);
+        if (c->type == TSR_PQ_STRING && !dict) {
+          size_t len;
+          (void)val_ptr(c, v1, &len);
+          bits += 32u + 8u * (uint64_t)len;
+        }
         else
           bits += fixed_bits;
         v1++;
@@ -709,6 +781,24 @@ static int flush_row_group(tsr_pq_writer *w, tsr_error *err) {
   return 0;
 }
 
+int tsr_pq_set_codes(tsr_pq_writer *w, size_t col, const tsr_view *dict, uint32_t dict_n, tsr_error *err) {
+  TSR_RETURN_IF(!w || col >= w->ncols || (dict_n && !dict), err, TSR_EINVAL, "parquet: no such column or no codes");
+  pq_col *pc = &w->cols[col];
+  if (pc->type != TSR_PQ_STRING || w->total_rows || w->failed)
+    return tsr_error_set(err, TSR_EINVAL, w->f.path, 0, 0,
+                         "parquet: column '%s' cannot take codes (not a string, or rows already written)", pc->name);
+  for (uint32_t k = 0; k < dict_n; k++)
+    if (dict[k].len > PQ_MAX_STRING || (dict[k].len && !dict[k].ptr))
+      return tsr_error_set(err, TSR_ELIMIT, w->f.path, 0, 0,
+                           "parquet: dictionary entry %u of column '%s' is over 1 GiB or has no bytes", k + 1,
+                           pc->name);
+  static const tsr_view none = {NULL, 0};
+  pc->gdict = dict_n ? dict : &none; /* non-NULL marks the column coded */
+  pc->gdict_n = dict_n;
+  pc->width = 4;
+  return 0;
+}
+
 int tsr_pq_write(tsr_pq_writer *w, const tsr_pq_col *cols, size_t nrows, tsr_error *err) {
   TSR_RETURN_IF(!w, err, TSR_EINVAL, "parquet: no writer");
   if (w->failed) return tsr_error_set(err, TSR_EINVAL, w->f.path, 0, 0, "parquet: writer failed earlier");
@@ -726,7 +816,20 @@ int tsr_pq_write(tsr_pq_writer *w, const tsr_pq_col *cols, size_t nrows, tsr_err
           return tsr_error_set(err, TSR_EINVAL, w->f.path, 0, 0,
                                "parquet: null in required column '%s' (row %llu)", pc->name,
                                (unsigned long long)(w->total_rows + i));
-    if (pc->type == TSR_PQ_STRING) {
+    if (pc->gdict) {
+      const uint32_t *code = cols[c].values;
+      for (size_t i = 0; i < nrows; i++) {
+        if (valid && !valid[i]) continue;
+        if (code[i] > pc->gdict_n)
+          return tsr_error_set(err, TSR_EINVAL, w->f.path, 0, 0,
+                               "parquet: code %u in column '%s' (row %llu) is past its %u dictionary entries",
+                               code[i], pc->name, (unsigned long long)(w->total_rows + i), pc->gdict_n);
+        if (code[i] == 0 && !pc->nullable)
+          return tsr_error_set(err, TSR_EINVAL, w->f.path, 0, 0,
+                               "parquet: null in required column '%s' (row %llu)", pc->name,
+                               (unsigned long long)(w->total_rows + i));
+      }
+    } else if (pc->type == TSR_PQ_STRING) {
       const tsr_view *sv = cols[c].values;
       for (size_t i = 0; i < nrows; i++)
         if ((!valid || valid[i]) && (sv[i].len > PQ_MAX_STRING || (sv[i].len && !sv[i].ptr)))
@@ -766,7 +869,8 @@ size_t tsr_pq_writer_bytes(const tsr_pq_writer *w) {
   for (size_t i = 0; i < w->ncols; i++) {
     const pq_col *c = &w->cols[i];
     b += c->valid_cap + c->vals_cap * c->width + c->soff_cap * sizeof *c->soff + c->sbytes.cap + c->chunk.cap +
-         c->page.cap + c->hdr.cap + c->zbuf.cap + c->idx_cap * 4 + c->dcap * 12 + c->tcap * 4;
+         c->page.cap + c->hdr.cap + c->zbuf.cap + c->idx_cap * 4 + c->dcap * 12 + c->tcap * 4 +
+         (c->gmap ? ((size_t)c->gdict_n + 1) * 4 : 0);
   }
   return b;
 }

@@ -75,7 +75,8 @@ TSR_API void tsr_pq_options_init(tsr_pq_options *o);
 /* One column of a batch of rows passed to tsr_pq_write. values points to
  * nrows entries of the column's value type (see tsr_pq_type); entries of null
  * rows are ignored. valid has one byte per row, nonzero = present; NULL means
- * every row is present. Borrowed for the call only. */
+ * every row is present (for a coded column: every row whose code is not 0).
+ * Borrowed for the call only. */
 typedef struct tsr_pq_col {
   const void *values;
   const uint8_t *valid;
@@ -90,6 +91,16 @@ typedef struct tsr_pq_writer tsr_pq_writer;
  * says which), TSR_EIO, TSR_ELIMIT or TSR_ENOMEM. */
 TSR_API int tsr_pq_open(tsr_pq_writer **w, const char *dir, const char *filename, const tsr_pq_column_def *cols,
                         size_t ncols, const tsr_pq_options *opt, tsr_error *err);
+
+/* Makes column col (a STRING column, before the first tsr_pq_write) a coded
+ * column: its values are then uint32_t codes into dict (dict_n strings, code
+ * c meaning dict[c - 1], code 0 a null), not tsr_view. dict is borrowed until
+ * tsr_pq_close/abort. The file is the same as for the same strings given as
+ * views; the writer only skips copying, hashing and comparing each value's
+ * bytes (a row group's dictionary is built from the codes, its statistics
+ * from the dictionary's entries). Returns 0, TSR_EINVAL (not a string
+ * column, rows already written) or TSR_ELIMIT (an entry over 1 GiB). */
+TSR_API int tsr_pq_set_codes(tsr_pq_writer *w, size_t col, const tsr_view *dict, uint32_t dict_n, tsr_error *err);
 
 /* Appends nrows rows given column by column (cols has ncols entries in
  * definition order). Any batch size; values (strings too) are copied into the

@@ -153,7 +153,8 @@ Test(episode, spell_rules) {
   ep(t, 8, 1, 300, 302, 305, D, 2, "3", "11", "19", "98", "8", "1");
   run(t);
   const tsr__ep_result *R = &t->R;
-  int64_t *s = R->spell_id;
+  int64_t s[17];
+  for (int i = 0; i < 17; i++) s[i] = tsr__ep_spell_id(R, (uint64_t)i);
   cr_expect_eq(s[0], s[1]);
   cr_expect_neq(s[2], s[3]);
   cr_expect_eq(s[4], s[5]);
@@ -163,9 +164,9 @@ Test(episode, spell_rules) {
   cr_expect_neq(s[12], s[13]);
   cr_expect_eq(s[14], s[15]);
   cr_expect_eq(s[15], s[16]);
-  cr_expect_eq(R->spell_order[15], 1);
-  cr_expect_eq(R->spell_order[16], 2);
-  cr_expect_eq(R->spell_order[14], 3);
+  cr_expect_eq(tsr__ep_spell_order(R, 15), 1);
+  cr_expect_eq(tsr__ep_spell_order(R, 16), 2);
+  cr_expect_eq(tsr__ep_spell_order(R, 14), 3);
   /* 1 + 2 + 1 + 1 + 1 + 2 + 2 + 1 spells, numbered by (patient, admission) */
   cr_expect_eq(R->nspells, 11);
   for (uint32_t i = 0; i < 17; i++) cr_expect_gt(s[i], 0);
@@ -193,7 +194,7 @@ static int joined(tsr_cips_rule rule, int32_t g, const char *dest, const char *s
   ep(t, 1, 2, 110 + g, 110 + g, 120, 120, 1, "3", meth, src, "19", "1", cls);
   run(t);
   cr_assert_eq(t->R.nspells, 2);
-  int j = t->R.cips_id[0] == t->R.cips_id[1];
+  int j = tsr__ep_cips_id(&t->R, 0) == tsr__ep_cips_id(&t->R, 1);
   cr_assert_eq(t->R.ncips, j ? 1u : 2u);
   tb_free(t);
   return j;
@@ -250,11 +251,11 @@ Test(episode, unfinished_and_two_providers) {
   cr_expect_eq(R->st.unfinished, 2);
   cr_expect_eq(R->nspells, 2);
   /* two providers on one day: two spells, in provider text order */
-  cr_expect_eq(R->spell_id[1], 1);
-  cr_expect_eq(R->spell_id[0], 2);
-  cr_expect_eq(R->spell_id[2], 0);
-  cr_expect_eq(R->cips_id[2], 0);
-  cr_expect_eq(R->spell_order[3], 0);
+  cr_expect_eq(tsr__ep_spell_id(R, 1), 1);
+  cr_expect_eq(tsr__ep_spell_id(R, 0), 2);
+  cr_expect_eq(tsr__ep_spell_id(R, 2), 0);
+  cr_expect_eq(tsr__ep_cips_id(R, 2), 0);
+  cr_expect_eq(tsr__ep_spell_order(R, 3), 0);
   /* not transfers: two CIPS; the spells overlap (admitted before 102) */
   cr_expect_eq(R->ncips, 2);
   cr_expect_eq(R->st.overlapping_spells, 1);
@@ -281,12 +282,12 @@ Test(episode, cips_attributes) {
   run(t);
   const tsr__ep_result *R = &t->R;
   cr_assert_eq(R->ncips, 2);
-  cr_expect_eq(R->ci_spells[0], 3);
+  cr_expect_eq(tsr__ep_ci_spells(R, 0), 3);
   cr_expect_eq(R->ci_providers[0], 2);
-  cr_expect_eq(R->ci_admidate[0], 100);
+  cr_expect_eq(tsr__ep_ci_admidate(R, 0), 100);
   cr_expect_eq(R->ci_disdate[0], 120);
-  cr_expect_eq(R->ci_spells[1], 1);
-  cr_expect_eq(R->sp_cips[3], 2);
+  cr_expect_eq(tsr__ep_ci_spells(R, 1), 1);
+  cr_expect_eq(tsr__ep_sp_cips(R, 3), 2);
   tb_free(t);
 }
 
@@ -310,23 +311,23 @@ Test(episode, registrations) {
   run(t);
   const tsr__ep_result *R = &t->R;
   cr_assert_eq(R->nregs, 5);
-  cr_expect_eq(R->rg_patient[0], 1);
+  cr_expect_eq(tsr__ep_rg_patient(R, 0), 1);
   cr_expect_eq(R->rg_start[0], 0);
   cr_expect_eq(R->rg_end[0], 200);
-  cr_expect_eq(R->rg_practice[1], 7);
+  cr_expect_eq(tsr__ep_rg_practice(R, 1), 7);
   cr_expect_eq(R->rg_end[1], TSR_DATE_NONE);
-  cr_expect_eq(R->rg_practice[2], 5);
+  cr_expect_eq(tsr__ep_rg_practice(R, 2), 5);
   cr_expect_eq(R->rg_end[2], 100);
   cr_expect_eq(R->rg_start[3], 101);
   cr_expect_eq(R->rg_end[3], 150);
-  cr_expect_eq(R->rg_practice[4], 6);
+  cr_expect_eq(tsr__ep_rg_practice(R, 4), 6);
   cr_expect_eq(R->st.registrations_skipped, 1);
   cr_expect_eq(R->st.registration_overlaps, 1);
   cr_expect_eq(R->st.registration_gaps, 1);
-  cr_expect_eq(R->rg_practice[R->sp_reg[0]], 5);
-  cr_expect_eq(R->rg_practice[R->sp_reg[1]], 7);
+  cr_expect_eq(tsr__ep_rg_practice(R, R->sp_reg[0]), 5);
+  cr_expect_eq(tsr__ep_rg_practice(R, R->sp_reg[1]), 7);
   cr_expect_eq(R->sp_reg[2], TSR__EP_NONE);
-  cr_expect_eq(R->rg_practice[R->sp_reg[3]], 6);
+  cr_expect_eq(tsr__ep_rg_practice(R, R->sp_reg[3]), 6);
   cr_expect_eq(R->sp_reg[4], TSR__EP_NONE);
   cr_expect_eq(R->st.spells_without_practice, 2);
   tb_free(t);
@@ -370,6 +371,34 @@ static void random_fill(tb *t) {
   }
 }
 
+/* A patient with many episodes (past the insertion sort: the merge sort
+ * orders them), given in reverse and in a scrambled order: the spells are
+ * the same, in admission order, with multi-episode spells kept whole. */
+static void many_case(int scramble) {
+  enum { M = 301 };
+  tb *t = tb_new(1, TSR_CIPS_UKHSA);
+  uint32_t row[M];
+  for (int k = 0; k < M; k++) {
+    int i = scramble ? (k * 97) % M : M - 1 - k; /* 97 is prime to M */
+    int32_t day = 1000 + 10 * (i / 3);          /* three episodes a spell: same admission date */
+    row[i] = ep(t, 1, 1, day, day + i % 3, day + i % 3 + 1, day + 3, i % 3 + 1, "3", "11", "19", "19",
+                i % 3 == 2 ? "1" : "8", "1");
+  }
+  run(t);
+  const tsr__ep_result *R = &t->R;
+  cr_assert_eq(R->nspells, M / 3 + (M % 3 != 0));
+  for (int i = 0; i < M; i++) {
+    cr_assert_eq(tsr__ep_spell_id(R, row[i]), i / 3 + 1, "episode %d", i);
+    cr_assert_eq(tsr__ep_spell_order(R, row[i]), i % 3 + 1, "episode %d", i);
+  }
+  tb_free(t);
+}
+
+Test(episode, many_episodes_of_one_patient) {
+  many_case(0);
+  many_case(1);
+}
+
 Test(episode, properties_and_threads) {
   tb *t1 = tb_new(300, TSR_CIPS_UKHSA), *t2 = tb_new(300, TSR_CIPS_UKHSA);
   random_fill(t1);
@@ -383,23 +412,23 @@ Test(episode, properties_and_threads) {
   for (uint64_t i = 0; i < t1->in.n; i++) {
     int f = (t1->fl[i] & TSR__EPF_FINISHED) != 0;
     fin += (uint64_t)f;
-    cr_assert_eq(R->spell_id[i] != 0, f);
-    cr_assert_eq(R->cips_id[i] != 0, f);
+    cr_assert_eq(tsr__ep_spell_id(R, i) != 0, f);
+    cr_assert_eq(tsr__ep_cips_id(R, i) != 0, f);
     if (!f) continue;
-    cr_assert_leq((uint64_t)R->spell_id[i], R->nspells);
-    uint64_t sp = (uint64_t)R->spell_id[i] - 1;
-    cr_assert_eq(R->sp_patient[sp], t1->pid[i]);
-    cr_assert_eq(R->sp_cips[sp], R->cips_id[i]);
+    cr_assert_leq((uint64_t)tsr__ep_spell_id(R, i), R->nspells);
+    uint64_t sp = (uint64_t)tsr__ep_spell_id(R, i) - 1;
+    cr_assert_eq(tsr__ep_sp_patient(R, sp), t1->pid[i]);
+    cr_assert_eq(tsr__ep_sp_cips(R, sp), tsr__ep_cips_id(R, i));
     cnt[sp + 1]++;
   }
   cr_expect_eq(fin, R->st.finished);
   uint64_t cs = 0;
   for (uint64_t sp = 0; sp < R->nspells; sp++) {
     cr_assert_eq(cnt[sp + 1], R->sp_episodes[sp]);
-    if (sp) cr_assert_geq(R->sp_patient[sp], R->sp_patient[sp - 1]);
-    if (sp) cr_assert(R->sp_cips[sp] == R->sp_cips[sp - 1] || R->sp_cips[sp] == R->sp_cips[sp - 1] + 1);
+    if (sp) cr_assert_geq(tsr__ep_sp_patient(R, sp), tsr__ep_sp_patient(R, sp - 1));
+    if (sp) cr_assert(tsr__ep_sp_cips(R, sp) == tsr__ep_sp_cips(R, sp - 1) || tsr__ep_sp_cips(R, sp) == tsr__ep_sp_cips(R, sp - 1) + 1);
   }
-  for (uint64_t c = 0; c < R->ncips; c++) cs += (uint64_t)R->ci_spells[c];
+  for (uint64_t c = 0; c < R->ncips; c++) cs += (uint64_t)tsr__ep_ci_spells(R, c);
   cr_expect_eq(cs, R->nspells);
   free(cnt);
   /* 1 and 2 threads */
@@ -407,9 +436,11 @@ Test(episode, properties_and_threads) {
   cr_assert_eq(Q->nspells, R->nspells);
   cr_assert_eq(Q->ncips, R->ncips);
   cr_assert_eq(Q->nregs, R->nregs);
-  cr_expect_eq(memcmp(Q->spell_id, R->spell_id, t1->in.n * 8), 0);
-  cr_expect_eq(memcmp(Q->cips_id, R->cips_id, t1->in.n * 8), 0);
-  cr_expect_eq(memcmp(Q->spell_order, R->spell_order, t1->in.n * 4), 0);
+  cr_expect_eq(memcmp(Q->ep_spell, R->ep_spell, t1->in.n * 4), 0);
+  cr_expect_eq(memcmp(Q->ep_order, R->ep_order, t1->in.n * 4), 0);
+  cr_expect_eq(memcmp(Q->sp_cips, R->sp_cips, R->nspells * 4), 0);
+  cr_expect_eq(memcmp(Q->ci_first, R->ci_first, (R->ncips + 1) * 4), 0);
+  cr_expect_eq(memcmp(Q->rg_row, R->rg_row, R->nregs * 4), 0);
   cr_expect_eq(memcmp(Q->sp_first, R->sp_first, R->nspells * 4), 0);
   cr_expect_eq(memcmp(Q->sp_reg, R->sp_reg, R->nspells * 4), 0);
   cr_expect_eq(memcmp(Q->ci_disdate, R->ci_disdate, R->ncips * 4), 0);

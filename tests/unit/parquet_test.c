@@ -1105,3 +1105,93 @@ Test(parquet, double_stats_and_special_values) {
   m = file_chunk(dir, "nan.parquet", 0, 0);
   cr_assert(m.has_stats && !m.has_min && !m.has_max, "NaN only: no bounds");
 }
+
+/* A coded string column (tsr_pq_set_codes) writes the same bytes as the same
+ * strings given as views: dictionary order, AUTO's choice (few distinct ->
+ * dictionary, many distinct -> PLAIN, the byte cap), statistics, nulls, and
+ * several row groups. */
+static void coded_case(const char *dir, tsr_pq_encoding enc, uint32_t distinct, uint32_t len, int nullable) {
+  enum { ROWS = 30000 };
+  char *bytes = malloc((size_t)distinct * 64);
+  tsr_view *dict = malloc(sizeof *dict * distinct);
+  for (uint32_t i = 0; i < distinct; i++) {
+    /* text order differs from code order, so min/max come from the texts */
+    snprintf(bytes + (size_t)i * 64, 64, "%0*u", (int)len, (i * 7919u) % 100000u);
+    dict[i] = (tsr_view){bytes + (size_t)i * 64, len};
+  }
+  uint32_t *code = malloc(sizeof *code * ROWS);
+  tsr_view *view = malloc(sizeof *view * ROWS);
+  uint8_t *valid = malloc(ROWS);
+  uint64_t s = 12345;
+  for (int i = 0; i < ROWS; i++) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    code[i] = (uint32_t)((s >> 33) % distinct) + 1;
+    valid[i] = 1;
+    if (nullable && (s >> 20) % 5 == 0) {
+      code[i] = 0;
+      valid[i] = 0;
+    }
+    view[i] = code[i] ? dict[code[i] - 1] : (tsr_view){NULL, 0};
+  }
+  tsr_pq_column_def d = {"s", TSR_PQ_STRING, nullable, enc};
+  tsr_pq_options o;
+  tsr_pq_options_init(&o);
+  o.row_group_rows = 7000;
+  o.page_bytes = 4096;
+  tsr_error err;
+  tsr_pq_writer *w;
+  cr_assert_eq(tsr_pq_open(&w, dir, "views.parquet", &d, 1, &o, &err), 0, "%s", err.msg);
+  for (int r0 = 0; r0 < ROWS; r0 += 4999) {
+    size_t m = (size_t)(ROWS - r0 < 4999 ? ROWS - r0 : 4999);
+    tsr_pq_col c = {view + r0, nullable ? valid + r0 : NULL};
+    cr_assert_eq(tsr_pq_write(w, &c, m, &err), 0, "%s", err.msg);
+  }
+  cr_assert_eq(tsr_pq_close(w, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_pq_open(&w, dir, "codes.parquet", &d, 1, &o, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_pq_set_codes(w, 0, dict, distinct, &err), 0, "%s", err.msg);
+  for (int r0 = 0; r0 < ROWS; r0 += 4999) {
+    size_t m = (size_t)(ROWS - r0 < 4999 ? ROWS - r0 : 4999);
+    tsr_pq_col c = {code + r0, NULL}; /* code 0 is the null */
+    cr_assert_eq(tsr_pq_write(w, &c, m, &err), 0, "%s", err.msg);
+  }
+  cr_assert_eq(tsr_pq_close(w, &err), 0, "%s", err.msg);
+  cr_assert(same_file(dir, "views.parquet", "codes.parquet"), "enc %d distinct %u len %u nullable %d", (int)enc,
+            distinct, len, nullable);
+  free(bytes);
+  free(dict);
+  free(code);
+  free(view);
+  free(valid);
+}
+
+Test(parquet, coded_strings_write_the_same_file_as_views) {
+  char *dir = tsr_test_tmpdir("pq");
+  coded_case(dir, TSR_PQ_ENC_AUTO, 40, 5, 1);    /* dictionary */
+  coded_case(dir, TSR_PQ_ENC_AUTO, 20000, 6, 0); /* too many distinct: PLAIN */
+  coded_case(dir, TSR_PQ_ENC_AUTO, 3400, 60, 1); /* about half distinct: fallback to PLAIN part-way */
+  coded_case(dir, TSR_PQ_ENC_DICT, 20000, 6, 1);
+  coded_case(dir, TSR_PQ_ENC_PLAIN, 40, 5, 1);
+}
+
+Test(parquet, coded_strings_reject_bad_codes) {
+  char *dir = tsr_test_tmpdir("pq");
+  tsr_view dict[2] = {{"a", 1}, {"b", 1}};
+  tsr_pq_column_def d[2] = {{"s", TSR_PQ_STRING, 0, TSR_PQ_ENC_AUTO}, {"n", TSR_PQ_INT32, 0, TSR_PQ_ENC_AUTO}};
+  tsr_error err;
+  tsr_pq_writer *w;
+  cr_assert_eq(tsr_pq_open(&w, dir, "bad.parquet", d, 2, NULL, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_pq_set_codes(w, 1, dict, 2, &err), TSR_EINVAL, "an INT32 column takes no codes");
+  cr_assert_eq(tsr_pq_set_codes(w, 0, dict, 2, &err), 0, "%s", err.msg);
+  uint32_t code[3] = {1, 3, 2};
+  int32_t n[3] = {1, 2, 3};
+  tsr_pq_col c[2] = {{code, NULL}, {n, NULL}};
+  cr_assert_eq(tsr_pq_write(w, c, 3, &err), TSR_EINVAL);
+  cr_assert(strstr(err.msg, "past its 2 dictionary entries"), "%s", err.msg);
+  code[1] = 0;
+  cr_assert_eq(tsr_pq_write(w, c, 3, &err), TSR_EINVAL, "code 0 is a null in a required column");
+  cr_assert(strstr(err.msg, "null in required column 's'"), "%s", err.msg);
+  code[1] = 2;
+  cr_assert_eq(tsr_pq_write(w, c, 3, &err), 0, "%s", err.msg);
+  cr_assert_eq(tsr_pq_set_codes(w, 0, dict, 2, &err), TSR_EINVAL, "codes after rows");
+  cr_assert_eq(tsr_pq_close(w, &err), 0, "%s", err.msg);
+}
