@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libomp-dev libjemalloc-dev libxxhash-dev libcriterion-dev
-      libzstd-dev zlib1g-dev libjansson-dev libsodium-dev libutf8proc-dev)
+      libzstd-dev zlib1g-dev libjansson-dev libsodium-dev libutf8proc-dev libssl-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

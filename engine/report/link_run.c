@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/common_internal.h"
+#include "report/inputs.h"
 #include "report/report.h"
 #include "tessera/episode.h"
 #include "tessera/ingest.h"
@@ -80,7 +81,10 @@ int tsr_link_run(const tsr_config *cfg, const tsr_link_opts *opts, tsr_link_summ
   TSR_FORWARD_IF_ERROR(tsr__outdir_open(&od, opts->out_dir, opts->overwrite, err));
   tsr_rejects *rj = NULL;
   tsr_linkage *L = NULL;
-  int rc = tsr_rejects_open(od.stage, &rj, err);
+  /* the inputs' SHA-256 for the manifest, while the run reads them */
+  tsr__input_hasher *ih = NULL;
+  int rc = tsr__inputs_hash_start(cfg, &ih, err);
+  if (!rc) rc = tsr_rejects_open(od.stage, &rj, err);
   if (!rc) {
     tsr_run_opts ro;
     tsr_run_opts_init(&ro);
@@ -96,7 +100,13 @@ int tsr_link_run(const tsr_config *cfg, const tsr_link_opts *opts, tsr_link_summ
     if (!rc) rc = rc2;
   }
   if (!rc) rc = tsr_run_write(L, od.stage, err);
-  if (!rc) rc = tsr__manifest_write(od.stage, cfg->path, have_hex ? cfg_hex : NULL, opts->argc, opts->argv, err);
+  const tsr__input_hash *inputs = NULL;
+  size_t ninputs = 0;
+  if (!rc) rc = tsr__inputs_hash_join(ih, &inputs, &ninputs, err);
+  if (!rc)
+    rc = tsr__manifest_write_inputs(od.stage, cfg->path, have_hex ? cfg_hex : NULL, inputs, ninputs, opts->argc,
+                                    opts->argv, err);
+  tsr__inputs_hash_free(ih);
   if (!rc) rc = tsr__outdir_commit(&od, err);
   if (rc) {
     tsr__outdir_abort(&od);

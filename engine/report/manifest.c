@@ -1,12 +1,14 @@
 /* manifest.json (report.h, "manifest.c"): the run's files with their sizes
- * and SHA-256 (libsodium crypto_hash_sha256), the config's path and SHA-256,
- * the version and the command line, so anyone can check later that a run
- * folder is whole and which command made it. Files are listed by name. */
+ * and SHA-256 (OpenSSL's SHA-256, which uses the CPU's SHA extensions), the
+ * config's path and SHA-256, the input files' paths, sizes and SHA-256
+ * (inputs.h: `tessera extract` refuses a run whose inputs changed), the
+ * version and the command line, so anyone can check later that a run folder
+ * is whole and which command made it. Files are listed by name. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <sodium.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +16,22 @@
 #include <unistd.h>
 
 #include "common/common_internal.h"
+#include "report/inputs.h"
 #include "report/report.h"
 #include "tessera/version.h"
 
 int tsr__sha256_file(const char *path, char hex[65], uint64_t *bytes, tsr_error *err) {
-  if (sodium_init() < 0) return tsr_error_set(err, TSR_EINTERNAL, NULL, 0, 0, "libsodium failed to initialise");
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return tsr_error_set(err, TSR_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
   enum { CHUNK = 1 << 20 };
   unsigned char *buf = tsr__malloc(CHUNK);
-  if (!buf) {
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
     close(fd);
-    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+    tsr__free(buf);
+    EVP_MD_CTX_free(ctx);
+    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory (SHA-256)");
   }
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
   uint64_t total = 0;
   int rc = 0;
   for (;;) {
@@ -39,15 +42,26 @@ int tsr__sha256_file(const char *path, char hex[65], uint64_t *bytes, tsr_error 
       break;
     }
     if (r == 0) break;
-    crypto_hash_sha256_update(&st, buf, (unsigned long long)r);
+    if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
+      rc = tsr_error_set(err, TSR_EINTERNAL, path, 0, 0, "SHA-256 failed");
+      break;
+    }
     total += (uint64_t)r;
   }
   close(fd);
   tsr__free(buf);
+  unsigned char h[EVP_MAX_MD_SIZE];
+  unsigned int hl = 0;
+  if (!rc && (EVP_DigestFinal_ex(ctx, h, &hl) != 1 || hl != 32))
+    rc = tsr_error_set(err, TSR_EINTERNAL, path, 0, 0, "SHA-256 failed");
+  EVP_MD_CTX_free(ctx);
   if (rc) return rc;
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&st, h);
-  sodium_bin2hex(hex, 65, h, sizeof h);
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    hex[2 * i] = digits[h[i] >> 4];
+    hex[2 * i + 1] = digits[h[i] & 15];
+  }
+  hex[64] = '\0';
   if (bytes) *bytes = total;
   return 0;
 }
@@ -58,6 +72,12 @@ static int is_listed(const char *name) { return name[0] != '.' && strcmp(name, "
 
 int tsr__manifest_write(const char *dir, const char *config_path, const char *config_sha256, int argc,
                         const char *const *argv, tsr_error *err) {
+  return tsr__manifest_write_inputs(dir, config_path, config_sha256, NULL, 0, argc, argv, err);
+}
+
+int tsr__manifest_write_inputs(const char *dir, const char *config_path, const char *config_sha256,
+                               const tsr__input_hash *inputs, size_t ninputs, int argc, const char *const *argv,
+                               tsr_error *err) {
   tsr__dir_name *names;
   size_t n;
   int rc = tsr__dir_names(dir, is_listed, &names, &n, err);
@@ -71,6 +91,18 @@ int tsr__manifest_write(const char *dir, const char *config_path, const char *co
   json_object_set_new(c, "path", config_path ? json_string(config_path) : json_null());
   json_object_set_new(c, "sha256", config_sha256 ? json_string(config_sha256) : json_null());
   json_object_set_new(root, "config", c);
+  if (inputs) {
+    json_t *in = json_array();
+    for (size_t i = 0; i < ninputs; i++) {
+      json_t *f = json_object();
+      json_object_set_new(f, "source", json_string(inputs[i].source));
+      json_object_set_new(f, "path", json_string(inputs[i].path));
+      json_object_set_new(f, "bytes", json_integer((json_int_t)inputs[i].bytes));
+      json_object_set_new(f, "sha256", json_string(inputs[i].sha256));
+      json_array_append_new(in, f);
+    }
+    json_object_set_new(root, "inputs", in);
+  }
   json_t *files = json_array();
   for (size_t i = 0; i < n && !rc; i++) {
     char p[1400], hex[65];
