@@ -21,6 +21,7 @@
  *   record is redacted until someone puts its key on the list. Numbers,
  *   booleans, nulls and object keys (field names, source names, fixed labels)
  *   are kept: counts, rates and model parameters are not record values. */
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,10 @@ static void redact_walk(json_t *v, const char *key, const char *outer) {
   }
 }
 
-void tsr__report_redact(json_t *root) { redact_walk(root, NULL, NULL); }
+void tsr__report_redact(json_t *root) {
+  for (size_t i = 1; i < sizeof k_keep / sizeof k_keep[0]; i++) assert(strcmp(k_keep[i - 1], k_keep[i]) < 0);
+  redact_walk(root, NULL, NULL);
+}
 
 /* 1 when patient p has records of a source other than s. */
 static int has_other(const tsr_patient_facts *F, uint64_t p, uint32_t s) {
