@@ -29,6 +29,9 @@ void tsr__cli_link_help(void) {
          "  --threshold P     probabilistic: link pairs of match probability >= P\n"
          "                    (0 < P < 1; default: the config's, else 0.95)\n"
          "  --csv             also write links.csv and patients.csv\n"
+         "  --redact          report.json and report.html without any value taken from a\n"
+         "                    record (block keys, NHS numbers, record ids, code values),\n"
+         "                    fit to leave the safe haven; the tables stay identifiable\n"
          "  --overwrite       replace the run already in DIR (all of its files)\n"
          "  --threads N       worker threads (default: all cores)\n"
          "  --quiet, -q       warnings and errors only on stderr\n");
@@ -39,7 +42,7 @@ int tsr__cli_link(int argc, char **argv) {
   tsr__cli_common c = {0, 0};
   const char *config = NULL, *out = NULL, *preset = NULL, *model = NULL;
   double threshold = 0;
-  int rc = 0, csv = 0, overwrite = 0;
+  int rc = 0, csv = 0, overwrite = 0, redact = 0;
   for (int i = 1; i < argc && !rc; i++) {
     const char *a = argv[i], *v;
     int handled;
@@ -50,6 +53,8 @@ int tsr__cli_link(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--csv") == 0) {
       csv = 1;
+    } else if (strcmp(a, "--redact") == 0) {
+      redact = 1;
     } else if (strcmp(a, "--overwrite") == 0) {
       overwrite = 1;
     } else if (tsr__cli_is_opt(a, "--config")) {
@@ -89,6 +94,7 @@ int tsr__cli_link(int argc, char **argv) {
                                 model ? "--model" : "--threshold", preset ? " (and no --rules PRESET)" : "");
   }
   if (csv) cfg->output.csv = 1;
+  if (redact) cfg->output.redact = 1;
   /* the command line for manifest.json: "tessera" and this command's words */
   const char **words = malloc(sizeof *words * (size_t)(argc + 1));
   if (!words) {

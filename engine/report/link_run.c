@@ -53,7 +53,7 @@ int tsr_run_write(tsr_linkage *L, const char *dir, tsr_error *err) {
    * source when the key is absent (docs/config.md, "output"). */
   tsr__rate_fields rf = {cfg->output.match_rates_set, (const char *const *)cfg->output.match_rates_by,
                          cfg->output.n_match_rates_by};
-  int rc = tsr__report_write_ep(L, &rf, E, dir, err);
+  int rc = tsr__report_write_ep(L, &rf, E, cfg->output.redact, dir, err);
   tsr_episodes_free(E);
   return rc;
 }

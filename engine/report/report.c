@@ -6,7 +6,22 @@
  *
  * Which fields get match-rate tables is the config's choice
  * (tsr__rate_fields); by default every code-kind field of a source, so no
- * field name is built in. */
+ * field name is built in.
+ *
+ * DESIGN (identifiable values)
+ *   The document holds values taken from records: largest-block keys (a
+ *   date of birth, a postcode), NHS numbers of conflicting clusters, record
+ *   ids of example pairs, the values of code fields. It opens with
+ *   "identifiable" and "notice" saying so. With redact, one pass over the
+ *   finished document (redact_walk) replaces every string by "[redacted]"
+ *   unless its key is on a short list of keys whose strings are names from
+ *   the config or the engine (source, rule, field, comparison and level
+ *   names, stage, mode, paths of the config and model). The list says what
+ *   may stay, not what must go, so a string some later section adds from a
+ *   record is redacted until someone puts its key on the list. Numbers,
+ *   booleans, nulls and object keys (field names, source names, fixed labels)
+ *   are kept: counts, rates and model parameters are not record values. */
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +29,80 @@
 
 #include "common/common_internal.h"
 #include "report/report.h"
+#include "tessera/config.h"
 #include "tessera/link.h"
 #include "tessera/version.h"
+
+/* --- identifiable values --------------------------------------------------------- */
+
+const char tsr__report_redacted[] = "[redacted]";
+const char tsr__report_notice_identifiable[] =
+    "This report holds identifying values (block keys such as dates of birth and postcodes, NHS numbers) and must "
+    "not leave the safe haven; run with --redact for a shareable report.";
+const char tsr__report_notice_redacted[] =
+    "This report is redacted (tessera link --redact): every value taken from a record (block keys, NHS numbers, "
+    "record ids, values of code fields) is replaced by \"[redacted]\"; counts, rates and model parameters are kept.";
+
+/* Keys whose string values (and the strings of their arrays) are names from
+ * the config or the engine, never from a record. Sorted for bsearch. */
+static const char *const k_keep[] = {
+    "cips_rule",  "comparison", "config", "fields", "kind",     "left_out", "level",          "mode",   "model",
+    "model_path", "name",       "notice", "preset", "rule",     "source",   "source_a",       "source_b",
+    "sources",    "stage",      "tessera_version",
+};
+static int keep_cmp(const void *k, const void *e) { return strcmp(k, *(const char *const *)e); }
+
+/* 1 when s is the name of a level of some comparison kind: a level label that
+ * is anything else (one built from a value) is redacted. */
+static int is_level_name(const char *s) {
+  for (int k = 0; k < TSR_CMP_KIND_COUNT; k++) {
+    uint32_t n = 0;
+    const char *const *names = tsr_cmp_level_names((tsr_cmp_kind)k, &n);
+    for (uint32_t i = 0; names && i < n; i++)
+      if (strcmp(names[i], s) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The string s under key (outer: the key of the array or object holding it). */
+static int keep_string(const char *key, const char *outer, const char *s) {
+  if (!key || !bsearch(key, k_keep, sizeof k_keep / sizeof k_keep[0], sizeof k_keep[0], keep_cmp)) return 0;
+  if (strcmp(key, "level") == 0 || (strcmp(key, "name") == 0 && outer && strcmp(outer, "levels") == 0))
+    return is_level_name(s);
+  return 1;
+}
+
+/* Replaces, in place, every string of v not kept by keep_string. key: the
+ * object key v sits under (for an array's elements, the array's key); outer:
+ * the key one level further out. */
+static void redact_walk(json_t *v, const char *key, const char *outer) {
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+      if (json_is_string(x)) {
+        if (!keep_string(k, key, json_string_value(x))) json_string_set(x, tsr__report_redacted);
+      } else {
+        redact_walk(x, k, key);
+      }
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+      if (json_is_string(x)) {
+        if (!keep_string(key, outer, json_string_value(x))) json_string_set(x, tsr__report_redacted);
+      } else {
+        redact_walk(x, key, outer);
+      }
+    }
+  }
+}
+
+void tsr__report_redact(json_t *root) {
+  for (size_t i = 1; i < sizeof k_keep / sizeof k_keep[0]; i++) assert(strcmp(k_keep[i - 1], k_keep[i]) < 0);
+  redact_walk(root, NULL, NULL);
+}
 
 /* 1 when patient p has records of a source other than s. */
 static int has_other(const tsr_patient_facts *F, uint64_t p, uint32_t s) {
@@ -243,14 +330,18 @@ static json_t *stages_json(const tsr_linkage *L) {
 }
 
 int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rf, const char *dir, tsr_error *err) {
-  return tsr__report_write_ep(L, rf, NULL, dir, err);
+  return tsr__report_write_ep(L, rf, NULL, 0, dir, err);
 }
 
-int tsr__report_write_ep(tsr_linkage *L, const tsr__rate_fields *rf, const tsr_episodes *E, const char *dir,
-                         tsr_error *err) {
+int tsr__report_write_ep(tsr_linkage *L, const tsr__rate_fields *rf, const tsr_episodes *E, int redact,
+                         const char *dir, tsr_error *err) {
   const tsr_config *cfg = tsr_linkage_config(L);
   double t_report = tsr__now();
   json_t *root = json_object();
+  /* first, so that no one reads past it */
+  json_object_set_new(root, "identifiable", json_boolean(!redact));
+  json_object_set_new(root, "notice",
+                      json_string(redact ? tsr__report_notice_redacted : tsr__report_notice_identifiable));
   json_object_set_new(root, "tessera_version", json_string(tsr_version()));
   json_object_set_new(root, "config", json_string(cfg->path));
   json_object_set_new(root, "mode", json_string(tsr_link_mode_name(cfg->link.mode)));
@@ -285,6 +376,7 @@ int tsr__report_write_ep(tsr_linkage *L, const tsr__rate_fields *rf, const tsr_e
   json_object_set_new(root, "engine_peak_bytes", json_integer((json_int_t)tsr_memory_peak()));
   json_object_set_new(root, "memory_limit_bytes", json_integer((json_int_t)tsr_memory_limit()));
   json_object_set_new(root, "threads", json_integer(tsr_linkage_threads(L)));
+  if (redact) tsr__report_redact(root);
   if (!rc) rc = tsr__write_json(dir, "report.json", root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6), err);
   if (!rc) rc = tsr__report_html(root, dir, err);
   json_decref(root);

@@ -29,11 +29,20 @@ typedef struct tsr__rate_fields {
   uint32_t n;
 } tsr__rate_fields;
 /* Builds report.json's document, records the "report" stage in L, and
- * writes DIR/report.json and DIR/report.html. */
+ * writes DIR/report.json and DIR/report.html. The document opens with
+ * "identifiable" (true) and "notice" (tsr__report_notice_identifiable). */
 int tsr__report_write(tsr_linkage *L, const tsr__rate_fields *rates, const char *dir, tsr_error *err);
-/* The same with report.json's "episodes" object of E (NULL: none). */
-int tsr__report_write_ep(tsr_linkage *L, const tsr__rate_fields *rates, const tsr_episodes *E, const char *dir,
-                         tsr_error *err);
+/* The same with report.json's "episodes" object of E (NULL: none); with
+ * redact, both files without record values (tsr__report_redact),
+ * "identifiable" false and tsr__report_notice_redacted. */
+int tsr__report_write_ep(tsr_linkage *L, const tsr__rate_fields *rates, const tsr_episodes *E, int redact,
+                         const char *dir, tsr_error *err);
+/* Replaces in place every string of a report document that is not a name
+ * from the config or the engine (report.c, DESIGN) by tsr__report_redacted. */
+void tsr__report_redact(struct json_t *root);
+extern const char tsr__report_redacted[];             /* "[redacted]" */
+extern const char tsr__report_notice_identifiable[]; /* report.json "notice" of a run without --redact */
+extern const char tsr__report_notice_redacted[];     /* ... and with it */
 
 /* --- report_html.c ---------------------------------------------------------------- */
 /* Writes DIR/report.html from the report.json document. */

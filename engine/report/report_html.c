@@ -4,7 +4,8 @@
  * covers (report.c: code fields such as provider and practice),
  * cluster sizes, the largest blocks, cluster checks and time per stage;
  * with report.json's "probabilistic" object, its sections too
- * (report_html_prob.c). */
+ * (report_html_prob.c). A banner opens the page with report.json's
+ * "notice": identifiable, or redacted (report.c, tessera link --redact). */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,6 +130,16 @@ int tsr__report_html(const json_t *root, const char *dir, tsr_error *err) {
   const json_t *prob = json_object_get(root, "probabilistic");
   if (json_is_object(prob)) tsr__buf_puts(&b, tsr__html_prob_css);
   tsr__buf_puts(&b, "</head><body>\n");
+  /* The banner: what report.json's "identifiable" and "notice" say, first on
+   * the page. A document without the key counts as identifiable. */
+  const int redacted = json_is_false(json_object_get(root, "identifiable"));
+  printf_buf(&b, "<div id=\"identifiable\" role=\"alert\" style=\"%s;padding:10px 14px;margin:0 0 16px;"
+                 "border-radius:4px\"><b>%s</b> ",
+             redacted ? "background:#e6f2e6;border:2px solid #4f9a5d"
+                      : "background:#fde8e7;border:2px solid #a01a16;color:#5a0d0b",
+             redacted ? "Redacted report." : "Identifiable report.");
+  esc(&b, json_is_string(json_object_get(root, "notice")) ? jstr(root, "notice") : tsr__report_notice_identifiable);
+  tsr__buf_puts(&b, "</div>\n");
   printf_buf(&b, "<h1>Tessera run report</h1>\n<p>Configuration <code>");
   esc(&b, jstr(root, "config"));
   printf_buf(&b, "</code>, mode <b>");

@@ -218,6 +218,8 @@ typedef struct tsr_output_cfg {
   char **match_rates_by;   /* code fields whose values get match-rate tables in the report */
   uint32_t n_match_rates_by;
   int match_rates_set;     /* 0: the key is absent, every code field gets a table */
+  int redact;              /* report.json and report.html without record values (tessera link
+                              --redact; no config key); default false */
 } tsr_output_cfg;
 
 /* --- the episodes section (docs/config.md "episodes") ----------------------------- */
