@@ -413,8 +413,10 @@ static int check_gen(actx *x, const char *path, const tsr__xfield *f, tsr__gen g
     }
   if (g == TSR__GEN_KEEP && (f->kind == TSR__XK_BIRTH_DATE || f->kind == TSR__XK_POSTCODE))
     return tsr__cfg_fail(&x->c, path, "%s is never released whole: use one of %s", field_what(f), list);
-  return tsr__cfg_fail(&x->c, path, "\"%s\" does not fit %s (%s): use %s", k_gen_names[g], field_what(f),
-                       kind_phrase(f->kind), list);
+  if (f->what && f->what[0])
+    return tsr__cfg_fail(&x->c, path, "\"%s\" does not fit %s (%s): use %s", k_gen_names[g], f->what,
+                         kind_phrase(f->kind), list);
+  return tsr__cfg_fail(&x->c, path, "\"%s\" does not fit %s: use %s", k_gen_names[g], kind_phrase(f->kind), list);
 }
 
 static int parse_tables(actx *x, const json_t *root) {
