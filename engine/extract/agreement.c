@@ -154,6 +154,13 @@ static void list_names(char *out, size_t n, const void *base, size_t stride, siz
 
 /* ---- generic checks -------------------------------------------------------- */
 
+/* n zeroed bytes from the agreement's arena (arena memory is not zeroed). */
+static void *zalloc(actx *x, size_t n) {
+  void *p = tsr__cfg_alloc(&x->c, n);
+  if (p) memset(p, 0, n);
+  return p;
+}
+
 static int check_keys(actx *x, const json_t *obj, const char *path, const char *const *allowed, size_t nallowed) {
   const char *key;
   json_t *v;
@@ -234,7 +241,7 @@ static int take_path(actx *x, const json_t *v, const char *path, char **out) {
     return 0;
   }
   size_t nb = strlen(x->base_dir), ns = strlen(s);
-  char *full = tsr__cfg_alloc(&x->c, nb + 1 + ns + 1);
+  char *full = zalloc(x, nb + 1 + ns + 1);
   if (!full) return TSR_ENOMEM;
   memcpy(full, x->base_dir, nb);
   if (x->base_dir[nb - 1] != '/') full[nb++] = '/';
@@ -312,7 +319,7 @@ static int parse_path_list(actx *x, const json_t *obj, const char *path, const c
   TSR_FORWARD_IF_ERROR(want_type(x, v, p, JSON_ARRAY, "an array of file paths"));
   *n = json_array_size(v);
   if (!*n) return 0;
-  if (!(*out = tsr__cfg_alloc(&x->c, *n * sizeof **out))) return TSR_ENOMEM;
+  if (!(*out = zalloc(x, *n * sizeof **out))) return TSR_ENOMEM;
   for (size_t i = 0; i < *n; i++) {
     tsr__cfg_path_index(pi, sizeof pi, p, i);
     TSR_FORWARD_IF_ERROR(take_path(x, json_array_get(v, i), pi, &(*out)[i]));
@@ -359,7 +366,7 @@ static int parse_cohort(actx *x, const json_t *root) {
     if (!a->ndiag)
       return tsr__cfg_fail(&x->c, "cohort.diag_prefixes",
                            "an empty list selects nobody: leave the key out to keep every diagnosis");
-    if (!(a->diag_prefixes = tsr__cfg_alloc(&x->c, a->ndiag * sizeof *a->diag_prefixes))) return TSR_ENOMEM;
+    if (!(a->diag_prefixes = zalloc(x, a->ndiag * sizeof *a->diag_prefixes))) return TSR_ENOMEM;
     for (size_t i = 0; i < a->ndiag; i++) {
       tsr__cfg_path_index(p, sizeof p, "cohort.diag_prefixes", i);
       json_t *e = json_array_get(d, i);
@@ -426,7 +433,7 @@ static int parse_tables(actx *x, const json_t *root) {
   TSR_FORWARD_IF_ERROR(want_type(x, v, "tables", JSON_OBJECT, "an object of tables"));
   size_t n = json_object_size(v);
   if (!n) return tsr__cfg_fail(&x->c, "tables", "an empty object releases no table: name one, or leave the key out");
-  if (!(a->tables = tsr__cfg_alloc(&x->c, n * sizeof *a->tables))) return TSR_ENOMEM;
+  if (!(a->tables = zalloc(x, n * sizeof *a->tables))) return TSR_ENOMEM;
   const char *tname;
   json_t *tv;
   json_object_foreach(v, tname, tv) {
@@ -443,7 +450,7 @@ static int parse_tables(actx *x, const json_t *root) {
     TSR_FORWARD_IF_ERROR(want_type(x, fv, fp, JSON_OBJECT, "an object {\"<field>\": \"<generalisation>\"}"));
     size_t nf = json_object_size(fv);
     if (!nf) return tsr__cfg_fail(&x->c, fp, "no field listed: name the fields to release, or drop the table");
-    if (!(sel->fields = tsr__cfg_alloc(&x->c, nf * sizeof *sel->fields))) return TSR_ENOMEM;
+    if (!(sel->fields = zalloc(x, nf * sizeof *sel->fields))) return TSR_ENOMEM;
     const tsr__xtable *tb = &x->cat->tables[sel->table];
     const char *fname;
     json_t *gv;
@@ -485,7 +492,7 @@ static int parse_k_anonymity(actx *x, const json_t *root) {
                                  "an array of \"table.field\" strings"));
   size_t n = json_array_size(q);
   if (!n) return tsr__cfg_fail(&x->c, "k_anonymity.quasi_identifiers", "is empty: name at least one \"table.field\"");
-  if (!(a->qi = tsr__cfg_alloc(&x->c, n * sizeof *a->qi))) return TSR_ENOMEM;
+  if (!(a->qi = zalloc(x, n * sizeof *a->qi))) return TSR_ENOMEM;
   char p[TSR__CFG_PATH_MAX];
   for (size_t i = 0; i < n; i++) {
     tsr__cfg_path_index(p, sizeof p, "k_anonymity.quasi_identifiers", i);
@@ -636,7 +643,7 @@ static int parse_aggregate(actx *x, const json_t *v, const char *path, size_t id
   TSR_FORWARD_IF_ERROR(want_type(x, rv, p, JSON_ARRAY, "an array of 1 to 3 dimensions"));
   size_t nr = json_array_size(rv);
   if (nr < 1 || nr > 3) return tsr__cfg_fail(&x->c, p, "expected 1 to 3 dimensions, got %zu", nr);
-  if (!(g->rows = tsr__cfg_alloc(&x->c, nr * sizeof *g->rows))) return TSR_ENOMEM;
+  if (!(g->rows = zalloc(x, nr * sizeof *g->rows))) return TSR_ENOMEM;
   for (size_t i = 0; i < nr; i++) {
     tsr__cfg_path_index(pi, sizeof pi, p, i);
     TSR_FORWARD_IF_ERROR(parse_dim(x, json_array_get(rv, i), pi, g->table, &g->rows[i]));
@@ -670,8 +677,7 @@ static int parse_aggregates(actx *x, const json_t *root) {
   TSR_FORWARD_IF_ERROR(want_type(x, v, "aggregates", JSON_ARRAY, "an array of aggregate tables"));
   size_t n = json_array_size(v);
   if (!n) return tsr__cfg_fail(&x->c, "aggregates", "an empty list asks for nothing: leave the key out");
-  if (!(a->aggs = tsr__cfg_alloc(&x->c, n * sizeof *a->aggs))) return TSR_ENOMEM;
-  memset(a->aggs, 0, n * sizeof *a->aggs);
+  if (!(a->aggs = zalloc(x, n * sizeof *a->aggs))) return TSR_ENOMEM;
   char p[TSR__CFG_PATH_MAX];
   for (size_t i = 0; i < n; i++) {
     tsr__cfg_path_index(p, sizeof p, "aggregates", i);
