@@ -302,7 +302,8 @@ static int parse_columns(tsr__cfg_ctx *c, const char *path, const json_t *v, tsr
 
 static int parse_source(tsr__cfg_ctx *c, const char *path, const json_t *v, const char *base_dir, tsr_source_cfg *s) {
   static const char *const keys[] = {"name", "path",    "delimiter",        "quote",       "header", "trim",
-                                     "null_tokens", "id", "columns", "max_reject_share", "event_dates", NULL};
+                                     "null_tokens", "id", "columns", "max_reject_share", "event_dates", "origin",
+                                     NULL};
   if (!json_is_object(v)) return tsr__cfg_fail(c, path, "expected an object, got %s", tsr__cfg_type_name(v));
   TSR_FORWARD_IF_ERROR(tsr__cfg_check_keys(c, v, path, keys));
   memset(s, 0, sizeof *s);
@@ -332,6 +333,19 @@ static int parse_source(tsr__cfg_ctx *c, const char *path, const json_t *v, cons
   TSR_FORWARD_IF_ERROR(tsr__cfg_get_bool(c, v, path, "header", &s->header));
   TSR_FORWARD_IF_ERROR(tsr__cfg_get_bool(c, v, path, "trim", &s->trim));
   TSR_FORWARD_IF_ERROR(tsr__cfg_get_share(c, v, path, "max_reject_share", &s->max_reject_share));
+  const char *origin = NULL;
+  TSR_FORWARD_IF_ERROR(tsr__cfg_get_str(c, v, path, "origin", 0, &origin));
+  if (origin) {
+    tsr__cfg_path(p, sizeof p, path, "origin");
+    if (strcmp(origin, "gp") == 0)
+      s->origin = TSR_ORIGIN_GP;
+    else if (strcmp(origin, "hospital") == 0)
+      s->origin = TSR_ORIGIN_HOSPITAL;
+    else if (strcmp(origin, "other") == 0)
+      s->origin = TSR_ORIGIN_OTHER;
+    else
+      return tsr__cfg_fail(c, p, "expected \"gp\", \"hospital\" or \"other\", got \"%s\"", origin);
+  }
   TSR_FORWARD_IF_ERROR(parse_null_tokens(c, path, v, s));
   TSR_FORWARD_IF_ERROR(parse_columns(c, path, v, s));
   TSR_FORWARD_IF_ERROR(tsr__cfg_get_str(c, v, path, "id", 1, &id));

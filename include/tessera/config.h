@@ -60,6 +60,11 @@ typedef struct tsr_column_cfg {
   int32_t min_date, max_date; /* dates only: validity window, days since 1970 */
 } tsr_column_cfg;
 
+/* Where a source's records come from. Type 1 opt-outs (DOMAIN.md) remove a
+ * patient's GP-derived records from extracts, so extracts must know which
+ * sources are GP data. */
+typedef enum tsr_source_origin { TSR_ORIGIN_UNSET = 0, TSR_ORIGIN_GP, TSR_ORIGIN_HOSPITAL, TSR_ORIGIN_OTHER } tsr_source_origin;
+
 typedef struct tsr_source_cfg {
   char *name;
   char *path;      /* resolved: absolute, or relative to the working folder */
@@ -75,6 +80,7 @@ typedef struct tsr_source_cfg {
   double max_reject_share; /* fail the run above this share; default 0.01 */
   char **event_dates;      /* date fields giving "first/last seen"; default: every date field but dob */
   uint32_t n_event_dates;
+  tsr_source_origin origin; /* "origin": "gp", "hospital" or "other"; UNSET when absent */
 } tsr_source_cfg;
 
 /* A part of a rule's key: a field, or a value derived from it. */
