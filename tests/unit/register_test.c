@@ -45,11 +45,12 @@ static json_t *fields_for(const char *ref, int i) {
   return f;
 }
 
+/* A register path in a new scratch folder (each call its own string). */
 static char *reg_path(const char *tag) {
-  static char p[300];
   char *d = tsr_test_tmpdir(tag);
   cr_assert_not_null(d);
-  snprintf(p, sizeof p, "%s/release_register.jsonl", d);
+  char *p = malloc(300);
+  snprintf(p, 300, "%s/release_register.jsonl", d);
   return p;
 }
 
@@ -456,6 +457,11 @@ static void edit_patients(json_t *e) { json_object_set_new(e, "patients", json_i
 static void edit_reference(json_t *e) { json_object_set_new(e, "reference", json_string("DARS-NIC-999999")); }
 static void edit_time(json_t *e) { json_object_set_new(e, "time", json_string("2026-02-30T00:00:00Z")); }
 static void drop_time(json_t *e) { json_object_del(e, "time"); }
+static void leap_second(json_t *e) { json_object_set_new(e, "time", json_string("2026-06-30T23:59:60Z")); }
+static void hour_24(json_t *e) { json_object_set_new(e, "time", json_string("2026-06-30T24:00:00Z")); }
+static void nonzero_prev(json_t *e) {
+  json_object_set_new(e, "prev_sha256", json_string("1111111111111111111111111111111111111111111111111111111111111111"));
+}
 static void edit_seq(json_t *e) { json_object_set_new(e, "seq", json_integer(2)); }
 
 Test(tamper, edited_and_rehashed_breaks_the_next_link) {
@@ -490,6 +496,29 @@ Test(tamper, rehashed_bad_time_and_missing_key) {
   expect_bad(p, 2, "release_id DARS-NIC-000001-000002", "no \"time\"");
 }
 
+Test(tamper, rehashed_times_out_of_range) {
+  const char *p = reg_path("reg");
+  append_n(p, 2, T0);
+  lines_t L = read_lines(p);
+  rehash_line(&L, 1, leap_second);
+  write_lines(p, &L);
+  expect_bad(p, 2, "release_id DARS-NIC-000001-000002", "\"time\" is '2026-06-30T23:59:60Z'");
+  L = read_lines(p);
+  rehash_line(&L, 1, hour_24);
+  write_lines(p, &L);
+  expect_bad(p, 2, "release_id DARS-NIC-000001-000002", "\"time\" is '2026-06-30T24:00:00Z'");
+}
+
+Test(tamper, rehashed_first_entry_with_a_predecessor) {
+  /* the first entries removed and the new first one re-hashed onto nothing */
+  const char *p = reg_path("reg");
+  append_n(p, 2, T0);
+  lines_t L = read_lines(p);
+  rehash_line(&L, 0, nonzero_prev);
+  write_lines(p, &L);
+  expect_bad(p, 1, "release_id DARS-NIC-000001-000001", "prev_sha256 of the first entry is not 64 zeros");
+}
+
 Test(tamper, rehashed_seq) {
   const char *p = reg_path("reg");
   append_n(p, 3, T0);
@@ -519,7 +548,6 @@ Test(tamper, damaged_register_is_never_extended) {
   char *after = slurp(p, &n1);
   cr_expect(n0 == n1 && memcmp(before, after, n0) == 0, "the register changed");
   /* a cut-short last line refuses appends too */
-  append_n(reg_path("reg2"), 0, T0);
   const char *q = reg_path("reg3");
   append_n(q, 2, T0);
   char *b = slurp(q, &n0);
@@ -565,13 +593,11 @@ Test(register, concurrent_forked_appenders) {
   cr_assert_eq(tsr__register_verify(p, &n, &err), 0, "%s", err.msg);
   cr_expect_eq(n, PROCS * EACH);
   /* each process's 25 entries all landed */
-  lines_t L = {{0}, 0};
   char *b = slurp(p, NULL);
   int per[PROCS] = {0};
   for (char *s = strstr(b, "\"reference\":\"DARS-NIC-00000"); s; s = strstr(s + 1, "\"reference\":\"DARS-NIC-00000"))
     per[s[27] - '0']++;
   for (int k = 0; k < PROCS; k++) cr_expect_eq(per[k], EACH, "process %d: %d entries", k, per[k]);
-  (void)L;
   free(b);
 }
 
@@ -611,7 +637,7 @@ static void append_one(const char *p, json_t *f, int64_t t) {
   json_decref(f);
 }
 
-/* The column the CSV row of a release id, as a string ("" when absent). */
+/* 1 when the CSV has a row for release id `id`. */
 static int csv_has_id(const char *csv, const char *id) {
   char needle[64];
   snprintf(needle, sizeof needle, "\n%s,", id);
