@@ -293,11 +293,18 @@ static int close_bridge(grid *g, size_t b, pcost *dist, unsigned char *done, siz
   if (!done[dst])
     return tsr_error_set(err, TSR_EINTERNAL, NULL, 0, 0, "suppression: no cycle through entry (%zu, %zu)",
                          b / g->W, b % g->W);
+  /* A true bridge has no path of suppressed entries around it, so the path
+   * adds at least one entry; if not, the bridge finder is wrong and the loop
+   * in phase_bridges would never end. */
+  uint64_t before = g->secondary;
   for (size_t v = dst; v != src;) {
     size_t e = pred[v];
     if (g->st[e] == ST_SHOWN) grid_suppress(g, e, ST_SECONDARY);
     v = (v < g->H) ? g->H + e % g->W : e / g->W;
   }
+  if (g->secondary == before)
+    return tsr_error_set(err, TSR_EINTERNAL, NULL, 0, 0, "suppression: entry (%zu, %zu) is not a bridge",
+                         b / g->W, b % g->W);
   return 0;
 }
 

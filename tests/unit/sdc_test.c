@@ -105,6 +105,18 @@ Test(sdc, row_total_must_go) {
   expect_table(3, 2, c, "* * | 45 ; * 0 | * ; 0 * | * ; 15 90 | 104", 1, 5, 0);
 }
 
+/* Every line holds 0 or >= 2 suppressed entries after the line rule, yet
+ * the column-0 total (9) is a bridge between two closed blocks: the totals
+ * row gives C0 + C2 + C3 = 127 - 80, row 0 with columns 2 and 3 gives
+ * C2 + C3 = 38, so C0 = 9. The bridge step closes a cycle through it: the
+ * cheapest path from the totals row to column 0 avoiding C0 runs through
+ * the row totals 38 and 41 (cost 39 + 42 = 81; C1 = 80 alone costs 81 too,
+ * and rows are visited before columns on a tie). */
+Test(sdc, bridge_closed) {
+  static const uint64_t c[] = {0, 0, 3, 35, 4, 37, 0, 0, 5, 43, 0, 0};
+  expect_table(3, 4, c, "0 0 * * | * ; * * 0 0 | * ; * * 0 0 | 50 ; * 80 * * | 127", 4, 7, 0);
+}
+
 /* 7 is suppressed, 8 is shown (rounded to 10 where not suppressed). */
 Test(sdc, edge_7_8) {
   static const uint64_t c[] = {7, 8, 8, 7};
