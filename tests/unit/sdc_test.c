@@ -105,6 +105,14 @@ Test(sdc, row_total_must_go) {
   expect_table(3, 2, c, "* * | 45 ; * 0 | * ; 0 * | * ; 15 90 | 104", 1, 5, 0);
 }
 
+/* A tie on the smallest count: row 0's 20s; the one in column 2, which
+ * already holds a suppression (the 5), is taken, and one 4-cycle closes
+ * both small cells. */
+Test(sdc, tie_prefers_other_line_suppressed) {
+  static const uint64_t c[] = {3, 20, 20, 30, 40, 5, 30, 40, 50};
+  expect_table(3, 3, c, "* 20 * | 45 ; * 40 * | 75 ; 30 40 50 | 120 ; 65 100 75 | 238", 2, 2, 0);
+}
+
 /* Every line holds 0 or >= 2 suppressed entries after the line rule, yet
  * the column-0 total (9) is a bridge between two closed blocks: the totals
  * row gives C0 + C2 + C3 = 127 - 80, row 0 with columns 2 and 3 gives
@@ -439,6 +447,11 @@ Test(sdc, property_random_tables, .timeout = 120) {
     tsr__sdc_shown_free(&s);
     tsr__sdc_shown_free(&s2);
   }
+  /* Not a guarantee (see disclosure.md), a figure pinned on these seeds:
+   * even with exact values and non-negativity no suppressed entry is pinned
+   * to one value. Secondary zeros taken freely pin hundreds. */
+  cr_expect_eq(pin_exact, 0);
+  cr_expect_eq(zeros, 175);
   fprintf(stderr,
           "sdc property: %llu tables, %zu suppressed entries (%zu true zeros); recovered: peeling %zu, linear %zu; "
           "interval attack with non-negativity: exact values pin %zu (width<5: %zu), shown+-2 pin %zu (width<5: "
