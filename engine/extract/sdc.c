@@ -282,7 +282,7 @@ static int close_bridge(grid *g, size_t b, pcost *dist, unsigned char *done, siz
       pcost c = dist[u];
       if (g->st[e] == ST_SHOWN) {
         if (g->v[e] == 0) c.z++;
-        c.s += g->v[e] + 1;
+        c.s = c.s > UINT64_MAX - 1 - g->v[e] ? UINT64_MAX - 1 : c.s + g->v[e] + 1; /* saturate */
       }
       if (pc_less(c, dist[w])) {
         dist[w] = c, pred[w] = e;
