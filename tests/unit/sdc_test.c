@@ -142,6 +142,13 @@ Test(sdc, zeros_and_rounding) {
   expect_table(2, 2, d, "* * | * ; * * | * ; 20 35 | 55", 3, 3, 0);
 }
 
+/* One small count in a table of zeros: the national total is that count,
+ * and only zeros are left to hide where it is (the last resort). */
+Test(sdc, single_small_count_in_zeros) {
+  static const uint64_t c[] = {0, 0, 0, 0, 3, 0, 0, 0, 0};
+  expect_table(3, 3, c, "* 0 0 | * ; 0 * 0 | * ; 0 0 0 | 0 ; * * 0 | 3", 3, 3, 3);
+}
+
 /* One-row tables: the row total is the national total (exact, shown). */
 Test(sdc, one_row) {
   static const uint64_t c[] = {3, 0, 20};
