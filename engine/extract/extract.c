@@ -1,0 +1,868 @@
+/* tsr_extract_run (tessera/extract.h): one release of one run under one
+ * data-sharing agreement.
+ *
+ * DESIGN
+ *   manifest.json ──► config (SHA-256 checked) ──► inputs (SHA-256 checked)
+ *        │                                              │
+ *        ▼                                              ▼
+ *   run files (SHA-256 checked)               sources re-ingested
+ *        │                                              │
+ *        └──────► links.parquet: patient id of every record
+ *                             │
+ *   catalogue ─► agreement ─► opt-outs (any linked record listed) ─► cohort
+ *                             │
+ *                 pseudonyms (HMAC-SHA256, stable key) ─► pseudonym order
+ *                             │
+ *     tables ─► k-anonymity (generalise or refuse) ─► aggregates (suppressed)
+ *                             │
+ *   extract_manifest.json, summary.md ─► register append ─► folder committed
+ *
+ *   The stable key of a patient is "nhs:" and the NHS number held most
+ *   often by the patient's records (ties: the smallest); a patient with no
+ *   NHS number gets "rec:<source>:<record id>" of the first record in source
+ *   order then record id order (docs/pseudonyms.md). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <xxhash.h>
+
+#include "common/buf.h"
+#include "common/common_internal.h"
+#include "common/date.h"
+#include "common/nhs.h"
+#include "extract/extract_internal.h"
+#include "extract/pseudo.h"
+#include "extract/register.h"
+#include "report/report.h"
+#include "tessera/ingest.h"
+#include "tessera/version.h"
+
+void tsr_extract_opts_init(tsr_extract_opts *o) { memset(o, 0, sizeof *o); }
+
+/* --- A set of 64-bit keys ----------------------------------------------------------- */
+typedef struct u64set {
+  uint64_t *t;
+  size_t cap, n;
+} u64set;
+
+static int set_add(u64set *s, uint64_t k) {
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 1024;
+    uint64_t *nt = tsr__calloc(nc, sizeof *nt);
+    if (!nt) return -1;
+    for (size_t i = 0; i < s->cap; i++)
+      if (s->t[i]) {
+        size_t h = (size_t)XXH3_64bits(&s->t[i], 8) & (nc - 1);
+        while (nt[h]) h = (h + 1) & (nc - 1);
+        nt[h] = s->t[i];
+      }
+    tsr__free(s->t);
+    s->t = nt;
+    s->cap = nc;
+  }
+  size_t h = (size_t)XXH3_64bits(&k, 8) & (s->cap - 1);
+  while (s->t[h]) {
+    if (s->t[h] == k) return 0;
+    h = (h + 1) & (s->cap - 1);
+  }
+  s->t[h] = k;
+  s->n++;
+  return 0;
+}
+
+static int set_has(const u64set *s, uint64_t k) {
+  if (!s->cap || !k) return 0;
+  size_t h = (size_t)XXH3_64bits(&k, 8) & (s->cap - 1);
+  while (s->t[h]) {
+    if (s->t[h] == k) return 1;
+    h = (h + 1) & (s->cap - 1);
+  }
+  return 0;
+}
+
+/* --- Opt-out lists ------------------------------------------------------------------ */
+/* A CSV with a header; the column "nhs_number" (or the only column) holds
+ * NHS numbers (spaces allowed: "943 476 5919"). Every row must hold a valid
+ * one: a list that cannot be read exactly is an error, never a partial
+ * opt-out. */
+static int load_list(const char *path, u64set *set, uint64_t *count, tsr_error *err) {
+  FILE *f = fopen(path, "r");
+  if (!f) return tsr_error_set(err, TSR_EIO, path, 0, 0, "cannot open the opt-out list: %s", strerror(errno));
+  char line[4096];
+  uint64_t ln = 0;
+  int col = -1, ncols = 0, rc = 0;
+  while (fgets(line, sizeof line, f)) {
+    ln++;
+    size_t len = strlen(line);
+    if (len == sizeof line - 1 && line[len - 1] != '\n') {
+      rc = tsr_error_set(err, TSR_EPARSE, path, ln, 1, "line longer than %zu bytes", sizeof line - 2);
+      break;
+    }
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    char *p = line;
+    if (ln == 1 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF) p += 3;
+    if (ln == 1) {
+      int k = 0;
+      for (char *tok = p;; k++) {
+        char *comma = strchr(tok, ',');
+        size_t tl = comma ? (size_t)(comma - tok) : strlen(tok);
+        while (tl && (tok[tl - 1] == ' ' || tok[tl - 1] == '"')) tl--;
+        while (tl && (*tok == ' ' || *tok == '"')) tok++, tl--;
+        if (tl == 10 && strncmp(tok, "nhs_number", 10) == 0) col = k;
+        if (!comma) break;
+        tok = comma + 1;
+      }
+      ncols = k + 1;
+      if (col < 0 && ncols == 1) col = 0;
+      if (col < 0) {
+        rc = tsr_error_set(err, TSR_EPARSE, path, 1, 1,
+                           "expected a header with a column named nhs_number (or a single column)");
+        break;
+      }
+      continue;
+    }
+    if (len == 0) continue;
+    char *tok = p;
+    uint32_t c0 = 1;
+    for (int k = 0; k < col; k++) {
+      char *comma = strchr(tok, ',');
+      if (!comma) {
+        tok = NULL;
+        break;
+      }
+      tok = comma + 1;
+    }
+    if (!tok) {
+      rc = tsr_error_set(err, TSR_EPARSE, path, ln, 1, "expected %d columns", ncols);
+      break;
+    }
+    c0 = (uint32_t)(tok - line) + 1;
+    uint8_t d[10];
+    int nd = 0, bad = 0;
+    for (char *q = tok; *q && *q != ','; q++) {
+      if (*q >= '0' && *q <= '9') {
+        if (nd < 10) d[nd] = (uint8_t)(*q - '0');
+        nd++;
+      } else if (*q != ' ' && *q != '"') {
+        bad = 1;
+      }
+    }
+    if (bad || nd != 10 || !tsr__nhs_valid(d)) {
+      rc = tsr_error_set(err, TSR_EPARSE, path, ln, c0,
+                         "expected a valid NHS number (10 digits, modulus 11 check digit) in column nhs_number");
+      break;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++) v = v * 10 + d[i];
+    if (set_add(set, v)) {
+      rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+      break;
+    }
+    (*count)++;
+  }
+  if (!rc && ferror(f)) rc = tsr_error_set(err, TSR_EIO, path, 0, 0, "read failed");
+  if (!rc && ln == 0) rc = tsr_error_set(err, TSR_EPARSE, path, 1, 1, "empty file: expected a header line");
+  fclose(f);
+  return rc;
+}
+
+/* --- The run ------------------------------------------------------------------------- */
+static const char *manifest_file_sha(const json_t *m, const char *name) {
+  json_t *files = json_object_get(m, "files");
+  size_t i;
+  json_t *f;
+  json_array_foreach(files, i, f) {
+    const char *n = json_string_value(json_object_get(f, "name"));
+    if (n && strcmp(n, name) == 0) return json_string_value(json_object_get(f, "sha256"));
+  }
+  return NULL;
+}
+
+/* Checks run file `name` against the manifest; 1 when the run has it. */
+static int run_file(tsr__x *X, const char *name, int required, tsr_error *err, int *rc) {
+  const char *want = manifest_file_sha(X->manifest, name);
+  if (!want) {
+    if (required)
+      *rc = tsr_error_set(err, TSR_EPARSE, X->o->run_dir, 0, 0, "the run has no %s (manifest.json does not list it)",
+                          name);
+    return 0;
+  }
+  char p[2048], hex[65];
+  snprintf(p, sizeof p, "%s/%s", X->o->run_dir, name);
+  if ((*rc = tsr__sha256_file(p, hex, NULL, err)) != 0) return 0;
+  if (strcmp(hex, want) != 0) {
+    *rc = tsr_error_set(err, TSR_EPARSE, p, 0, 0,
+                        "changed since the run: its SHA-256 is %.16s..., manifest.json says %.16s...; refusing to "
+                        "release from a run whose files changed",
+                        hex, want);
+    return 0;
+  }
+  return 1;
+}
+
+static int load_run(tsr__x *X, tsr_error *err) {
+  char p[2048];
+  snprintf(p, sizeof p, "%s/manifest.json", X->o->run_dir);
+  json_error_t je;
+  X->manifest = json_load_file(p, JSON_REJECT_DUPLICATES, &je);
+  if (!X->manifest)
+    return tsr_error_set(err, TSR_EPARSE, p, (uint64_t)(je.line > 0 ? je.line : 0),
+                         (uint32_t)(je.column > 0 ? je.column : 0), "not a run folder's manifest: %s", je.text);
+  TSR_FORWARD_IF_ERROR(tsr__sha256_file(p, X->run_manifest_sha, NULL, err));
+  json_t *c = json_object_get(X->manifest, "config");
+  const char *cpath = json_string_value(json_object_get(c, "path"));
+  const char *csha = json_string_value(json_object_get(c, "sha256"));
+  if (!cpath || !csha) return tsr_error_set(err, TSR_EPARSE, p, 0, 0, "config.path and config.sha256 are missing");
+  json_t *inputs = json_object_get(X->manifest, "inputs");
+  if (!json_is_array(inputs))
+    return tsr_error_set(err, TSR_EPARSE, p, 0, 0,
+                         "the manifest records no input SHA-256 (a run of an older tessera): link again to release "
+                         "from it");
+  char hex[65];
+  int rc = tsr__sha256_file(cpath, hex, NULL, err);
+  if (rc) return rc;
+  if (strcmp(hex, csha) != 0)
+    return tsr_error_set(err, TSR_EPARSE, cpath, 0, 0,
+                         "the run's config changed since the run (SHA-256 %.16s..., manifest.json says %.16s...)", hex,
+                         csha);
+  TSR_FORWARD_IF_ERROR(tsr_config_load(cpath, &X->cfg, err));
+  for (uint32_t s = 0; s < X->cfg->n_sources; s++) {
+    const tsr_source_cfg *sc = &X->cfg->sources[s];
+    const char *want = NULL;
+    size_t i;
+    json_t *f;
+    json_array_foreach(inputs, i, f) {
+      const char *n = json_string_value(json_object_get(f, "source"));
+      if (n && strcmp(n, sc->name) == 0) want = json_string_value(json_object_get(f, "sha256"));
+    }
+    if (!want) return tsr_error_set(err, TSR_EPARSE, p, 0, 0, "inputs lists no source \"%s\"", sc->name);
+    TSR_FORWARD_IF_ERROR(tsr__sha256_file(sc->path, hex, NULL, err));
+    if (strcmp(hex, want) != 0)
+      return tsr_error_set(err, TSR_EPARSE, sc->path, 0, 0,
+                           "input changed since the run (SHA-256 %.16s..., the run read %.16s...): refusing to release "
+                           "from it",
+                           hex, want);
+  }
+  return 0;
+}
+
+/* Re-ingests the sources and attaches each record to its patient. */
+static int load_sources(tsr__x *X, tsr_error *err) {
+  int rc = 0;
+  if (!run_file(X, "links.parquet", 1, err, &rc)) return rc;
+  X->ns = X->cfg->n_sources;
+  X->src = tsr__calloc(X->ns, sizeof *X->src);
+  TSR_RETURN_IF(!X->src, err, TSR_ENOMEM, "out of memory");
+  for (uint32_t s = 0; s < X->ns && !rc; s++) {
+    tsr__xsrc *S = &X->src[s];
+    S->cfg = &X->cfg->sources[s];
+    S->gp = S->cfg->origin == TSR_ORIGIN_GP;
+    tsr_ingest_opts io;
+    tsr_ingest_opts_init(&io);
+    io.threads = X->threads;
+    io.enforce_reject_limit = 0;
+    rc = tsr_ingest_source(S->cfg, &io, &S->store, NULL, err);
+    if (rc) break;
+    S->nhs = tsr_store_kind(S->store, TSR_KIND_NHS_NUMBER);
+    S->ev = tsr__calloc(S->cfg->n_event_dates + 1, sizeof *S->ev);
+    if (!S->ev) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+    for (uint32_t e = 0; e < S->cfg->n_event_dates && !rc; e++)
+      for (uint32_t c = 0; c < tsr_store_ncols(S->store); c++)
+        if (strcmp(tsr_store_col(S->store, c)->field, S->cfg->event_dates[e]) == 0) S->ev[S->nev++] = (int)c;
+  }
+  if (rc) return rc;
+  char p[2048];
+  snprintf(p, sizeof p, "%s/links.parquet", X->o->run_dir);
+  tsr_pq_reader *rd = NULL;
+  TSR_FORWARD_IF_ERROR(tsr_pq_reader_open(p, NULL, &rd, err));
+  tsr_pq_column cs, ci, cp;
+  memset(&cs, 0, sizeof cs);
+  memset(&ci, 0, sizeof ci);
+  memset(&cp, 0, sizeof cp);
+  rc = tsr_pq_read_column_by_name(rd, "source", &cs, err);
+  if (!rc) rc = tsr_pq_read_column_by_name(rd, "record_id", &ci, err);
+  if (!rc) rc = tsr_pq_read_column_by_name(rd, "patient_id", &cp, err);
+  uint64_t at = 0;
+  for (uint32_t s = 0; s < X->ns && !rc; s++) {
+    tsr__xsrc *S = &X->src[s];
+    uint64_t n = tsr_store_rows(S->store);
+    if (!(S->pid = tsr__malloc((n ? n : 1) * sizeof *S->pid))) {
+      rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+      break;
+    }
+    size_t sl = strlen(S->cfg->name);
+    for (uint64_t r = 0; r < n && !rc; r++, at++) {
+      tsr_view id = tsr_store_id(S->store, r);
+      if (at >= cs.nrows || cs.values.str[at].len != sl || memcmp(cs.values.str[at].ptr, S->cfg->name, sl) != 0 ||
+          ci.values.str[at].len != id.len || memcmp(ci.values.str[at].ptr, id.ptr, id.len) != 0 ||
+          !cp.valid[at] || cp.values.i64[at] < 1) {
+        rc = tsr_error_set(err, TSR_EPARSE, p, at + 1, 0,
+                           "links.parquet row %llu does not match record %llu of source %s as re-read: the run and "
+                           "its inputs disagree",
+                           (unsigned long long)at + 1, (unsigned long long)r + 1, S->cfg->name);
+        break;
+      }
+      S->pid[r] = cp.values.i64[at];
+      if ((uint64_t)S->pid[r] > X->P) X->P = (uint64_t)S->pid[r];
+    }
+  }
+  if (!rc && at != cs.nrows)
+    rc = tsr_error_set(err, TSR_EPARSE, p, 0, 0, "links.parquet has %llu rows, the sources %llu records",
+                       (unsigned long long)cs.nrows, (unsigned long long)at);
+  tsr_pq_column_free(&cs);
+  tsr_pq_column_free(&ci);
+  tsr_pq_column_free(&cp);
+  tsr_pq_reader_free(rd);
+  if (rc) return rc;
+  /* records by patient (counting sort, sources then rows: a stable order) */
+  X->roff = tsr__calloc(X->P + 2, sizeof *X->roff);
+  X->rec = tsr__malloc((at ? at : 1) * sizeof *X->rec);
+  X->flag = tsr__calloc(X->P + 1, 1);
+  TSR_RETURN_IF(!X->roff || !X->rec || !X->flag, err, TSR_ENOMEM, "out of memory");
+  for (uint32_t s = 0; s < X->ns; s++)
+    for (uint64_t r = 0; r < tsr_store_rows(X->src[s].store); r++) X->roff[X->src[s].pid[r] + 1]++;
+  for (uint64_t q = 1; q <= X->P + 1; q++) X->roff[q] += X->roff[q - 1];
+  for (uint32_t s = 0; s < X->ns; s++)
+    for (uint64_t r = 0; r < tsr_store_rows(X->src[s].store); r++) {
+      uint64_t q = (uint64_t)X->src[s].pid[r];
+      X->rec[X->roff[q]++] = ((uint64_t)s << 40) | r;
+      if (!X->src[s].gp) X->flag[q] |= TSR__PF_HAS_NON_GP;
+    }
+  for (uint64_t q = X->P + 1; q > 0; q--) X->roff[q] = X->roff[q - 1];
+  X->roff[0] = 0;
+  return 0;
+}
+
+/* --- Catalogue ------------------------------------------------------------------------ */
+static int is_event(const tsr_source_cfg *sc, const char *field) {
+  for (uint32_t e = 0; e < sc->n_event_dates; e++)
+    if (strcmp(sc->event_dates[e], field) == 0) return 1;
+  return 0;
+}
+
+static void classify(const tsr_source_cfg *sc, const tsr_column *c, tsr__xfield *cf, tsr__vtype *vt) {
+  cf->name = c->field;
+  cf->what = NULL;
+  *vt = TSR__VT_STR;
+  switch (c->kind) {
+    case TSR_KIND_NHS_NUMBER:
+      cf->kind = TSR__XK_IDENTIFIER;
+      cf->what = "an NHS number";
+      break;
+    case TSR_KIND_GIVEN_NAME:
+    case TSR_KIND_FAMILY_NAME:
+      cf->kind = TSR__XK_IDENTIFIER;
+      cf->what = "a name";
+      break;
+    case TSR_KIND_LOCAL_ID:
+      cf->kind = TSR__XK_IDENTIFIER;
+      cf->what = "a local patient identifier";
+      break;
+    case TSR_KIND_TEXT:
+      cf->kind = TSR__XK_IDENTIFIER;
+      cf->what = strcmp(c->column, sc->id_column) == 0 ? "a record id" : "free text (such as an address)";
+      break;
+    case TSR_KIND_DATE:
+      *vt = TSR__VT_DATE;
+      cf->kind = is_event(sc, c->field) ? TSR__XK_EVENT_DATE : TSR__XK_BIRTH_DATE;
+      break;
+    case TSR_KIND_POSTCODE:
+      *vt = TSR__VT_PC;
+      cf->kind = TSR__XK_POSTCODE;
+      break;
+    case TSR_KIND_SEX:
+      *vt = TSR__VT_SEX;
+      cf->kind = TSR__XK_PLAIN;
+      break;
+    case TSR_KIND_INTEGER:
+      *vt = TSR__VT_I64;
+      cf->kind = TSR__XK_PLAIN;
+      break;
+    default:
+      cf->kind = TSR__XK_PLAIN;
+      break;
+  }
+  /* the id column is an identifier whatever its kind */
+  if (strcmp(c->column, sc->id_column) == 0) {
+    cf->kind = TSR__XK_IDENTIFIER;
+    cf->what = "a record id";
+  }
+}
+
+typedef struct pqdef {
+  const char *name;
+  tsr__xkind xk;
+  tsr__vtype vt;
+} pqdef;
+
+static const pqdef k_spells[] = {{"provider", TSR__XK_PLAIN, TSR__VT_STR},  {"admidate", TSR__XK_EVENT_DATE, TSR__VT_DATE},
+                                 {"disdate", TSR__XK_EVENT_DATE, TSR__VT_DATE}, {"admimeth", TSR__XK_PLAIN, TSR__VT_STR},
+                                 {"admisorc", TSR__XK_PLAIN, TSR__VT_STR},  {"disdest", TSR__XK_PLAIN, TSR__VT_STR},
+                                 {"dismeth", TSR__XK_PLAIN, TSR__VT_STR},   {"episodes", TSR__XK_PLAIN, TSR__VT_I64},
+                                 {"los", TSR__XK_PLAIN, TSR__VT_I64},       {"diag", TSR__XK_PLAIN, TSR__VT_STR},
+                                 {"practice", TSR__XK_PLAIN, TSR__VT_STR}};
+static const pqdef k_cips[] = {{"admidate", TSR__XK_EVENT_DATE, TSR__VT_DATE},
+                               {"disdate", TSR__XK_EVENT_DATE, TSR__VT_DATE},
+                               {"spells", TSR__XK_PLAIN, TSR__VT_I64},
+                               {"providers", TSR__XK_PLAIN, TSR__VT_I64},
+                               {"los", TSR__XK_PLAIN, TSR__VT_I64}};
+static const pqdef k_regs[] = {{"practice", TSR__XK_PLAIN, TSR__VT_STR},
+                               {"start", TSR__XK_EVENT_DATE, TSR__VT_DATE},
+                               {"end", TSR__XK_EVENT_DATE, TSR__VT_DATE}};
+
+static int add_pq_table(tsr__x *X, const char *name, const char *file, tsr__tkind kind, const pqdef *d, size_t nd,
+                        tsr_error *err) {
+  int rc = 0;
+  if (!run_file(X, file, 0, err, &rc)) return rc;
+  tsr__xtab *t = &X->tab[X->ntab++];
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->kind = kind;
+  t->file = file;
+  t->nf = nd;
+  t->f = tsr__calloc(nd, sizeof *t->f);
+  t->cf = tsr__calloc(nd, sizeof *t->cf);
+  TSR_RETURN_IF(!t->f || !t->cf, err, TSR_ENOMEM, "out of memory");
+  t->ev = 0;
+  t->ev2 = kind == TSR__TK_REGS ? 2 : -1;
+  for (size_t i = 0; i < nd; i++) {
+    t->f[i].name = d[i].name;
+    t->f[i].vt = d[i].vt;
+    t->cf[i] = (tsr__xfield){d[i].name, d[i].xk, NULL};
+  }
+  t->gp_derived = kind == TSR__TK_REGS;
+  return 0;
+}
+
+static int build_catalog(tsr__x *X, tsr_error *err) {
+  X->tab = tsr__calloc(X->ns + 4, sizeof *X->tab);
+  TSR_RETURN_IF(!X->tab, err, TSR_ENOMEM, "out of memory");
+  /* patients: birth dates, sex and postcodes across the sources, by field */
+  const char *pnames[64];
+  tsr__xkind pk[64];
+  tsr__vtype pv[64];
+  int np = 0;
+  for (uint32_t s = 0; s < X->ns; s++) {
+    tsr__xsrc *S = &X->src[s];
+    tsr__xtab *t = &X->tab[X->ntab++];
+    snprintf(t->name, sizeof t->name, "%s", S->cfg->name);
+    t->kind = TSR__TK_SOURCE;
+    t->src = s;
+    t->nf = tsr_store_ncols(S->store);
+    t->f = tsr__calloc(t->nf ? t->nf : 1, sizeof *t->f);
+    t->cf = tsr__calloc(t->nf ? t->nf : 1, sizeof *t->cf);
+    TSR_RETURN_IF(!t->f || !t->cf, err, TSR_ENOMEM, "out of memory");
+    t->nrows = tsr_store_rows(S->store);
+    t->pid = S->pid;
+    t->gp_derived = S->gp;
+    t->ev = -1;
+    t->ev2 = -1;
+    for (size_t i = 0; i < t->nf; i++) {
+      const tsr_column *c = tsr_store_col(S->store, (uint32_t)i);
+      t->f[i].name = c->field;
+      t->f[i].sc = c;
+      classify(S->cfg, c, &t->cf[i], &t->f[i].vt);
+      if (t->ev < 0 && S->nev && (int)i == S->ev[0]) t->ev = (int)i;
+      int patient_level = t->cf[i].kind == TSR__XK_BIRTH_DATE || t->cf[i].kind == TSR__XK_POSTCODE ||
+                          (c->kind == TSR_KIND_SEX);
+      if (!patient_level) continue;
+      int seen = 0;
+      for (int k = 0; k < np; k++) seen |= strcmp(pnames[k], c->field) == 0;
+      if (!seen && np < 64) {
+        pnames[np] = c->field;
+        pk[np] = t->cf[i].kind;
+        pv[np] = t->f[i].vt;
+        np++;
+      }
+    }
+  }
+  tsr__xtab *t = &X->tab[X->ntab++];
+  snprintf(t->name, sizeof t->name, "patients");
+  t->kind = TSR__TK_PATIENTS;
+  t->nf = (size_t)np;
+  t->f = tsr__calloc(np ? (size_t)np : 1, sizeof *t->f);
+  t->cf = tsr__calloc(np ? (size_t)np : 1, sizeof *t->cf);
+  TSR_RETURN_IF(!t->f || !t->cf, err, TSR_ENOMEM, "out of memory");
+  t->nrows = X->P + 1;
+  t->ev = -1;
+  t->ev2 = -1;
+  X->npf = np;
+  X->dob_pf = -1;
+  for (int k = 0; k < np; k++) {
+    t->f[k].name = pnames[k];
+    t->f[k].vt = pv[k];
+    t->f[k].pf = k;
+    t->cf[k] = (tsr__xfield){pnames[k], pk[k], NULL};
+    if (pk[k] == TSR__XK_BIRTH_DATE && X->dob_pf < 0) X->dob_pf = k;
+  }
+  TSR_FORWARD_IF_ERROR(add_pq_table(X, "spells", "spells.parquet", TSR__TK_SPELLS, k_spells,
+                                    sizeof k_spells / sizeof k_spells[0], err));
+  TSR_FORWARD_IF_ERROR(
+      add_pq_table(X, "cips", "cips.parquet", TSR__TK_CIPS, k_cips, sizeof k_cips / sizeof k_cips[0], err));
+  TSR_FORWARD_IF_ERROR(add_pq_table(X, "registrations", "registrations.parquet", TSR__TK_REGS, k_regs,
+                                    sizeof k_regs / sizeof k_regs[0], err));
+  X->ctab = tsr__calloc(X->ntab, sizeof *X->ctab);
+  TSR_RETURN_IF(!X->ctab, err, TSR_ENOMEM, "out of memory");
+  for (size_t i = 0; i < X->ntab; i++) X->ctab[i] = (tsr__xtable){X->tab[i].name, X->tab[i].cf, X->tab[i].nf};
+  X->cat = (tsr__xcatalog){X->ctab, X->ntab};
+  return 0;
+}
+
+/* Reads the run file of a table (SPELLS, CIPS, REGS) and groups its rows by
+ * patient; the files list a patient's rows together, in patient order. */
+static int load_pq_table(tsr__x *X, tsr__xtab *t, tsr_error *err) {
+  if (t->rd) return 0;
+  char p[2048];
+  snprintf(p, sizeof p, "%s/%s", X->o->run_dir, t->file);
+  TSR_FORWARD_IF_ERROR(tsr_pq_reader_open(p, NULL, &t->rd, err));
+  tsr_pq_column pc;
+  memset(&pc, 0, sizeof pc);
+  int rc = tsr_pq_read_column_by_name(t->rd, "patient_id", &pc, err);
+  for (size_t i = 0; i < t->nf && !rc; i++) {
+    rc = tsr_pq_read_column_by_name(t->rd, t->f[i].name, &t->f[i].pq, err);
+    t->f[i].loaded = !rc;
+  }
+  if (rc) {
+    tsr_pq_column_free(&pc);
+    return rc;
+  }
+  t->nrows = pc.nrows;
+  t->off = tsr__calloc(X->P + 2, sizeof *t->off);
+  int64_t *pid = tsr__malloc((pc.nrows ? pc.nrows : 1) * sizeof *pid);
+  if (!t->off || !pid) {
+    tsr__free(pid);
+    tsr_pq_column_free(&pc);
+    return tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  for (uint64_t r = 0; r < pc.nrows && !rc; r++) {
+    int64_t q = pc.valid[r] ? pc.values.i64[r] : 0;
+    if (q < 1 || (uint64_t)q > X->P || (r && q < pid[r - 1]))
+      rc = tsr_error_set(err, TSR_EPARSE, p, r + 1, 0, "patient_id out of range or out of order");
+    else
+      pid[r] = q, t->off[q + 1]++;
+  }
+  tsr_pq_column_free(&pc);
+  t->pid = pid;
+  for (uint64_t q = 1; q <= X->P + 1; q++) t->off[q] += t->off[q - 1];
+  return rc;
+}
+
+/* --- Patients: values, opt-outs, cohort, pseudonyms --------------------------------------- */
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The most frequent of n values (ties: the smallest); sorts v. */
+static int64_t mode_of(int64_t *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_i64);
+  int64_t best = v[0];
+  size_t bc = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && v[j] == v[i]) j++;
+    if (j - i > bc) bc = j - i, best = v[i];
+    i = j;
+  }
+  return best;
+}
+
+static int record_value(const tsr__x *X, uint64_t rec, const char *field, tsr__vtype vt, int64_t *out) {
+  const tsr__xsrc *S = &X->src[rec >> 40];
+  uint64_t r = rec & ((UINT64_C(1) << 40) - 1);
+  const tsr_column *c = tsr_store_field(S->store, field);
+  if (!c) return 0;
+  switch (vt) {
+    case TSR__VT_DATE:
+      if (!c->i32 || c->i32[r] == TSR_DATE_NONE) return 0;
+      *out = c->i32[r];
+      return 1;
+    case TSR__VT_SEX:
+      if (!c->u8 || c->u8[r] == 0) return 0;
+      *out = c->u8[r];
+      return 1;
+    case TSR__VT_PC:
+      if (!c->u64 || c->u64[r] == 0) return 0;
+      *out = (int64_t)c->u64[r];
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static int patient_values(tsr__x *X, tsr_error *err) {
+  const tsr__xtab *pt = NULL;
+  for (size_t i = 0; i < X->ntab; i++)
+    if (X->tab[i].kind == TSR__TK_PATIENTS) pt = &X->tab[i];
+  X->pval = tsr__calloc((size_t)X->npf + 1, sizeof *X->pval);
+  TSR_RETURN_IF(!X->pval, err, TSR_ENOMEM, "out of memory");
+  for (int k = 0; k < X->npf; k++) {
+    X->pval[k] = tsr__malloc((X->P + 1) * sizeof **X->pval);
+    TSR_RETURN_IF(!X->pval[k], err, TSR_ENOMEM, "out of memory");
+  }
+  int oom = 0;
+  int64_t sP = (int64_t)X->P;
+#pragma omp parallel num_threads(X->threads) reduction(| : oom)
+  {
+    size_t cap = 64;
+    int64_t *buf = tsr__malloc(cap * sizeof *buf);
+    if (!buf) oom = 1;
+#pragma omp for schedule(dynamic, 4096)
+    for (int64_t q = 0; q <= sP; q++) {
+      if (oom) continue;
+      uint64_t a = X->roff[q], b = X->roff[q + 1];
+      if (b - a > cap) {
+        size_t nc = cap;
+        while (nc < b - a) nc *= 2;
+        int64_t *nb = tsr__realloc(buf, nc * sizeof *nb);
+        if (!nb) {
+          oom = 1;
+          continue;
+        }
+        buf = nb;
+        cap = nc;
+      }
+      int t1 = (X->flag[q] & TSR__PF_TYPE1) != 0;
+      for (int k = 0; k < X->npf; k++) {
+        size_t n = 0;
+        for (uint64_t j = a; j < b; j++) {
+          if (t1 && X->src[X->rec[j] >> 40].gp) continue; /* a type 1 patient's GP records say nothing */
+          int64_t v;
+          if (record_value(X, X->rec[j], pt->f[k].name, pt->f[k].vt, &v)) buf[n++] = v;
+        }
+        X->pval[k][q] = n ? mode_of(buf, n) : INT64_MIN;
+      }
+    }
+    tsr__free(buf);
+  }
+  TSR_RETURN_IF(oom, err, TSR_ENOMEM, "out of memory");
+  return 0;
+}
+
+static int optouts(tsr__x *X, tsr_error *err) {
+  const tsr__agreement *A = X->A;
+  u64set t1 = {0}, nat = {0};
+  uint64_t n1 = 0, nn = 0;
+  int rc = 0;
+  for (size_t i = 0; i < A->n_type1 && !rc; i++) rc = load_list(A->optout_type1[i], &t1, &n1, err);
+  for (size_t i = 0; i < A->n_national && !rc; i++) rc = load_list(A->optout_national[i], &nat, &nn, err);
+  int any_gp = 0;
+  for (uint32_t s = 0; s < X->ns; s++) any_gp |= X->src[s].gp;
+  if (!rc && A->n_type1 && !any_gp)
+    rc = tsr_error_set(err, TSR_ECONFIG, X->cfg->path, 0, 0,
+                       "type 1 opt-outs remove GP-derived records, but no source of the run's config says "
+                       "\"origin\": \"gp\" (sources[].origin)");
+  X->apply_national = !tsr__legal_basis_exempt(A->legal_basis);
+  /* a patient is opted out when ANY record linked to them holds a listed number */
+  for (uint32_t s = 0; s < X->ns && !rc; s++) {
+    const tsr__xsrc *S = &X->src[s];
+    if (!S->nhs) continue;
+    for (uint64_t r = 0; r < tsr_store_rows(S->store); r++) {
+      uint64_t v = S->nhs->u64[r];
+      if (!v) continue;
+      if (set_has(&t1, v)) X->flag[S->pid[r]] |= TSR__PF_TYPE1;
+      if (set_has(&nat, v)) X->flag[S->pid[r]] |= TSR__PF_NATIONAL;
+    }
+  }
+  tsr__free(t1.t);
+  tsr__free(nat.t);
+  return rc;
+}
+
+static int age_at(int32_t dob, int32_t ev) {
+  int y1, m1, d1, y2, m2, d2;
+  tsr__ymd_from_days(dob, &y1, &m1, &d1);
+  tsr__ymd_from_days(ev, &y2, &m2, &d2);
+  int a = y2 - y1;
+  if (m2 < m1 || (m2 == m1 && d2 < d1)) a--;
+  return a;
+}
+
+static int prefix_ok(const tsr__agreement *A, tsr_view diag) {
+  if (!A->ndiag) return 1;
+  if (!diag.len) return 0;
+  for (size_t i = 0; i < A->ndiag; i++) {
+    size_t l = strlen(A->diag_prefixes[i]);
+    if (diag.len < l) continue;
+    size_t k = 0;
+    while (k < l && (diag.ptr[k] & ~0x20) == (A->diag_prefixes[i][k] & ~0x20)) k++;
+    if (k == l) return 1;
+  }
+  return 0;
+}
+
+static int event_ok(const tsr__x *X, int32_t ev, int64_t p) {
+  const tsr__agreement *A = X->A;
+  if (A->from != TSR_DATE_NONE || A->to != TSR_DATE_NONE) {
+    if (ev == TSR_DATE_NONE) return 0;
+    if (A->from != TSR_DATE_NONE && ev < A->from) return 0;
+    if (A->to != TSR_DATE_NONE && ev > A->to) return 0;
+  }
+  if (A->age_min >= 0 || A->age_max >= 0) {
+    int64_t dob = X->dob_pf >= 0 ? X->pval[X->dob_pf][p] : INT64_MIN;
+    if (dob == INT64_MIN || ev == TSR_DATE_NONE) return 0;
+    int a = age_at((int32_t)dob, ev);
+    if (A->age_min >= 0 && a < A->age_min) return 0;
+    if (A->age_max >= 0 && a > A->age_max) return 0;
+  }
+  return 1;
+}
+
+static int cohort(tsr__x *X, tsr_error *err) {
+  const tsr__agreement *A = X->A;
+  int has_cohort = A->ndiag || A->from != TSR_DATE_NONE || A->to != TSR_DATE_NONE || A->age_min >= 0 ||
+                   A->age_max >= 0;
+  if ((A->age_min >= 0 || A->age_max >= 0) && X->dob_pf < 0)
+    return tsr_error_set(err, TSR_ECONFIG, NULL, 0, 0, "cohort: an age needs a date of birth, and no source has one");
+  tsr__xtab *sp = NULL;
+  for (size_t i = 0; i < X->ntab; i++)
+    if (X->tab[i].kind == TSR__TK_SPELLS) sp = &X->tab[i];
+  if (A->ndiag && !sp)
+    return tsr_error_set(err, TSR_ECONFIG, NULL, 0, 0,
+                         "cohort.diag_prefixes selects patients by their spells, and the run built none (its config "
+                         "has no \"episodes\" section)");
+  if (has_cohort && sp) TSR_FORWARD_IF_ERROR(load_pq_table(X, sp, err));
+  size_t fdiag = 0;
+  if (sp)
+    for (size_t i = 0; i < sp->nf; i++)
+      if (strcmp(sp->f[i].name, "diag") == 0) fdiag = i;
+  for (uint64_t q = 1; q <= X->P; q++) {
+    uint8_t f = X->flag[q];
+    if (X->roff[q + 1] == X->roff[q]) continue; /* no records: not a patient */
+    int in = 1;
+    if (X->apply_national && (f & TSR__PF_NATIONAL)) in = 0;
+    /* a type 1 patient known only from GP records has nothing left to release */
+    if (in && (f & TSR__PF_TYPE1) && !(f & TSR__PF_HAS_NON_GP)) in = 0, X->gp_only_t1++;
+    if (in && has_cohort) {
+      int ok = 0;
+      if (sp) {
+        for (uint64_t r = sp->off[q]; r < sp->off[q + 1] && !ok; r++) {
+          tsr__xval v;
+          tsr__x_value(X, sp, fdiag, r, &v);
+          ok = prefix_ok(A, v.present ? v.s : (tsr_view){NULL, 0}) && event_ok(X, tsr__x_event(X, sp, r), (int64_t)q);
+        }
+      } else {
+        for (uint64_t j = X->roff[q]; j < X->roff[q + 1] && !ok; j++) {
+          const tsr__xsrc *S = &X->src[X->rec[j] >> 40];
+          if ((f & TSR__PF_TYPE1) && S->gp) continue;
+          uint64_t r = X->rec[j] & ((UINT64_C(1) << 40) - 1);
+          for (int e = 0; e < S->nev && !ok; e++)
+            ok = event_ok(X, tsr_store_col(S->store, (uint32_t)S->ev[e])->i32[r], (int64_t)q);
+        }
+      }
+      if (!ok) {
+        in = 0;
+        X->cohort_out++;
+      }
+    }
+    if (in) X->flag[q] |= TSR__PF_IN | TSR__PF_COHORT;
+  }
+  /* what each list removed: patients, and records */
+  for (uint64_t q = 1; q <= X->P; q++) {
+    uint8_t f = X->flag[q];
+    uint64_t a = X->roff[q], b = X->roff[q + 1];
+    if (X->apply_national && (f & TSR__PF_NATIONAL)) {
+      X->nat_patients++;
+      X->nat_records += b - a;
+    } else if (f & TSR__PF_TYPE1) {
+      X->t1_patients++;
+      for (uint64_t j = a; j < b; j++) X->t1_records += X->src[X->rec[j] >> 40].gp;
+    }
+  }
+  return 0;
+}
+
+typedef struct pkey {
+  uint64_t k;
+  uint32_t p;
+} pkey;
+
+static int pseudonyms(tsr__x *X, const tsr__key *key, tsr_error *err) {
+  uint64_t n = 0;
+  for (uint64_t q = 1; q <= X->P; q++) n += (X->flag[q] & TSR__PF_IN) != 0;
+  uint32_t *pat = tsr__malloc((n ? n : 1) * sizeof *pat);
+  tsr_view *msg = tsr__malloc((n ? n : 1) * sizeof *msg);
+  char *text = tsr__malloc((n ? n : 1) * 96);
+  unsigned char *mac = tsr__malloc((n ? n : 1) * 32);
+  X->pseud = tsr__calloc(X->P + 1, 16);
+  int rc = 0;
+  if (!pat || !msg || !text || !mac || !X->pseud) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  uint64_t k = 0;
+  for (uint64_t q = 1; q <= X->P && !rc; q++) {
+    if (!(X->flag[q] & TSR__PF_IN)) continue;
+    char *t = text + k * 96;
+    /* the NHS number held most often by the patient's records */
+    uint64_t best = 0, bc = 0;
+    for (uint64_t j = X->roff[q]; j < X->roff[q + 1]; j++) {
+      const tsr__xsrc *S = &X->src[X->rec[j] >> 40];
+      if (!S->nhs) continue;
+      uint64_t v = S->nhs->u64[X->rec[j] & ((UINT64_C(1) << 40) - 1)];
+      if (!v) continue;
+      uint64_t c = 0;
+      for (uint64_t i = X->roff[q]; i < X->roff[q + 1]; i++) {
+        const tsr__xsrc *S2 = &X->src[X->rec[i] >> 40];
+        if (S2->nhs && S2->nhs->u64[X->rec[i] & ((UINT64_C(1) << 40) - 1)] == v) c++;
+      }
+      if (c > bc || (c == bc && v < best)) best = v, bc = c;
+    }
+    int len;
+    if (best) {
+      len = snprintf(t, 96, "nhs:%010llu", (unsigned long long)best);
+    } else {
+      /* no NHS number: the first record by source, then record id */
+      uint64_t first = X->rec[X->roff[q]];
+      for (uint64_t j = X->roff[q] + 1; j < X->roff[q + 1]; j++) {
+        uint64_t r = X->rec[j];
+        if ((r >> 40) != (first >> 40)) continue;
+        tsr_view a = tsr_store_id(X->src[r >> 40].store, r & ((UINT64_C(1) << 40) - 1));
+        tsr_view b = tsr_store_id(X->src[first >> 40].store, first & ((UINT64_C(1) << 40) - 1));
+        uint32_t m = a.len < b.len ? a.len : b.len;
+        int c = memcmp(a.ptr, b.ptr, m);
+        if (c < 0 || (c == 0 && a.len < b.len)) first = r;
+      }
+      tsr_view id = tsr_store_id(X->src[first >> 40].store, first & ((UINT64_C(1) << 40) - 1));
+      len = snprintf(t, 96, "rec:%s:%.*s", X->src[first >> 40].cfg->name, (int)(id.len > 80 ? 80 : id.len), id.ptr);
+    }
+    msg[k] = (tsr_view){t, (uint32_t)(len < 96 ? len : 95)};
+    pat[k++] = (uint32_t)q;
+  }
+  if (!rc) rc = tsr__pseudo_hmac(key, msg, n, mac, X->threads, err);
+  for (uint64_t i = 0; i < n && !rc; i++) memcpy(X->pseud + (size_t)pat[i] * 16, mac + i * 32, 16);
+  /* included patients in pseudonym order: LSD radix on the first 8 bytes
+   * (stable, so equal prefixes keep patient order) */
+  pkey *a = rc ? NULL : tsr__malloc((n ? n : 1) * sizeof *a), *b = rc ? NULL : tsr__malloc((n ? n : 1) * sizeof *b);
+  if (!rc && (!a || !b)) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  if (!rc) {
+    for (uint64_t i = 0; i < n; i++) {
+      const unsigned char *m = X->pseud + (size_t)pat[i] * 16;
+      uint64_t v = 0;
+      for (int j = 0; j < 8; j++) v = v << 8 | m[j];
+      a[i] = (pkey){v, pat[i]};
+    }
+    for (int sh = 0; sh < 64; sh += 8) {
+      uint64_t cnt[257] = {0};
+      for (uint64_t i = 0; i < n; i++) cnt[((a[i].k >> sh) & 255) + 1]++;
+      for (int d = 1; d <= 256; d++) cnt[d] += cnt[d - 1];
+      for (uint64_t i = 0; i < n; i++) b[cnt[(a[i].k >> sh) & 255]++] = a[i];
+      pkey *tmp = a;
+      a = b;
+      b = tmp;
+    }
+    X->order = tsr__malloc((n ? n : 1) * sizeof *X->order);
+    if (!X->order) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+    for (uint64_t i = 0; i < n && !rc; i++) X->order[i] = a[i].p;
+    X->norder = n;
+  }
+  if (text) sodium_memzero_fallback(text, (n ? n : 1) * 96);
+  tsr__free(a);
+  tsr__free(b);
+  tsr__free(pat);
+  tsr__free(msg);
+  tsr__free(text);
+  tsr__free(mac);
+  return rc;
+}
