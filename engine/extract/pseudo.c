@@ -15,10 +15,11 @@
  *     +--------------------------------------+        mac = final(c)
  *
  *   A message of up to 55 bytes ("nhs:4474035879" is 14) then costs two
- *   SHA-256 compressions. libsodium's SHA-256 is portable C: about 300 ns a
- *   message on the test machine, 3.4M/s on 2 shared threads, short of the 5M/s
- *   target. OpenSSL libcrypto's uses the CPU's SHA extensions: about 90 ns,
- *   11M/s on 2 threads (docs/pseudonyms.md has the figures and the command).
+ *   SHA-256 compressions. libsodium's SHA-256 is portable C: about 310 ns a
+ *   message on the test machine, 6.3M/s on 2 free cores but 1.6-3.4M/s when
+ *   other work shares them, against a 5M/s target. OpenSSL libcrypto's uses
+ *   the CPU's SHA extensions: about 93 ns, 21.6M/s on 2 free cores
+ *   (docs/pseudonyms.md has the figures and the command).
  *   So with TSR_HAVE_LIBCRYPTO (the build links libcrypto) the states are
  *   OpenSSL's SHA256_CTX, through the SHA256_* calls OpenSSL 3 marks
  *   deprecated but keeps. EVP_MD_CTX_copy_ex would also reach the target
