@@ -49,6 +49,8 @@ void tsr__cli_train_help(void);
 int tsr__cli_parse_prob(const char *cmd, const char *opt, const char *s, double *out);
 int tsr__cli_evaluate(int argc, char **argv);
 void tsr__cli_evaluate_help(void);
+int tsr__cli_extract(int argc, char **argv);
+void tsr__cli_extract_help(void);
 int tsr__cli_keygen(int argc, char **argv);
 void tsr__cli_keygen_help(void);
 int tsr__cli_register(int argc, char **argv);

@@ -60,6 +60,7 @@ static void print_help(void) {
          "  link       link the sources into patients; write Parquet and a report\n"
          "  train      estimate a probabilistic model (lambda, u, m) and save it as JSON\n"
          "  evaluate   score a run's links against ground truth\n"
+         "  extract    write a research extract of a run under a data-sharing agreement\n"
          "  keygen     write a new random pseudonym key (mode 0600) for one agreement\n"
          "  register   verify a release register, or write its quarterly report\n"
          "  help       show help for a command: tessera help generate\n\n"
@@ -104,6 +105,10 @@ int main(int argc, char **argv) {
       tsr__cli_evaluate_help();
       return 0;
     }
+    if (argc >= 3 && strcmp(argv[2], "extract") == 0) {
+      tsr__cli_extract_help();
+      return 0;
+    }
     if (argc >= 3 && strcmp(argv[2], "keygen") == 0) {
       tsr__cli_keygen_help();
       return 0;
@@ -124,6 +129,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "link") == 0) return tsr__cli_link(argc - 1, argv + 1);
   if (strcmp(cmd, "train") == 0) return tsr__cli_train(argc - 1, argv + 1);
   if (strcmp(cmd, "evaluate") == 0) return tsr__cli_evaluate(argc - 1, argv + 1);
+  if (strcmp(cmd, "extract") == 0) return tsr__cli_extract(argc - 1, argv + 1);
   if (strcmp(cmd, "keygen") == 0) return tsr__cli_keygen(argc - 1, argv + 1);
   if (strcmp(cmd, "register") == 0) return tsr__cli_register(argc - 1, argv + 1);
   return tsr__cli_usage_error(NULL, "unknown command '%s'", cmd);

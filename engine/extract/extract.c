@@ -27,14 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 #include <xxhash.h>
 
 #include "common/buf.h"
 #include "common/common_internal.h"
 #include "common/date.h"
-#include "common/nhs.h"
 #include "extract/extract_internal.h"
 #include "extract/pseudo.h"
 #include "extract/register.h"
@@ -152,13 +153,13 @@ static int load_list(const char *path, u64set *set, uint64_t *count, tsr_error *
         bad = 1;
       }
     }
-    if (bad || nd != 10 || !tsr__nhs_valid(d)) {
+    uint64_t v = 0;
+    for (int i = 0; i < 10 && i < nd; i++) v = v * 10 + d[i];
+    if (bad || nd != 10 || !tsr_nhs_valid(v)) {
       rc = tsr_error_set(err, TSR_EPARSE, path, ln, c0,
                          "expected a valid NHS number (10 digits, modulus 11 check digit) in column nhs_number");
       break;
     }
-    uint64_t v = 0;
-    for (int i = 0; i < 10; i++) v = v * 10 + d[i];
     if (set_add(set, v)) {
       rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
       break;
@@ -427,9 +428,11 @@ static int add_pq_table(tsr__x *X, const char *name, const char *file, tsr__tkin
   t->f = tsr__calloc(nd, sizeof *t->f);
   t->cf = tsr__calloc(nd, sizeof *t->cf);
   TSR_RETURN_IF(!t->f || !t->cf, err, TSR_ENOMEM, "out of memory");
-  t->ev = 0;
-  t->ev2 = kind == TSR__TK_REGS ? 2 : -1;
+  t->ev = -1;
+  t->ev2 = -1;
   for (size_t i = 0; i < nd; i++) {
+    if (d[i].xk == TSR__XK_EVENT_DATE && t->ev < 0) t->ev = (int)i; /* admidate, start */
+    if (kind == TSR__TK_REGS && strcmp(d[i].name, "end") == 0) t->ev2 = (int)i;
     t->f[i].name = d[i].name;
     t->f[i].vt = d[i].vt;
     t->cf[i] = (tsr__xfield){d[i].name, d[i].xk, NULL};
@@ -514,7 +517,7 @@ static int build_catalog(tsr__x *X, tsr_error *err) {
 
 /* Reads the run file of a table (SPELLS, CIPS, REGS) and groups its rows by
  * patient; the files list a patient's rows together, in patient order. */
-static int load_pq_table(tsr__x *X, tsr__xtab *t, tsr_error *err) {
+int tsr__x_load_pq(tsr__x *X, tsr__xtab *t, tsr_error *err) {
   if (t->rd) return 0;
   char p[2048];
   snprintf(p, sizeof p, "%s/%s", X->o->run_dir, t->file);
@@ -725,7 +728,7 @@ static int cohort(tsr__x *X, tsr_error *err) {
     return tsr_error_set(err, TSR_ECONFIG, NULL, 0, 0,
                          "cohort.diag_prefixes selects patients by their spells, and the run built none (its config "
                          "has no \"episodes\" section)");
-  if (has_cohort && sp) TSR_FORWARD_IF_ERROR(load_pq_table(X, sp, err));
+  if (has_cohort && sp) TSR_FORWARD_IF_ERROR(tsr__x_load_pq(X, sp, err));
   size_t fdiag = 0;
   if (sp)
     for (size_t i = 0; i < sp->nf; i++)
@@ -770,7 +773,7 @@ static int cohort(tsr__x *X, tsr_error *err) {
       X->nat_records += b - a;
     } else if (f & TSR__PF_TYPE1) {
       X->t1_patients++;
-      for (uint64_t j = a; j < b; j++) X->t1_records += X->src[X->rec[j] >> 40].gp;
+      for (uint64_t j = a; j < b; j++) X->t1_records += X->src[X->rec[j] >> 40].gp != 0;
     }
   }
   return 0;
@@ -857,12 +860,542 @@ static int pseudonyms(tsr__x *X, const tsr__key *key, tsr_error *err) {
     for (uint64_t i = 0; i < n && !rc; i++) X->order[i] = a[i].p;
     X->norder = n;
   }
-  if (text) sodium_memzero_fallback(text, (n ? n : 1) * 96);
+  if (text) sodium_memzero(text, (n ? n : 1) * 96); /* the stable keys hold NHS numbers */
   tsr__free(a);
   tsr__free(b);
   tsr__free(pat);
   tsr__free(msg);
   tsr__free(text);
   tsr__free(mac);
+  return rc;
+}
+
+/* --- Truth audit: what linking first buys -------------------------------------------- */
+/* With the generator's truth (truth.csv: source, record_id, patient_id;
+ * truth_patients.csv: patient_id, ..., type1_optout, ndoo_optout): of the
+ * records of truly opted-out patients, how many does this extract keep (its
+ * patient is released; for type 1, a GP record of a released patient), and
+ * how many would the record-level approach keep (drop only rows whose own
+ * NHS number is listed)? Every source record is counted whether or not the
+ * agreement's tables hold its fields: a kept record is one whose patient's
+ * data may be released. */
+typedef struct audit {
+  uint64_t nat_records, nat_kept, nat_kept_rowlevel;
+  uint64_t t1_records, t1_kept, t1_kept_rowlevel;
+} audit;
+
+static int read_line(FILE *f, char *buf, size_t cap) {
+  if (!fgets(buf, (int)cap, f)) return 0;
+  size_t n = strlen(buf);
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+  return 1;
+}
+
+static int truth_audit(tsr__x *X, audit *au, tsr_error *err) {
+  memset(au, 0, sizeof *au);
+  char p[2048], line[4096];
+  snprintf(p, sizeof p, "%s/truth_patients.csv", X->o->truth_dir);
+  FILE *f = fopen(p, "r");
+  if (!f) return tsr_error_set(err, TSR_EIO, p, 0, 0, "cannot open: %s", strerror(errno));
+  int c_t1 = -1, c_nd = -1;
+  uint8_t *opt = NULL;
+  size_t cap = 0;
+  int rc = 0;
+  uint64_t ln = 0;
+  while (!rc && read_line(f, line, sizeof line)) {
+    ln++;
+    char *tok[64];
+    int nt = 0;
+    for (char *s = line; nt < 64;) {
+      tok[nt++] = s;
+      char *c = strchr(s, ',');
+      if (!c) break;
+      *c = '\0';
+      s = c + 1;
+    }
+    if (ln == 1) {
+      for (int k = 0; k < nt; k++) {
+        if (strcmp(tok[k], "type1_optout") == 0) c_t1 = k;
+        if (strcmp(tok[k], "ndoo_optout") == 0) c_nd = k;
+      }
+      if (c_t1 < 0 || c_nd < 0 || strcmp(tok[0], "patient_id") != 0)
+        rc = tsr_error_set(err, TSR_EPARSE, p, 1, 1, "expected patient_id, ..., type1_optout, ndoo_optout");
+      continue;
+    }
+    if (nt <= (c_t1 > c_nd ? c_t1 : c_nd)) {
+      rc = tsr_error_set(err, TSR_EPARSE, p, ln, 1, "too few columns");
+      break;
+    }
+    uint64_t id = strtoull(tok[0], NULL, 10);
+    if (id >= cap) {
+      size_t nc = cap ? cap : 1 << 16;
+      while (nc <= id) nc *= 2;
+      uint8_t *no = tsr__realloc(opt, nc);
+      if (!no) {
+        rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+        break;
+      }
+      memset(no + cap, 0, nc - cap);
+      opt = no;
+      cap = nc;
+    }
+    opt[id] = (uint8_t)((tok[c_t1][0] == '1' ? 1 : 0) | (tok[c_nd][0] == '1' ? 2 : 0));
+  }
+  fclose(f);
+  if (rc) {
+    tsr__free(opt);
+    return rc;
+  }
+  /* the record-level approach: rows whose own number is listed */
+  u64set t1 = {0}, nat = {0};
+  uint64_t n1 = 0, nn = 0;
+  for (size_t i = 0; i < X->A->n_type1 && !rc; i++) rc = load_list(X->A->optout_type1[i], &t1, &n1, err);
+  for (size_t i = 0; i < X->A->n_national && !rc; i++) rc = load_list(X->A->optout_national[i], &nat, &nn, err);
+  snprintf(p, sizeof p, "%s/truth.csv", X->o->truth_dir);
+  f = rc ? NULL : fopen(p, "r");
+  if (!rc && !f) rc = tsr_error_set(err, TSR_EIO, p, 0, 0, "cannot open: %s", strerror(errno));
+  /* record ids of each source, in a hash of (source, id) -> row */
+  ln = 0;
+  for (uint32_t s = 0; s < X->ns && !rc; s++) (void)s;
+  typedef struct ent {
+    uint64_t h;
+    uint64_t rec;
+  } ent;
+  uint64_t nrec = X->roff[X->P + 1];
+  size_t hcap = 1;
+  while (hcap < 2 * nrec + 2) hcap *= 2;
+  ent *ht = rc ? NULL : tsr__calloc(hcap, sizeof *ht);
+  if (!rc && !ht) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+  for (uint32_t s = 0; s < X->ns && !rc; s++)
+    for (uint64_t r = 0; r < tsr_store_rows(X->src[s].store); r++) {
+      tsr_view id = tsr_store_id(X->src[s].store, r);
+      uint64_t h = XXH3_64bits_withSeed(id.ptr, id.len, s + 1) | 1;
+      size_t k = (size_t)h & (hcap - 1);
+      while (ht[k].h) k = (k + 1) & (hcap - 1);
+      ht[k] = (ent){h, ((uint64_t)s << 40) | r};
+    }
+  while (!rc && read_line(f, line, sizeof line)) {
+    ln++;
+    if (ln == 1) continue;
+    char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+    if (!c2) {
+      rc = tsr_error_set(err, TSR_EPARSE, p, ln, 1, "expected source,record_id,patient_id");
+      break;
+    }
+    *c1 = *c2 = '\0';
+    int s = tsr_config_source_index(X->cfg, line);
+    if (s < 0) continue;
+    uint64_t tp = strtoull(c2 + 1, NULL, 10);
+    uint8_t o = tp < cap ? opt[tp] : 0;
+    if (!o) continue;
+    size_t idl = strlen(c1 + 1);
+    uint64_t h = XXH3_64bits_withSeed(c1 + 1, idl, (uint64_t)s + 1) | 1;
+    size_t k = (size_t)h & (hcap - 1);
+    uint64_t rec = UINT64_MAX;
+    while (ht[k].h) {
+      if (ht[k].h == h && (ht[k].rec >> 40) == (uint64_t)s) {
+        tsr_view id = tsr_store_id(X->src[s].store, ht[k].rec & ((UINT64_C(1) << 40) - 1));
+        if (id.len == idl && memcmp(id.ptr, c1 + 1, idl) == 0) {
+          rec = ht[k].rec;
+          break;
+        }
+      }
+      k = (k + 1) & (hcap - 1);
+    }
+    if (rec == UINT64_MAX) continue; /* rejected at ingest: not in any release */
+    const tsr__xsrc *S = &X->src[rec >> 40];
+    uint64_t r = rec & ((UINT64_C(1) << 40) - 1);
+    int64_t q = S->pid[r];
+    uint64_t nhs = S->nhs ? S->nhs->u64[r] : 0;
+    int released = (X->flag[q] & TSR__PF_IN) != 0;
+    if ((o & 2) && X->apply_national) {
+      au->nat_records++;
+      au->nat_kept += (uint64_t)released;
+      au->nat_kept_rowlevel += !set_has(&nat, nhs);
+    }
+    if ((o & 1) && S->gp) {
+      au->t1_records++;
+      au->t1_kept += (uint64_t)(released && !(X->flag[q] & TSR__PF_TYPE1));
+      au->t1_kept_rowlevel += !set_has(&t1, nhs);
+    }
+  }
+  if (f) fclose(f);
+  tsr__free(ht);
+  tsr__free(opt);
+  tsr__free(t1.t);
+  tsr__free(nat.t);
+  return rc;
+}
+
+/* --- Output --------------------------------------------------------------------------- */
+static int is_listed(const char *name) { return name[0] != '.'; }
+
+static json_t *file_list(const char *dir, tsr_error *err, int *rc) {
+  tsr__dir_name *names;
+  size_t n;
+  if ((*rc = tsr__dir_names(dir, is_listed, &names, &n, err)) != 0) return NULL;
+  json_t *files = json_array();
+  for (size_t i = 0; i < n && !*rc; i++) {
+    char p[2200], hex[65];
+    uint64_t bytes = 0;
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    if ((*rc = tsr__sha256_file(p, hex, &bytes, err)) != 0) break;
+    json_t *f = json_object();
+    json_object_set_new(f, "name", json_string(names[i]));
+    json_object_set_new(f, "bytes", json_integer((json_int_t)bytes));
+    json_object_set_new(f, "sha256", json_string(hex));
+    json_array_append_new(files, f);
+  }
+  tsr__free(names);
+  return files;
+}
+
+static void share_text(char *out, size_t cap, uint64_t a, uint64_t b) {
+  if (b)
+    snprintf(out, cap, "%.4f%%", 100.0 * (double)a / (double)b);
+  else
+    snprintf(out, cap, "n/a");
+}
+
+static int write_summary(tsr__x *X, const char *dir, const char *release_id, uint64_t patients, uint64_t rows,
+                         const audit *au, int have_audit, tsr_error *err) {
+  const tsr__agreement *A = X->A;
+  tsr__buf b;
+  tsr__buf_init(&b, 1 << 14);
+  char t[512];
+  snprintf(t, sizeof t, "# Research extract under %s\n\nRelease id: %s\n\n", A->reference, release_id);
+  tsr__buf_puts(&b, t);
+  snprintf(t, sizeof t, "- **Agreement:** %s, for %s\n- **Purpose:** ", A->reference, A->recipient);
+  tsr__buf_puts(&b, t);
+  tsr__buf_puts(&b, A->purpose);
+  snprintf(t, sizeof t, "\n- **Legal basis:** %s; **data category:** %s\n", tsr__legal_basis_name(A->legal_basis),
+           tsr__data_category_name(A->category));
+  tsr__buf_puts(&b, t);
+  snprintf(t, sizeof t, "- **Released:** %llu patients, %llu rows in record-level tables, %zu aggregate tables\n",
+           (unsigned long long)patients, (unsigned long long)rows, A->naggs);
+  tsr__buf_puts(&b, t);
+  tsr__buf_puts(&b, "\n## Opt-outs\n\n");
+  snprintf(t, sizeof t,
+           "- National data opt-out: %s. Removed %llu patients (%llu records).\n",
+           X->apply_national ? "applied" : "not applied (the legal basis is exempt)",
+           (unsigned long long)X->nat_patients, (unsigned long long)X->nat_records);
+  tsr__buf_puts(&b, t);
+  snprintf(t, sizeof t, "- Type 1 objections: applied to GP-derived data. Removed the GP records of %llu patients (%llu records); %llu of them had only GP records and are not released at all.\n",
+           (unsigned long long)X->t1_patients, (unsigned long long)X->t1_records, (unsigned long long)X->gp_only_t1);
+  tsr__buf_puts(&b, t);
+  tsr__buf_puts(&b,
+                "\nThe counts say how many, never which. A patient is opted out when any record linked to them "
+                "carries a listed NHS number, including patients whose other records have no NHS number.\n");
+  if (X->kanon_json) {
+    json_t *k = X->kanon_json;
+    snprintf(t, sizeof t,
+             "\n## k-anonymity\n\nOn the %s table, quasi-identifiers as released: %lld records in %lld classes; "
+             "smallest class %lld; share of records in classes below k = %lld: %s",
+             json_string_value(json_object_get(k, "table")),
+             (long long)json_integer_value(json_object_get(k, "records")),
+             (long long)json_integer_value(json_object_get(k, "classes")),
+             (long long)json_integer_value(json_object_get(k, "smallest_class")),
+             (long long)json_integer_value(json_object_get(k, "k")),
+             json_string_value(json_object_get(k, "share_below_k")));
+    tsr__buf_puts(&b, t);
+    size_t ng = json_array_size(json_object_get(k, "generalised"));
+    snprintf(t, sizeof t, ". %zu further generalisation step(s) were needed for min_k %lld.\n",
+             ng, (long long)json_integer_value(json_object_get(k, "min_k")));
+    tsr__buf_puts(&b, t);
+  }
+  tsr__buf_puts(&b,
+                "\n## Method note\n\nRecords were linked into patients first (`tessera link`), and opt-outs were "
+                "applied to patients, not rows. Tables are keyed by a pseudonym: HMAC-SHA256 of the patient's NHS "
+                "number (or, without one, of a record id) under this agreement's own key, so pseudonyms from two "
+                "agreements cannot be joined. Rows are in pseudonym order. Aggregate counts of 1-7 are shown as `*`, "
+                "others rounded to the nearest 5, with secondary suppression so that no `*` can be recovered from "
+                "the totals; the grand total is exact.\n");
+  if (have_audit) {
+    char a1[32], a2[32], b1[32], b2[32];
+    share_text(a1, sizeof a1, au->nat_kept, au->nat_records);
+    share_text(a2, sizeof a2, au->nat_kept_rowlevel, au->nat_records);
+    share_text(b1, sizeof b1, au->t1_kept, au->t1_records);
+    share_text(b2, sizeof b2, au->t1_kept_rowlevel, au->t1_records);
+    snprintf(t, sizeof t,
+             "\nMeasured against the generator's truth: of %llu records of truly nationally opted-out patients, "
+             "%llu (%s) reach this extract (linkage missed them), against %llu (%s) when only rows carrying a "
+             "listed NHS number are dropped. ",
+             (unsigned long long)au->nat_records, (unsigned long long)au->nat_kept, a1,
+             (unsigned long long)au->nat_kept_rowlevel, a2);
+    tsr__buf_puts(&b, t);
+    snprintf(t, sizeof t,
+             "Of %llu GP records of truly type 1 opted-out patients, %llu (%s) reach it, against %llu (%s) "
+             "row by row.\n",
+             (unsigned long long)au->t1_records, (unsigned long long)au->t1_kept, b1,
+             (unsigned long long)au->t1_kept_rowlevel, b2);
+    tsr__buf_puts(&b, t);
+  }
+  int rc = b.oom ? tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory")
+                 : tsr__write_file(dir, "summary.md", b.p, b.len, err);
+  tsr__buf_free(&b);
+  return rc;
+}
+
+static void x_free(tsr__x *X) {
+  for (uint32_t s = 0; X->src && s < X->ns; s++) {
+    tsr_store_free(X->src[s].store);
+    tsr__free(X->src[s].pid);
+    tsr__free(X->src[s].ev);
+  }
+  tsr__free(X->src);
+  for (size_t i = 0; X->tab && i < X->ntab; i++) {
+    tsr__xtab *t = &X->tab[i];
+    for (size_t f = 0; f < t->nf && t->f; f++)
+      if (t->f[f].loaded) tsr_pq_column_free(&t->f[f].pq);
+    tsr__free(t->f);
+    tsr__free(t->cf);
+    tsr__free(t->off);
+    tsr__free(t->rows);
+    if (t->kind != TSR__TK_SOURCE) tsr__free((void *)t->pid);
+    tsr_pq_reader_free(t->rd);
+  }
+  tsr__free(X->tab);
+  tsr__free(X->ctab);
+  for (int k = 0; X->pval && k < X->npf; k++) tsr__free(X->pval[k]);
+  tsr__free(X->pval);
+  tsr__free(X->roff);
+  tsr__free(X->rec);
+  tsr__free(X->flag);
+  tsr__free(X->pseud);
+  tsr__free(X->order);
+  tsr__agreement_free(X->A);
+  tsr_config_free(X->cfg);
+  json_decref(X->manifest);
+  json_decref(X->tables_json);
+  json_decref(X->kanon_json);
+  json_decref(X->aggs_json);
+}
+
+/* Removes a flat folder (the stage, or a replaced extract). */
+static void remove_dir(const char *dir) {
+  tsr__dir_name *names;
+  size_t n;
+  if (tsr__dir_names(dir, NULL, &names, &n, NULL) == 0) {
+    for (size_t i = 0; i < n; i++) {
+      char p[2200];
+      snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+      unlink(p);
+    }
+    tsr__free(names);
+  }
+  rmdir(dir);
+}
+
+int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_error *err) {
+  tsr_error_clear(err);
+  double t0 = tsr__now();
+  TSR_RETURN_IF(!o || !o->run_dir || !o->agreement || !o->out_dir || !o->register_path, err, TSR_EINVAL,
+                "extract: --run, --agreement, --out and --register are required");
+  struct stat st;
+  if (stat(o->out_dir, &st) == 0 && !o->overwrite)
+    return tsr_error_set(err, TSR_EIO, o->out_dir, 0, 0, "already exists: pass --overwrite to replace it");
+  tsr__x X;
+  memset(&X, 0, sizeof X);
+  X.o = o;
+  X.threads = tsr__threads(o->threads);
+  X.tables_json = json_object();
+  X.aggs_json = json_object();
+  tsr__key *key = NULL;
+  char stage[2200] = "";
+  int rc = load_run(&X, err);
+  if (!rc) rc = load_sources(&X, err);
+  if (!rc) rc = build_catalog(&X, err);
+  if (!rc) rc = tsr__agreement_load(o->agreement, &X.cat, &X.A, err);
+  if (!rc && X.A->category == TSR__CAT_ANONYMISED && X.A->ntables)
+    rc = tsr_error_set(err, TSR_ECONFIG, o->agreement, 0, 0,
+                       "tables: an anonymised release holds aggregate tables only; record-level tables need "
+                       "\"data_category\": \"pseudonymised\"");
+  if (!rc) rc = tsr__key_load(X.A->key_file, &key, err);
+  if (!rc) rc = optouts(&X, err);
+  if (!rc) rc = patient_values(&X, err);
+  if (!rc) {
+    /* age bands of the patients table: at the cohort's end, else at the last event in the data */
+    X.ref_date = X.A->to;
+    if (X.ref_date == TSR_DATE_NONE) {
+      int32_t mx = TSR_DATE_NONE;
+      for (uint32_t s = 0; s < X.ns; s++)
+        for (int e = 0; e < X.src[s].nev; e++) {
+          const int32_t *d = tsr_store_col(X.src[s].store, (uint32_t)X.src[s].ev[e])->i32;
+          for (uint64_t r = 0; r < tsr_store_rows(X.src[s].store); r++)
+            if (d[r] != TSR_DATE_NONE && (mx == TSR_DATE_NONE || d[r] > mx)) mx = d[r];
+        }
+      X.ref_date = mx;
+    }
+  }
+  if (!rc) rc = cohort(&X, err);
+  if (!rc) rc = pseudonyms(&X, key, err);
+  tsr__key_free(key);
+  key = NULL;
+  if (!rc) {
+    /* the stage: a hidden sibling of the extract folder, renamed into place at the end */
+    char parent[2048];
+    snprintf(parent, sizeof parent, "%s", o->out_dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent)
+      *slash = '\0';
+    else
+      snprintf(parent, sizeof parent, "%s", slash == parent ? "/" : ".");
+    snprintf(stage, sizeof stage, "%s/.tessera-extract.XXXXXX", parent);
+    if (!mkdtemp(stage)) {
+      rc = tsr_error_set(err, TSR_EIO, stage, 0, 0, "cannot create the staging folder: %s", strerror(errno));
+      stage[0] = '\0';
+    }
+  }
+  uint64_t rows = 0;
+  if (!rc) rc = tsr__x_kanon(&X, err);
+  if (!rc) rc = tsr__x_write_tables(&X, stage, &rows, err);
+  if (!rc) rc = tsr__x_aggregates(&X, stage, err);
+  audit au;
+  memset(&au, 0, sizeof au);
+  if (!rc && o->truth_dir) rc = truth_audit(&X, &au, err);
+  char release_id[TSR__RELEASE_ID_CAP] = "";
+  json_t *man = NULL, *reg = NULL;
+  if (!rc) {
+    /* the release id is the register's: known once appended; the summary and
+     * manifest name the agreement and are sealed into the register entry */
+    rc = write_summary(&X, stage, "assigned by the release register (extract_manifest.json)", X.norder, rows, &au, o->truth_dir != NULL, err);
+  }
+  if (!rc) {
+    man = json_object();
+    json_object_set_new(man, "tessera_version", json_string(tsr_version()));
+    json_t *ag = json_object();
+    char hex[65];
+    static const char dg[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) hex[2 * i] = dg[X.A->sha256[i] >> 4], hex[2 * i + 1] = dg[X.A->sha256[i] & 15];
+    hex[64] = '\0';
+    json_object_set_new(ag, "reference", json_string(X.A->reference));
+    json_object_set_new(ag, "sha256", json_string(hex));
+    json_object_set_new(ag, "recipient", json_string(X.A->recipient));
+    json_object_set_new(ag, "purpose", json_string(X.A->purpose));
+    json_object_set_new(ag, "legal_basis", json_string(tsr__legal_basis_name(X.A->legal_basis)));
+    json_object_set_new(ag, "data_category", json_string(tsr__data_category_name(X.A->category)));
+    json_object_set_new(man, "agreement", ag);
+    json_t *run = json_object();
+    json_object_set_new(run, "folder", json_string(o->run_dir));
+    json_object_set_new(run, "manifest_sha256", json_string(X.run_manifest_sha));
+    json_object_set_new(man, "run", run);
+    json_object_set_new(man, "patients", json_integer((json_int_t)X.norder));
+    json_object_set_new(man, "rows", json_integer((json_int_t)rows));
+    json_t *op = json_object();
+    json_object_set_new(op, "national_applied", json_boolean(X.apply_national));
+    json_object_set_new(op, "national_lists", json_integer((json_int_t)X.A->n_national));
+    json_object_set_new(op, "national_patients", json_integer((json_int_t)X.nat_patients));
+    json_object_set_new(op, "national_records", json_integer((json_int_t)X.nat_records));
+    json_object_set_new(op, "type1_applied", json_boolean(1));
+    json_object_set_new(op, "type1_lists", json_integer((json_int_t)X.A->n_type1));
+    json_object_set_new(op, "type1_patients", json_integer((json_int_t)X.t1_patients));
+    json_object_set_new(op, "type1_records", json_integer((json_int_t)X.t1_records));
+    json_object_set_new(op, "type1_patients_with_only_gp_records", json_integer((json_int_t)X.gp_only_t1));
+    json_object_set_new(man, "opt_outs", op);
+    json_object_set_new(man, "cohort_excluded_patients", json_integer((json_int_t)X.cohort_out));
+    json_object_set_new(man, "tables", json_incref(X.tables_json));
+    json_object_set_new(man, "aggregates", json_incref(X.aggs_json));
+    if (X.kanon_json) json_object_set_new(man, "k_anonymity", json_incref(X.kanon_json));
+    if (o->truth_dir) {
+      json_t *a = json_object();
+      json_object_set_new(a, "national_records", json_integer((json_int_t)au.nat_records));
+      json_object_set_new(a, "national_kept_linked", json_integer((json_int_t)au.nat_kept));
+      json_object_set_new(a, "national_kept_row_level", json_integer((json_int_t)au.nat_kept_rowlevel));
+      json_object_set_new(a, "type1_gp_records", json_integer((json_int_t)au.t1_records));
+      json_object_set_new(a, "type1_kept_linked", json_integer((json_int_t)au.t1_kept));
+      json_object_set_new(a, "type1_kept_row_level", json_integer((json_int_t)au.t1_kept_rowlevel));
+      json_object_set_new(man, "truth_audit", a);
+    }
+    json_t *files = file_list(stage, err, &rc);
+    if (!rc) json_object_set_new(man, "files", files);
+    /* the register entry: what was released, to whom, and the files' digests */
+    if (!rc) {
+      reg = json_object();
+      json_object_set_new(reg, "reference", json_string(X.A->reference));
+      json_object_set_new(reg, "recipient", json_string(X.A->recipient));
+      json_object_set_new(reg, "purpose", json_string(X.A->purpose));
+      json_object_set_new(reg, "legal_basis", json_string(tsr__legal_basis_name(X.A->legal_basis)));
+      json_object_set_new(reg, "data_category", json_string(tsr__data_category_name(X.A->category)));
+      json_object_set_new(reg, "agreement_sha256", json_string(hex));
+      json_t *ds = json_array(), *fl = json_object();
+      const char *tn;
+      json_t *tv;
+      json_object_foreach(X.tables_json, tn, tv) {
+        json_array_append_new(ds, json_string(tn));
+        json_object_set(fl, tn, json_object_get(tv, "fields"));
+      }
+      json_object_foreach(X.aggs_json, tn, tv) {
+        char nm[200];
+        snprintf(nm, sizeof nm, "aggregate:%s", tn);
+        json_array_append_new(ds, json_string(nm));
+      }
+      json_object_set_new(reg, "datasets", ds);
+      json_object_set_new(reg, "fields", fl);
+      json_object_set_new(reg, "patients", json_integer((json_int_t)X.norder));
+      json_object_set_new(reg, "rows", json_integer((json_int_t)rows));
+      json_t *ro = json_object();
+      json_object_set_new(ro, "applied", json_true());
+      json_object_set_new(ro, "national_applied", json_boolean(X.apply_national));
+      json_object_set_new(ro, "type1_patients", json_integer((json_int_t)X.t1_patients));
+      json_object_set_new(ro, "type1_records", json_integer((json_int_t)X.t1_records));
+      json_object_set_new(ro, "national_patients", json_integer((json_int_t)X.nat_patients));
+      json_object_set_new(ro, "national_records", json_integer((json_int_t)X.nat_records));
+      json_object_set_new(reg, "opt_outs", ro);
+      json_t *rf = json_array();
+      size_t i;
+      json_t *f;
+      json_array_foreach(files, i, f) {
+        json_t *e = json_object();
+        json_object_set(e, "name", json_object_get(f, "name"));
+        json_object_set(e, "sha256", json_object_get(f, "sha256"));
+        json_array_append_new(rf, e);
+      }
+      json_object_set_new(reg, "files", rf);
+      json_object_set_new(reg, "run_manifest_sha256", json_string(X.run_manifest_sha));
+      json_object_set_new(reg, "tessera_version", json_string(tsr_version()));
+    }
+  }
+  /* register first: a release that is not in the register must not exist */
+  if (!rc) rc = tsr__register_append(o->register_path, reg, release_id, sizeof release_id, err);
+  if (!rc) {
+    json_object_set_new(man, "release_id", json_string(release_id));
+    if (!rc) rc = tsr__write_json(stage, "extract_manifest.json", man, JSON_INDENT(2) | JSON_PRESERVE_ORDER, err);
+  }
+  if (!rc) {
+    char old[2300] = "";
+    if (stat(o->out_dir, &st) == 0) {
+      snprintf(old, sizeof old, "%s.replaced.XXXXXX", stage);
+      if (!mkdtemp(old) || rmdir(old) != 0 || rename(o->out_dir, old) != 0) {
+        rc = tsr_error_set(err, TSR_EIO, o->out_dir, 0, 0,
+                           "cannot move the earlier extract aside: %s (the release %s is registered; its files are in "
+                           "%s)",
+                           strerror(errno), release_id, stage);
+        stage[0] = '\0';
+      }
+    }
+    if (!rc && rename(stage, o->out_dir) != 0) {
+      rc = tsr_error_set(err, TSR_EIO, o->out_dir, 0, 0,
+                         "cannot rename the extract into place: %s (the release %s is registered; its files are in %s)",
+                         strerror(errno), release_id, stage);
+      stage[0] = '\0';
+    } else if (!rc) {
+      stage[0] = '\0';
+      if (old[0]) remove_dir(old);
+    }
+  }
+  if (stage[0]) remove_dir(stage);
+  if (!rc && sum) {
+    memset(sum, 0, sizeof *sum);
+    snprintf(sum->release_id, sizeof sum->release_id, "%s", release_id);
+    sum->patients = X.norder;
+    sum->rows = rows;
+    sum->optout_patients = X.nat_patients + X.t1_patients;
+    sum->optout_records = X.nat_records + X.t1_records;
+    sum->seconds = tsr__now() - t0;
+  }
+  json_decref(man);
+  json_decref(reg);
+  tsr__key_free(key);
+  x_free(&X);
   return rc;
 }

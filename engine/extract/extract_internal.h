@@ -25,6 +25,11 @@
 typedef enum { TSR__TK_SOURCE, TSR__TK_PATIENTS, TSR__TK_SPELLS, TSR__TK_CIPS, TSR__TK_REGS } tsr__tkind;
 typedef enum { TSR__VT_STR, TSR__VT_I64, TSR__VT_DATE, TSR__VT_SEX, TSR__VT_PC } tsr__vtype;
 
+/* A quasi-identifier left out of the release altogether: the last step of
+ * generalising for k-anonymity (the column is written, all null). */
+#define TSR__GEN_WITHHELD ((tsr__gen)99)
+const char *tsr__x_gen_name(tsr__gen g);
+
 typedef struct tsr__xval {
   int present;
   int64_t i;   /* I64, DATE (days), SEX, PC (packed) */
@@ -102,6 +107,9 @@ typedef struct tsr__x {
 } tsr__x;
 
 enum { TSR__PF_TYPE1 = 1, TSR__PF_NATIONAL = 2, TSR__PF_COHORT = 4, TSR__PF_IN = 8, TSR__PF_HAS_NON_GP = 16 };
+
+/* extract.c: reads a table's run file (spells, cips, registrations) */
+int tsr__x_load_pq(tsr__x *X, tsr__xtab *t, tsr_error *err);
 
 /* xtables.c */
 int tsr__x_value(const tsr__x *X, const tsr__xtab *t, size_t f, uint64_t row, tsr__xval *v);
