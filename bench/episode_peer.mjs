@@ -305,7 +305,8 @@ if (process.env.PEER_EXPORT) {
 
 // --- Tessera's side ------------------------------------------------------------------
 // Counts from RUN/spells.parquet and RUN/cips.parquet; the episode stage's time
-// from report.json's "episodes" stage of the timing runs RUN_t<threads>_<i>
+// from report.json's "episodes" stage (building spells, CIPS and periods; writing
+// the four files is the separate "episodes output" stage) of the timing runs RUN_t<threads>_<i>
 // (episode_peer.sh writes them when the stage exists).
 const tess = { present: existsSync(`${run}/spells.parquet`) && existsSync(`${run}/cips.parquet`) };
 if (tess.present) {

@@ -426,8 +426,11 @@ static void stat_set(uint8_t *dst, uint8_t *len, const void *src, size_t n) {
 
 static inline int str_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
   size_t m = an < bn ? an : bn;
-  if (m && a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
-  int r = m ? memcmp(a, b, m) : 0;
+  /* short strings (ids, codes) differ early: no call to memcmp */
+  size_t i = 0;
+  while (i < m && i < 16 && a[i] == b[i]) i++;
+  if (i < m && i < 16) return a[i] < b[i] ? -1 : 1;
+  int r = m > i ? memcmp(a + i, b + i, m - i) : 0;
   if (r) return r;
   return an < bn ? -1 : an > bn;
 }
@@ -569,12 +572,70 @@ static int build_dict_coded(pq_col *c, size_t max_entries, size_t max_bytes) {
   return rc;
 }
 
+/* Fixed-width values: loaded as integers, hashed inline (a call to XXH3 and
+ * to memcmp per 4- or 8-byte value cost more than the rest of the loop). */
+static inline uint64_t fw_load(const pq_col *c, size_t v) {
+  if (c->width == 8) {
+    uint64_t x;
+    memcpy(&x, c->vals + v * 8, 8);
+    return x;
+  }
+  uint32_t x;
+  memcpy(&x, c->vals + v * 4, 4);
+  return x;
+}
+
+static inline uint64_t fw_hash(uint64_t x) {
+  x ^= x >> 33;
+  x *= UINT64_C(0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  x *= UINT64_C(0xc4ceb9fe1a85ec53);
+  x ^= x >> 33;
+  return x;
+}
+
+static int build_dict_fixed(pq_col *c, size_t max_entries, size_t max_bytes) {
+  size_t n = c->nn;
+  if (c->tcap == 0 && table_rehash(c, 1024)) return -1;
+  memset(c->table, 0, c->tcap * sizeof *c->table);
+  size_t mask = c->tcap - 1;
+  for (size_t v = 0; v < n; v++) {
+    uint64_t x = fw_load(c, v), h = fw_hash(x);
+    size_t s = (size_t)h & mask;
+    uint32_t e;
+    while ((e = c->table[s]) != 0 && fw_load(c, c->dfirst[e - 1]) != x) s = (s + 1) & mask;
+    if (e) {
+      c->idx[v] = e - 1;
+      continue;
+    }
+    if (c->ndict + 1 > max_entries) return 0;
+    c->dict_bytes += c->width;
+    if (c->dict_bytes > max_bytes) return 0;
+    if (c->ndict + 1 > c->dcap) {
+      size_t cap_h = c->dcap, cap_f = c->dcap;
+      if (grow(&c->dhash, &cap_h, c->ndict + 1, sizeof *c->dhash)) return -1;
+      if (grow(&c->dfirst, &cap_f, c->ndict + 1, sizeof *c->dfirst)) return -1;
+      c->dcap = cap_f;
+    }
+    c->dfirst[c->ndict] = (uint32_t)v;
+    c->dhash[c->ndict] = h;
+    c->idx[v] = (uint32_t)c->ndict;
+    c->table[s] = (uint32_t)(++c->ndict);
+    if (c->ndict * 2 > c->tcap) {
+      if (table_rehash(c, c->tcap * 2)) return -1;
+      mask = c->tcap - 1;
+    }
+  }
+  return 1;
+}
+
 static int build_dict(pq_col *c, size_t max_entries, size_t max_bytes) {
   size_t n = c->nn;
   c->ndict = 0;
   c->dict_bytes = 0;
   if (grow(&c->idx, &c->idx_cap, n, sizeof *c->idx)) return -1;
   if (c->gdict) return build_dict_coded(c, max_entries, max_bytes);
+  if (c->type != TSR_PQ_STRING && (c->width == 4 || c->width == 8)) return build_dict_fixed(c, max_entries, max_bytes);
   if (c->tcap == 0 && table_rehash(c, 1024)) return -1;
   memset(c->table, 0, c->tcap * sizeof *c->table);
   size_t mask = c->tcap - 1;

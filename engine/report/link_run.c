@@ -40,10 +40,15 @@ int tsr_run_write(tsr_linkage *L, const char *dir, tsr_error *err) {
    * (tessera/episode.h), when the config has an "episodes" section. */
   tsr_episodes *E = NULL;
   if (cfg->episodes.present) {
+    /* two stages: building spells, CIPS and periods, then writing the four
+     * files (like "output" for the linkage's own tables) */
     double t1 = tsr__now();
     TSR_FORWARD_IF_ERROR(tsr_episodes_build(L, 0, &E, err));
-    int rc = tsr_episodes_write(E, dir, err);
-    if (!rc && tsr_linkage_add_stage(L, "episodes", t1)) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+    int rc = tsr_linkage_add_stage(L, "episodes", t1) ? tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory") : 0;
+    double t2 = tsr__now();
+    if (!rc) rc = tsr_episodes_write(E, dir, err);
+    if (!rc && tsr_linkage_add_stage(L, "episodes output", t2))
+      rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
     if (rc) {
       tsr_episodes_free(E);
       return rc;
