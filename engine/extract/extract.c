@@ -39,6 +39,7 @@
 #include "extract/extract_internal.h"
 #include "extract/pseudo.h"
 #include "extract/register.h"
+#include "report/inputs.h"
 #include "report/report.h"
 #include "tessera/ingest.h"
 #include "tessera/version.h"
@@ -231,43 +232,82 @@ static int load_run(tsr__x *X, tsr_error *err) {
     return tsr_error_set(err, TSR_EPARSE, cpath, 0, 0,
                          "the run's config changed since the run (SHA-256 %.16s..., manifest.json says %.16s...)", hex,
                          csha);
-  TSR_FORWARD_IF_ERROR(tsr_config_load(cpath, &X->cfg, err));
-  for (uint32_t s = 0; s < X->cfg->n_sources; s++) {
-    const tsr_source_cfg *sc = &X->cfg->sources[s];
-    const char *want = NULL;
-    size_t i;
-    json_t *f;
-    json_array_foreach(inputs, i, f) {
-      const char *n = json_string_value(json_object_get(f, "source"));
-      if (n && strcmp(n, sc->name) == 0) want = json_string_value(json_object_get(f, "sha256"));
+  return tsr_config_load(cpath, &X->cfg, err);
+}
+
+static int is_event(const tsr_source_cfg *sc, const char *field) {
+  for (uint32_t e = 0; e < sc->n_event_dates; e++)
+    if (strcmp(sc->event_dates[e], field) == 0) return 1;
+  return 0;
+}
+
+/* The columns an extract needs of a source: its id (and every required
+ * column, so the same rows are kept or rejected as in the run), NHS numbers
+ * (opt-outs, pseudonyms), event dates (cohort, windows, age bands), the
+ * patient-level fields when the agreement uses them, and the fields asked
+ * for from the source's own table. Names and free text are not re-read. */
+static int needed(const tsr__x *X, uint32_t s, const tsr_column_cfg *c) {
+  const tsr_source_cfg *sc = &X->cfg->sources[s];
+  if (c->required || strcmp(c->column, sc->id_column) == 0 || c->kind == TSR_KIND_NHS_NUMBER) return 1;
+  if (c->kind == TSR_KIND_DATE && is_event(sc, c->field)) return 1;
+  if (X->want_patient_fields &&
+      (c->kind == TSR_KIND_SEX || c->kind == TSR_KIND_POSTCODE || (c->kind == TSR_KIND_DATE && !is_event(sc, c->field))))
+    return 1;
+  const tsr__agreement *A = X->A;
+  for (size_t i = 0; i < A->ntables; i++) {
+    if (A->tables[i].table != s) continue; /* source tables come first in the catalogue, in source order */
+    for (size_t f = 0; f < A->tables[i].nfields; f++)
+      if (strcmp(X->tab[s].f[A->tables[i].fields[f].field].name, c->field) == 0) return 1;
+  }
+  for (size_t i = 0; i < A->naggs; i++) {
+    if (A->aggs[i].table != s) continue;
+    for (size_t d = 0; d <= A->aggs[i].nrows; d++) {
+      const tsr__dim *dm = d < A->aggs[i].nrows ? &A->aggs[i].rows[d] : &A->aggs[i].column;
+      if (strcmp(X->tab[s].f[dm->field].name, c->field) == 0) return 1;
     }
-    if (!want) return tsr_error_set(err, TSR_EPARSE, p, 0, 0, "inputs lists no source \"%s\"", sc->name);
-    TSR_FORWARD_IF_ERROR(tsr__sha256_file(sc->path, hex, NULL, err));
-    if (strcmp(hex, want) != 0)
-      return tsr_error_set(err, TSR_EPARSE, sc->path, 0, 0,
-                           "input changed since the run (SHA-256 %.16s..., the run read %.16s...): refusing to release "
-                           "from it",
-                           hex, want);
   }
   return 0;
 }
 
-/* Re-ingests the sources and attaches each record to its patient. */
+/* Re-ingests the sources (the columns the agreement needs) while another
+ * thread checks the inputs' SHA-256 against the run's manifest, then
+ * attaches each record to its patient. Nothing is released from data that
+ * failed the check: the comparison ends this step. */
 static int load_sources(tsr__x *X, tsr_error *err) {
   int rc = 0;
   if (!run_file(X, "links.parquet", 1, err, &rc)) return rc;
   X->ns = X->cfg->n_sources;
   X->src = tsr__calloc(X->ns, sizeof *X->src);
   TSR_RETURN_IF(!X->src, err, TSR_ENOMEM, "out of memory");
+  tsr__input_hasher *ih = NULL;
+  TSR_FORWARD_IF_ERROR(tsr__inputs_hash_start(X->cfg, &ih, err));
   for (uint32_t s = 0; s < X->ns && !rc; s++) {
     tsr__xsrc *S = &X->src[s];
     S->cfg = &X->cfg->sources[s];
     S->gp = S->cfg->origin == TSR_ORIGIN_GP;
+    tsr_source_cfg sub = *S->cfg;
+    tsr_column_cfg *cols = tsr__malloc((S->cfg->n_columns ? S->cfg->n_columns : 1) * sizeof *cols);
+    char **ev = tsr__malloc((S->cfg->n_event_dates ? S->cfg->n_event_dates : 1) * sizeof *ev);
+    if (!cols || !ev) {
+      tsr__free(cols);
+      tsr__free(ev);
+      rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
+      break;
+    }
+    sub.n_columns = 0;
+    for (uint32_t c = 0; c < S->cfg->n_columns; c++)
+      if (needed(X, s, &S->cfg->columns[c])) cols[sub.n_columns++] = S->cfg->columns[c];
+    sub.columns = cols;
+    sub.event_dates = ev;
+    sub.n_event_dates = 0;
+    for (uint32_t e = 0; e < S->cfg->n_event_dates; e++) ev[sub.n_event_dates++] = S->cfg->event_dates[e];
     tsr_ingest_opts io;
     tsr_ingest_opts_init(&io);
     io.threads = X->threads;
     io.enforce_reject_limit = 0;
-    rc = tsr_ingest_source(S->cfg, &io, &S->store, NULL, err);
+    rc = tsr_ingest_source(&sub, &io, &S->store, NULL, err);
+    tsr__free(cols);
+    tsr__free(ev);
     if (rc) break;
     S->nhs = tsr_store_kind(S->store, TSR_KIND_NHS_NUMBER);
     S->ev = tsr__calloc(S->cfg->n_event_dates + 1, sizeof *S->ev);
@@ -276,17 +316,40 @@ static int load_sources(tsr__x *X, tsr_error *err) {
       for (uint32_t c = 0; c < tsr_store_ncols(S->store); c++)
         if (strcmp(tsr_store_col(S->store, c)->field, S->cfg->event_dates[e]) == 0) S->ev[S->nev++] = (int)c;
   }
+  const tsr__input_hash *got = NULL;
+  size_t ngot = 0;
+  int hrc = tsr__inputs_hash_join(ih, &got, &ngot, rc ? NULL : err);
+  if (!rc) rc = hrc;
+  json_t *inputs = json_object_get(X->manifest, "inputs");
+  for (size_t k = 0; k < ngot && !rc; k++) {
+    const char *want = NULL;
+    size_t i;
+    json_t *f;
+    json_array_foreach(inputs, i, f) {
+      const char *nm = json_string_value(json_object_get(f, "source"));
+      if (nm && strcmp(nm, got[k].source) == 0) want = json_string_value(json_object_get(f, "sha256"));
+    }
+    if (!want)
+      rc = tsr_error_set(err, TSR_EPARSE, X->o->run_dir, 0, 0, "manifest.json's inputs list no source \"%s\"",
+                         got[k].source);
+    else if (strcmp(want, got[k].sha256) != 0)
+      rc = tsr_error_set(err, TSR_EPARSE, got[k].path, 0, 0,
+                         "input changed since the run (SHA-256 %.16s..., the run read %.16s...): refusing to release "
+                         "from it",
+                         got[k].sha256, want);
+  }
+  tsr__inputs_hash_free(ih);
   if (rc) return rc;
+  /* links.parquet lists every stored record, source by source in row order:
+   * with the inputs and the file unchanged, the counts confirm the match */
   char p[2048];
   snprintf(p, sizeof p, "%s/links.parquet", X->o->run_dir);
   tsr_pq_reader *rd = NULL;
   TSR_FORWARD_IF_ERROR(tsr_pq_reader_open(p, NULL, &rd, err));
-  tsr_pq_column cs, ci, cp;
+  tsr_pq_column cs, cp;
   memset(&cs, 0, sizeof cs);
-  memset(&ci, 0, sizeof ci);
   memset(&cp, 0, sizeof cp);
   rc = tsr_pq_read_column_by_name(rd, "source", &cs, err);
-  if (!rc) rc = tsr_pq_read_column_by_name(rd, "record_id", &ci, err);
   if (!rc) rc = tsr_pq_read_column_by_name(rd, "patient_id", &cp, err);
   uint64_t at = 0;
   for (uint32_t s = 0; s < X->ns && !rc; s++) {
@@ -298,13 +361,11 @@ static int load_sources(tsr__x *X, tsr_error *err) {
     }
     size_t sl = strlen(S->cfg->name);
     for (uint64_t r = 0; r < n && !rc; r++, at++) {
-      tsr_view id = tsr_store_id(S->store, r);
       if (at >= cs.nrows || cs.values.str[at].len != sl || memcmp(cs.values.str[at].ptr, S->cfg->name, sl) != 0 ||
-          ci.values.str[at].len != id.len || memcmp(ci.values.str[at].ptr, id.ptr, id.len) != 0 ||
           !cp.valid[at] || cp.values.i64[at] < 1) {
         rc = tsr_error_set(err, TSR_EPARSE, p, at + 1, 0,
-                           "links.parquet row %llu does not match record %llu of source %s as re-read: the run and "
-                           "its inputs disagree",
+                           "links.parquet row %llu is not record %llu of source %s as re-read: the run and its "
+                           "inputs disagree",
                            (unsigned long long)at + 1, (unsigned long long)r + 1, S->cfg->name);
         break;
       }
@@ -316,7 +377,6 @@ static int load_sources(tsr__x *X, tsr_error *err) {
     rc = tsr_error_set(err, TSR_EPARSE, p, 0, 0, "links.parquet has %llu rows, the sources %llu records",
                        (unsigned long long)cs.nrows, (unsigned long long)at);
   tsr_pq_column_free(&cs);
-  tsr_pq_column_free(&ci);
   tsr_pq_column_free(&cp);
   tsr_pq_reader_free(rd);
   if (rc) return rc;
@@ -336,17 +396,21 @@ static int load_sources(tsr__x *X, tsr_error *err) {
     }
   for (uint64_t q = X->P + 1; q > 0; q--) X->roff[q] = X->roff[q - 1];
   X->roff[0] = 0;
+  /* bind the catalogue's source fields to the store's columns */
+  for (size_t i = 0; i < X->ntab; i++) {
+    tsr__xtab *t = &X->tab[i];
+    if (t->kind != TSR__TK_SOURCE) continue;
+    const tsr__xsrc *S = &X->src[t->src];
+    t->nrows = tsr_store_rows(S->store);
+    t->pid = S->pid;
+    for (size_t f = 0; f < t->nf; f++) t->f[f].sc = tsr_store_field(S->store, t->f[f].name);
+  }
   return 0;
 }
 
 /* --- Catalogue ------------------------------------------------------------------------ */
-static int is_event(const tsr_source_cfg *sc, const char *field) {
-  for (uint32_t e = 0; e < sc->n_event_dates; e++)
-    if (strcmp(sc->event_dates[e], field) == 0) return 1;
-  return 0;
-}
 
-static void classify(const tsr_source_cfg *sc, const tsr_column *c, tsr__xfield *cf, tsr__vtype *vt) {
+static void classify(const tsr_source_cfg *sc, const tsr_column_cfg *c, tsr__xfield *cf, tsr__vtype *vt) {
   cf->name = c->field;
   cf->what = NULL;
   *vt = TSR__VT_STR;
@@ -442,34 +506,30 @@ static int add_pq_table(tsr__x *X, const char *name, const char *file, tsr__tkin
 }
 
 static int build_catalog(tsr__x *X, tsr_error *err) {
-  X->tab = tsr__calloc(X->ns + 4, sizeof *X->tab);
+  X->tab = tsr__calloc(X->cfg->n_sources + 4, sizeof *X->tab);
   TSR_RETURN_IF(!X->tab, err, TSR_ENOMEM, "out of memory");
   /* patients: birth dates, sex and postcodes across the sources, by field */
   const char *pnames[64];
   tsr__xkind pk[64];
   tsr__vtype pv[64];
   int np = 0;
-  for (uint32_t s = 0; s < X->ns; s++) {
-    tsr__xsrc *S = &X->src[s];
+  for (uint32_t s = 0; s < X->cfg->n_sources; s++) {
+    const tsr_source_cfg *sc = &X->cfg->sources[s];
     tsr__xtab *t = &X->tab[X->ntab++];
-    snprintf(t->name, sizeof t->name, "%s", S->cfg->name);
+    snprintf(t->name, sizeof t->name, "%s", sc->name);
     t->kind = TSR__TK_SOURCE;
     t->src = s;
-    t->nf = tsr_store_ncols(S->store);
+    t->nf = sc->n_columns;
     t->f = tsr__calloc(t->nf ? t->nf : 1, sizeof *t->f);
     t->cf = tsr__calloc(t->nf ? t->nf : 1, sizeof *t->cf);
     TSR_RETURN_IF(!t->f || !t->cf, err, TSR_ENOMEM, "out of memory");
-    t->nrows = tsr_store_rows(S->store);
-    t->pid = S->pid;
-    t->gp_derived = S->gp;
+    t->gp_derived = sc->origin == TSR_ORIGIN_GP;
     t->ev = -1;
     t->ev2 = -1;
     for (size_t i = 0; i < t->nf; i++) {
-      const tsr_column *c = tsr_store_col(S->store, (uint32_t)i);
+      const tsr_column_cfg *c = &sc->columns[i];
       t->f[i].name = c->field;
-      t->f[i].sc = c;
-      classify(S->cfg, c, &t->cf[i], &t->f[i].vt);
-      if (t->ev < 0 && S->nev && (int)i == S->ev[0]) t->ev = (int)i;
+      classify(sc, c, &t->cf[i], &t->f[i].vt);
       int patient_level = t->cf[i].kind == TSR__XK_BIRTH_DATE || t->cf[i].kind == TSR__XK_POSTCODE ||
                           (c->kind == TSR_KIND_SEX);
       if (!patient_level) continue;
@@ -525,13 +585,42 @@ int tsr__x_load_pq(tsr__x *X, tsr__xtab *t, tsr_error *err) {
   tsr_pq_column pc;
   memset(&pc, 0, sizeof pc);
   int rc = tsr_pq_read_column_by_name(t->rd, "patient_id", &pc, err);
-  for (size_t i = 0; i < t->nf && !rc; i++) {
-    rc = tsr_pq_read_column_by_name(t->rd, t->f[i].name, &t->f[i].pq, err);
-    t->f[i].loaded = !rc;
+  if (rc) return rc;
+  /* the fields the agreement uses (released, counted, or filtering), each
+   * read by its own reader so the columns decode in parallel */
+  const tsr__agreement *A = X->A;
+  size_t ti = (size_t)(t - X->tab);
+  int use[64] = {0};
+  for (size_t i = 0; i < A->ntables; i++)
+    for (size_t f = 0; A->tables[i].table == ti && f < A->tables[i].nfields; f++) use[A->tables[i].fields[f].field] = 1;
+  for (size_t i = 0; i < A->naggs; i++)
+    for (size_t d = 0; A->aggs[i].table == ti && d <= A->aggs[i].nrows; d++)
+      use[d < A->aggs[i].nrows ? A->aggs[i].rows[d].field : A->aggs[i].column.field] = 1;
+  if (t->ev >= 0) use[t->ev] = 1;
+  if (t->ev2 >= 0) use[t->ev2] = 1;
+  for (size_t i = 0; i < t->nf; i++)
+    if (t->kind == TSR__TK_SPELLS && strcmp(t->f[i].name, "diag") == 0 && A->ndiag) use[i] = 1;
+  long nf = (long)t->nf;
+  int failed = 0;
+  tsr_error ferr;
+  tsr_error_clear(&ferr);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(X->threads) reduction(| : failed)
+  for (long i = 0; i < nf; i++) {
+    if (!use[i]) continue;
+    tsr_error e;
+    int r = tsr_pq_reader_open(p, NULL, &t->f[i].rd, &e);
+    if (!r) r = tsr_pq_read_column_by_name(t->f[i].rd, t->f[i].name, &t->f[i].pq, &e);
+    t->f[i].loaded = !r;
+    if (r) {
+      failed = 1;
+#pragma omp critical(tsr_x_load_err)
+      if (!ferr.code) ferr = e, ferr.code = r;
+    }
   }
-  if (rc) {
+  if (failed) {
     tsr_pq_column_free(&pc);
-    return rc;
+    if (err) *err = ferr;
+    return ferr.code ? ferr.code : TSR_EPARSE;
   }
   t->nrows = pc.nrows;
   t->off = tsr__calloc(X->P + 2, sizeof *t->off);
@@ -574,10 +663,9 @@ static int64_t mode_of(int64_t *v, size_t n) {
   return best;
 }
 
-static int record_value(const tsr__x *X, uint64_t rec, const char *field, tsr__vtype vt, int64_t *out) {
-  const tsr__xsrc *S = &X->src[rec >> 40];
+static int record_value(const tsr__x *X, uint64_t rec, int k, tsr__vtype vt, int64_t *out) {
+  const tsr_column *c = X->src[rec >> 40].pcol[k];
   uint64_t r = rec & ((UINT64_C(1) << 40) - 1);
-  const tsr_column *c = tsr_store_field(S->store, field);
   if (!c) return 0;
   switch (vt) {
     case TSR__VT_DATE:
@@ -598,11 +686,17 @@ static int record_value(const tsr__x *X, uint64_t rec, const char *field, tsr__v
 }
 
 static int patient_values(tsr__x *X, tsr_error *err) {
+  if (!X->want_patient_fields) return 0;
   const tsr__xtab *pt = NULL;
   for (size_t i = 0; i < X->ntab; i++)
     if (X->tab[i].kind == TSR__TK_PATIENTS) pt = &X->tab[i];
   X->pval = tsr__calloc((size_t)X->npf + 1, sizeof *X->pval);
   TSR_RETURN_IF(!X->pval, err, TSR_ENOMEM, "out of memory");
+  for (uint32_t s = 0; s < X->ns; s++) {
+    X->src[s].pcol = tsr__calloc((size_t)X->npf + 1, sizeof *X->src[s].pcol);
+    TSR_RETURN_IF(!X->src[s].pcol, err, TSR_ENOMEM, "out of memory");
+    for (int k = 0; k < X->npf; k++) X->src[s].pcol[k] = tsr_store_field(X->src[s].store, pt->f[k].name);
+  }
   for (int k = 0; k < X->npf; k++) {
     X->pval[k] = tsr__malloc((X->P + 1) * sizeof **X->pval);
     TSR_RETURN_IF(!X->pval[k], err, TSR_ENOMEM, "out of memory");
@@ -635,7 +729,7 @@ static int patient_values(tsr__x *X, tsr_error *err) {
         for (uint64_t j = a; j < b; j++) {
           if (t1 && X->src[X->rec[j] >> 40].gp) continue; /* a type 1 patient's GP records say nothing */
           int64_t v;
-          if (record_value(X, X->rec[j], pt->f[k].name, pt->f[k].vt, &v)) buf[n++] = v;
+          if (record_value(X, X->rec[j], k, pt->f[k].vt, &v)) buf[n++] = v;
         }
         X->pval[k][q] = n ? mode_of(buf, n) : INT64_MIN;
       }
@@ -664,11 +758,17 @@ static int optouts(tsr__x *X, tsr_error *err) {
   for (uint32_t s = 0; s < X->ns && !rc; s++) {
     const tsr__xsrc *S = &X->src[s];
     if (!S->nhs) continue;
-    for (uint64_t r = 0; r < tsr_store_rows(S->store); r++) {
+    int64_t n = (int64_t)tsr_store_rows(S->store);
+    uint8_t *flag = X->flag;
+#pragma omp parallel for num_threads(X->threads) schedule(static)
+    for (int64_t r = 0; r < n; r++) {
       uint64_t v = S->nhs->u64[r];
       if (!v) continue;
-      if (set_has(&t1, v)) X->flag[S->pid[r]] |= TSR__PF_TYPE1;
-      if (set_has(&nat, v)) X->flag[S->pid[r]] |= TSR__PF_NATIONAL;
+      uint8_t b = (uint8_t)((set_has(&t1, v) ? TSR__PF_TYPE1 : 0) | (set_has(&nat, v) ? TSR__PF_NATIONAL : 0));
+      if (b) {
+#pragma omp atomic update
+        flag[S->pid[r]] |= b;
+      }
     }
   }
   tsr__free(t1.t);
@@ -795,9 +895,13 @@ static int pseudonyms(tsr__x *X, const tsr__key *key, tsr_error *err) {
   int rc = 0;
   if (!pat || !msg || !text || !mac || !X->pseud) rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
   uint64_t k = 0;
-  for (uint64_t q = 1; q <= X->P && !rc; q++) {
-    if (!(X->flag[q] & TSR__PF_IN)) continue;
-    char *t = text + k * 96;
+  for (uint64_t q = 1; q <= X->P && !rc; q++)
+    if (X->flag[q] & TSR__PF_IN) pat[k++] = (uint32_t)q;
+  int64_t sn = rc ? 0 : (int64_t)n;
+#pragma omp parallel for num_threads(X->threads) schedule(dynamic, 4096)
+  for (int64_t i = 0; i < sn; i++) {
+    uint64_t q = pat[i];
+    char *t = text + (uint64_t)i * 96;
     /* the NHS number held most often by the patient's records */
     uint64_t best = 0, bc = 0;
     for (uint64_t j = X->roff[q]; j < X->roff[q + 1]; j++) {
@@ -806,9 +910,9 @@ static int pseudonyms(tsr__x *X, const tsr__key *key, tsr_error *err) {
       uint64_t v = S->nhs->u64[X->rec[j] & ((UINT64_C(1) << 40) - 1)];
       if (!v) continue;
       uint64_t c = 0;
-      for (uint64_t i = X->roff[q]; i < X->roff[q + 1]; i++) {
-        const tsr__xsrc *S2 = &X->src[X->rec[i] >> 40];
-        if (S2->nhs && S2->nhs->u64[X->rec[i] & ((UINT64_C(1) << 40) - 1)] == v) c++;
+      for (uint64_t i2 = X->roff[q]; i2 < X->roff[q + 1]; i2++) {
+        const tsr__xsrc *S2 = &X->src[X->rec[i2] >> 40];
+        if (S2->nhs && S2->nhs->u64[X->rec[i2] & ((UINT64_C(1) << 40) - 1)] == v) c++;
       }
       if (c > bc || (c == bc && v < best)) best = v, bc = c;
     }
@@ -830,8 +934,7 @@ static int pseudonyms(tsr__x *X, const tsr__key *key, tsr_error *err) {
       tsr_view id = tsr_store_id(X->src[first >> 40].store, first & ((UINT64_C(1) << 40) - 1));
       len = snprintf(t, 96, "rec:%s:%.*s", X->src[first >> 40].cfg->name, (int)(id.len > 80 ? 80 : id.len), id.ptr);
     }
-    msg[k] = (tsr_view){t, (uint32_t)(len < 96 ? len : 95)};
-    pat[k++] = (uint32_t)q;
+    msg[i] = (tsr_view){t, (uint32_t)(len < 96 ? len : 95)};
   }
   if (!rc) rc = tsr__pseudo_hmac(key, msg, n, mac, X->threads, err);
   for (uint64_t i = 0; i < n && !rc; i++) memcpy(X->pseud + (size_t)pat[i] * 16, mac + i * 32, 16);
@@ -1141,12 +1244,15 @@ static void x_free(tsr__x *X) {
     tsr_store_free(X->src[s].store);
     tsr__free(X->src[s].pid);
     tsr__free(X->src[s].ev);
+    tsr__free((void *)X->src[s].pcol);
   }
   tsr__free(X->src);
   for (size_t i = 0; X->tab && i < X->ntab; i++) {
     tsr__xtab *t = &X->tab[i];
-    for (size_t f = 0; f < t->nf && t->f; f++)
+    for (size_t f = 0; f < t->nf && t->f; f++) {
       if (t->f[f].loaded) tsr_pq_column_free(&t->f[f].pq);
+      tsr_pq_reader_free(t->f[f].rd);
+    }
     tsr__free(t->f);
     tsr__free(t->cf);
     tsr__free(t->off);
@@ -1202,17 +1308,42 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
   X.aggs_json = json_object();
   tsr__key *key = NULL;
   char stage[2200] = "";
+  json_t *stages = json_array();
+  double ts = tsr__now();
+#define STAGE(name)                                                              \
+  do {                                                                           \
+    json_t *st_ = json_object();                                                 \
+    json_object_set_new(st_, "stage", json_string(name));                        \
+    json_object_set_new(st_, "milliseconds", json_integer((json_int_t)((tsr__now() - ts) * 1000))); \
+    json_array_append_new(stages, st_);                                          \
+    ts = tsr__now();                                                             \
+  } while (0)
   int rc = load_run(&X, err);
-  if (!rc) rc = load_sources(&X, err);
   if (!rc) rc = build_catalog(&X, err);
   if (!rc) rc = tsr__agreement_load(o->agreement, &X.cat, &X.A, err);
+  if (!rc) {
+    /* patient-level values are needed for the patients table, an age filter
+     * or age bands */
+    const tsr__agreement *A = X.A;
+    X.want_patient_fields = A->age_min >= 0 || A->age_max >= 0;
+    for (size_t i = 0; i < A->ntables; i++) {
+      X.want_patient_fields |= X.tab[A->tables[i].table].kind == TSR__TK_PATIENTS;
+      for (size_t f = 0; f < A->tables[i].nfields; f++) X.want_patient_fields |= A->tables[i].fields[f].gen == TSR__GEN_AGE_BAND;
+    }
+    for (size_t i = 0; i < A->naggs; i++) X.want_patient_fields |= X.tab[A->aggs[i].table].kind == TSR__TK_PATIENTS;
+  }
+  if (!rc) STAGE("run, config, agreement");
+  if (!rc) rc = load_sources(&X, err);
+  if (!rc) STAGE("sources re-read, inputs checked, links");
   if (!rc && X.A->category == TSR__CAT_ANONYMISED && X.A->ntables)
     rc = tsr_error_set(err, TSR_ECONFIG, o->agreement, 0, 0,
                        "tables: an anonymised release holds aggregate tables only; record-level tables need "
                        "\"data_category\": \"pseudonymised\"");
   if (!rc) rc = tsr__key_load(X.A->key_file, &key, err);
   if (!rc) rc = optouts(&X, err);
+  if (!rc) STAGE("opt-outs");
   if (!rc) rc = patient_values(&X, err);
+  if (!rc) STAGE("patient values");
   if (!rc) {
     /* age bands of the patients table: at the cohort's end, else at the last event in the data */
     X.ref_date = X.A->to;
@@ -1228,7 +1359,9 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
     }
   }
   if (!rc) rc = cohort(&X, err);
+  if (!rc) STAGE("cohort");
   if (!rc) rc = pseudonyms(&X, key, err);
+  if (!rc) STAGE("pseudonyms");
   tsr__key_free(key);
   key = NULL;
   if (!rc) {
@@ -1248,8 +1381,11 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
   }
   uint64_t rows = 0;
   if (!rc) rc = tsr__x_kanon(&X, err);
+  if (!rc) STAGE("k-anonymity");
   if (!rc) rc = tsr__x_write_tables(&X, stage, &rows, err);
+  if (!rc) STAGE("tables");
   if (!rc) rc = tsr__x_aggregates(&X, stage, err);
+  if (!rc) STAGE("aggregates");
   audit au;
   memset(&au, 0, sizeof au);
   if (!rc && o->truth_dir) rc = truth_audit(&X, &au, err);
@@ -1306,6 +1442,8 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
       json_object_set_new(a, "type1_kept_row_level", json_integer((json_int_t)au.t1_kept_rowlevel));
       json_object_set_new(man, "truth_audit", a);
     }
+    json_object_set_new(man, "stages", stages);
+    stages = NULL;
     json_t *files = file_list(stage, err, &rc);
     if (!rc) json_object_set_new(man, "files", files);
     /* the register entry: what was released, to whom, and the files' digests */
@@ -1395,6 +1533,8 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
   }
   json_decref(man);
   json_decref(reg);
+  json_decref(stages);
+#undef STAGE
   tsr__key_free(key);
   x_free(&X);
   return rc;

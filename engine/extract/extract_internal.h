@@ -42,6 +42,7 @@ typedef struct tsr__xfld {
   const tsr_column *sc; /* SOURCE: the store column */
   int pf;               /* PATIENTS: index of the per-patient value array */
   tsr_pq_column pq;     /* SPELLS, CIPS, REGS: the column read from the run's file */
+  tsr_pq_reader *rd;    /* its reader (the column's strings live in it) */
   int loaded;
 } tsr__xfld;
 
@@ -71,6 +72,7 @@ typedef struct tsr__xsrc {
   int gp;
   int *ev;                /* event-date columns (store column indexes), nev of them */
   int nev;
+  const tsr_column **pcol; /* the patients table's fields in this source (NULL: not here) */
 } tsr__xsrc;
 
 typedef struct tsr__x {
@@ -99,6 +101,7 @@ typedef struct tsr__x {
   tsr__xtable *ctab;
   tsr__agreement *A;
   int apply_national;
+  int want_patient_fields;
   /* counts */
   uint64_t t1_patients, t1_records, nat_patients, nat_records, cohort_out, gp_only_t1;
   json_t *tables_json;    /* what was written, per table */

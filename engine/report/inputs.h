@@ -12,7 +12,8 @@
 
 typedef struct tsr__input_hash {
   const char *source; /* borrowed from the config */
-  const char *path;
+  const char *path;   /* absolute when it could be resolved */
+  int owned;
   uint64_t bytes;
   char sha256[65];
 } tsr__input_hash;

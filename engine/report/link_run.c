@@ -9,6 +9,7 @@
  *     summary ◄── outdir commit ◄── manifest.json (SHA-256 of the stage)
  *   Any error on the way: outdir abort (the stage and any folder the run
  *   created are removed), so a failed run leaves the folder as it found it. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,9 +109,11 @@ int tsr_link_run(const tsr_config *cfg, const tsr_link_opts *opts, tsr_link_summ
   const tsr__input_hash *inputs = NULL;
   size_t ninputs = 0;
   if (!rc) rc = tsr__inputs_hash_join(ih, &inputs, &ninputs, err);
+  char *cfg_abs = cfg->path ? realpath(cfg->path, NULL) : NULL; /* the manifest holds absolute paths */
   if (!rc)
-    rc = tsr__manifest_write_inputs(od.stage, cfg->path, have_hex ? cfg_hex : NULL, inputs, ninputs, opts->argc,
-                                    opts->argv, err);
+    rc = tsr__manifest_write_inputs(od.stage, cfg_abs ? cfg_abs : cfg->path, have_hex ? cfg_hex : NULL, inputs,
+                                    ninputs, opts->argc, opts->argv, err);
+  free(cfg_abs);
   tsr__inputs_hash_free(ih);
   if (!rc) rc = tsr__outdir_commit(&od, err);
   if (rc) {

@@ -6,7 +6,7 @@
 #   tests/integration/layering.sh SOURCE_DIR
 set -euo pipefail
 src="${1:?usage: layering.sh SOURCE_DIR}"
-order=(common parquet config ingest block compare model cluster run episode extract report evaluate generate cli)
+order=(common parquet config ingest block compare model cluster run episode report extract evaluate generate cli)
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 bad=0
 for dir in "$src"/engine/*/; do
