@@ -249,7 +249,7 @@ static int is_event(const tsr_source_cfg *sc, const char *field) {
 static int needed(const tsr__x *X, uint32_t s, const tsr_column_cfg *c) {
   const tsr_source_cfg *sc = &X->cfg->sources[s];
   if (c->required || strcmp(c->column, sc->id_column) == 0 || c->kind == TSR_KIND_NHS_NUMBER) return 1;
-  if (c->kind == TSR_KIND_DATE && is_event(sc, c->field)) return 1;
+  if (c->kind == TSR_KIND_DATE && is_event(sc, c->field) && X->want_event_dates) return 1;
   if (X->want_patient_fields &&
       (c->kind == TSR_KIND_SEX || c->kind == TSR_KIND_POSTCODE || (c->kind == TSR_KIND_DATE && !is_event(sc, c->field))))
     return 1;
@@ -340,17 +340,38 @@ static int load_sources(tsr__x *X, tsr_error *err) {
   }
   tsr__inputs_hash_free(ih);
   if (rc) return rc;
-  /* links.parquet lists every stored record, source by source in row order:
-   * with the inputs and the file unchanged, the counts confirm the match */
+  /* links.parquet lists every stored record, source by source in row order.
+   * With the inputs, the config and the run's files unchanged (all checked),
+   * the counts confirm the match: each source's records as re-read against
+   * report.json's rows_stored, and their sum against the file's rows. */
   char p[2048];
+  rc = 0;
+  if (!run_file(X, "report.json", 1, err, &rc)) return rc;
+  snprintf(p, sizeof p, "%s/report.json", X->o->run_dir);
+  json_error_t je;
+  json_t *rep = json_load_file(p, 0, &je);
+  if (!rep) return tsr_error_set(err, TSR_EPARSE, p, (uint64_t)(je.line > 0 ? je.line : 0), 0, "%s", je.text);
+  for (uint32_t s = 0; s < X->ns && !rc; s++) {
+    json_t *srcs = json_object_get(rep, "sources"), *e;
+    size_t i;
+    int64_t stored = -1;
+    json_array_foreach(srcs, i, e) {
+      const char *nm = json_string_value(json_object_get(e, "source"));
+      if (nm && strcmp(nm, X->src[s].cfg->name) == 0) stored = json_integer_value(json_object_get(e, "rows_stored"));
+    }
+    if (stored != (int64_t)tsr_store_rows(X->src[s].store))
+      rc = tsr_error_set(err, TSR_EPARSE, p, 0, 0,
+                         "source %s: %llu records as re-read, the run stored %lld: the run and its inputs disagree",
+                         X->src[s].cfg->name, (unsigned long long)tsr_store_rows(X->src[s].store), (long long)stored);
+  }
+  json_decref(rep);
+  if (rc) return rc;
   snprintf(p, sizeof p, "%s/links.parquet", X->o->run_dir);
   tsr_pq_reader *rd = NULL;
   TSR_FORWARD_IF_ERROR(tsr_pq_reader_open(p, NULL, &rd, err));
-  tsr_pq_column cs, cp;
-  memset(&cs, 0, sizeof cs);
+  tsr_pq_column cp;
   memset(&cp, 0, sizeof cp);
-  rc = tsr_pq_read_column_by_name(rd, "source", &cs, err);
-  if (!rc) rc = tsr_pq_read_column_by_name(rd, "patient_id", &cp, err);
+  rc = tsr_pq_read_column_by_name(rd, "patient_id", &cp, err);
   uint64_t at = 0;
   for (uint32_t s = 0; s < X->ns && !rc; s++) {
     tsr__xsrc *S = &X->src[s];
@@ -359,10 +380,8 @@ static int load_sources(tsr__x *X, tsr_error *err) {
       rc = tsr_error_set(err, TSR_ENOMEM, NULL, 0, 0, "out of memory");
       break;
     }
-    size_t sl = strlen(S->cfg->name);
     for (uint64_t r = 0; r < n && !rc; r++, at++) {
-      if (at >= cs.nrows || cs.values.str[at].len != sl || memcmp(cs.values.str[at].ptr, S->cfg->name, sl) != 0 ||
-          !cp.valid[at] || cp.values.i64[at] < 1) {
+      if (at >= cp.nrows || !cp.valid[at] || cp.values.i64[at] < 1) {
         rc = tsr_error_set(err, TSR_EPARSE, p, at + 1, 0,
                            "links.parquet row %llu is not record %llu of source %s as re-read: the run and its "
                            "inputs disagree",
@@ -373,10 +392,9 @@ static int load_sources(tsr__x *X, tsr_error *err) {
       if ((uint64_t)S->pid[r] > X->P) X->P = (uint64_t)S->pid[r];
     }
   }
-  if (!rc && at != cs.nrows)
+  if (!rc && at != cp.nrows)
     rc = tsr_error_set(err, TSR_EPARSE, p, 0, 0, "links.parquet has %llu rows, the sources %llu records",
-                       (unsigned long long)cs.nrows, (unsigned long long)at);
-  tsr_pq_column_free(&cs);
+                       (unsigned long long)cp.nrows, (unsigned long long)at);
   tsr_pq_column_free(&cp);
   tsr_pq_reader_free(rd);
   if (rc) return rc;
@@ -1326,11 +1344,15 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
      * or age bands */
     const tsr__agreement *A = X.A;
     X.want_patient_fields = A->age_min >= 0 || A->age_max >= 0;
+    /* event dates: for the cohort and its window, ages, and source tables */
+    X.want_event_dates = A->from != TSR_DATE_NONE || A->to != TSR_DATE_NONE || A->age_min >= 0 ||
+                         A->age_max >= 0 || A->ndiag;
     for (size_t i = 0; i < A->ntables; i++) {
       X.want_patient_fields |= X.tab[A->tables[i].table].kind == TSR__TK_PATIENTS;
       for (size_t f = 0; f < A->tables[i].nfields; f++) X.want_patient_fields |= A->tables[i].fields[f].gen == TSR__GEN_AGE_BAND;
     }
     for (size_t i = 0; i < A->naggs; i++) X.want_patient_fields |= X.tab[A->aggs[i].table].kind == TSR__TK_PATIENTS;
+    X.want_event_dates |= X.want_patient_fields; /* age bands of the patients table: at the last event */
   }
   if (!rc) STAGE("run, config, agreement");
   if (!rc) rc = load_sources(&X, err);

@@ -102,6 +102,7 @@ typedef struct tsr__x {
   tsr__agreement *A;
   int apply_national;
   int want_patient_fields;
+  int want_event_dates;
   /* counts */
   uint64_t t1_patients, t1_records, nat_patients, nat_records, cohort_out, gp_only_t1;
   json_t *tables_json;    /* what was written, per table */

@@ -331,6 +331,48 @@ static void fill_col(const tsr__x *X, const tsr__xtab *t, const tsr__xsel *fs, t
          : sc->u8 ? (const void *)sc->u8 : sc->code16 ? (const void *)sc->code16 : (const void *)sc->code32;
     pw = sc->i32 ? 4 : sc->u64 || sc->i64 ? 8 : sc->u8 ? 1 : sc->code16 ? 2 : 4;
   }
+  /* run-file columns kept or reduced to the month: typed loops, no
+   * per-value dispatch */
+  if (t->kind != TSR__TK_SOURCE && t->kind != TSR__TK_PATIENTS && F->loaded && !practice_t1 &&
+      (fs->gen == TSR__GEN_KEEP || (fs->gen == TSR__GEN_MONTH && F->pq.type == TSR_PQ_DATE))) {
+    const tsr_pq_column *pc = &F->pq;
+    for (size_t k = 0; k < m; k++) {
+      if (k + 12 < m) {
+        __builtin_prefetch((const char *)pv + rows[k + 12] * pw);
+        __builtin_prefetch(pc->valid + rows[k + 12]);
+      }
+      uint64_t r = rows[k];
+      int present = r < pc->nrows && pc->valid[r];
+      valid[k] = (uint8_t)present;
+      if (type == TSR_PQ_STRING && fs->gen == TSR__GEN_KEEP) {
+        ((tsr_view *)vals)[k] = present ? pc->values.str[r] : (tsr_view){NULL, 0};
+      } else if (type == TSR_PQ_STRING) { /* a date's month */
+        tsr_view *sv = vals;
+        if (!present) {
+          sv[k] = (tsr_view){NULL, 0};
+          continue;
+        }
+        int y, mo, d;
+        tsr__ymd_from_days(pc->values.i32[r], &y, &mo, &d);
+        char *sl = slot + k * SLOT;
+        if (y < 0 || y > 9999) {
+          size_t len = (size_t)snprintf(sl, SLOT, "%d-%02d", y, mo);
+          sv[k] = (tsr_view){sl, (uint32_t)(len < SLOT ? len : SLOT - 1)};
+          continue;
+        }
+        put2(sl, y / 100);
+        put2(sl + 2, y % 100);
+        sl[4] = '-';
+        put2(sl + 5, mo);
+        sv[k] = (tsr_view){sl, 7};
+      } else if (type == TSR_PQ_INT64) {
+        ((int64_t *)vals)[k] = present ? (pc->type == TSR_PQ_INT64 ? pc->values.i64[r] : pc->values.i32[r]) : 0;
+      } else { /* DATE, INT32 */
+        ((int32_t *)vals)[k] = present ? (pc->type == TSR_PQ_INT64 ? (int32_t)pc->values.i64[r] : pc->values.i32[r]) : 0;
+      }
+    }
+    return;
+  }
   for (size_t k = 0; k < m; k++) {
     if (pv && k + 12 < m) {
       __builtin_prefetch((const char *)pv + rows[k + 12] * pw);
