@@ -246,7 +246,7 @@ Test(config, unknown_keys_name_their_path_in_every_section) {
   cr_expect_eq(parse_text(text, strlen(text), &c, msg, sizeof msg), TSR_ECONFIG);
   cr_expect_str_eq(msg,
                    "sources[1].colums: unknown key (expected one of: name, path, delimiter, quote, header, trim, "
-                   "null_tokens, id, columns, max_reject_share, event_dates)");
+                   "null_tokens, id, columns, max_reject_share, event_dates, origin)");
 }
 
 Test(config, typed_getter_errors_carry_the_path) {
@@ -747,5 +747,33 @@ Test(config_edges, presets_match_the_documented_steps) {
       cr_expect_eq(r->merge, want[i].merge[k] == '1', "%s step %u: merge", want[i].preset, k + 1);
     }
     tsr_config_free(c);
+  }
+}
+
+Test(config, source_origin) {
+  static const struct {
+    const char *extra;
+    int rc;
+    tsr_source_origin want;
+  } cases[] = {{"", 0, TSR_ORIGIN_UNSET},
+               {", \"origin\": \"gp\"", 0, TSR_ORIGIN_GP},
+               {", \"origin\": \"hospital\"", 0, TSR_ORIGIN_HOSPITAL},
+               {", \"origin\": \"other\"", 0, TSR_ORIGIN_OTHER},
+               {", \"origin\": \"GP\"", TSR_ECONFIG, TSR_ORIGIN_UNSET},
+               {", \"origin\": 1", TSR_ECONFIG, TSR_ORIGIN_UNSET}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char text[1024], msg[600];
+    snprintf(text, sizeof text,
+             "{\"sources\": [{\"name\": \"a\", \"path\": \"a.csv\", \"id\": \"i\", \"columns\": {\"i\": "
+             "{\"kind\": \"text\"}}%s}]}",
+             cases[k].extra);
+    tsr_config *c = NULL;
+    cr_assert_eq(parse_text(text, strlen(text), &c, msg, sizeof msg), cases[k].rc, "%s: %s", cases[k].extra, msg);
+    if (!cases[k].rc) {
+      cr_expect_eq(c->sources[0].origin, cases[k].want, "%s", cases[k].extra);
+      tsr_config_free(c);
+    } else {
+      cr_expect(strstr(msg, "sources[0].origin"), "%s", msg);
+    }
   }
 }
