@@ -173,6 +173,14 @@ static int load_list(const char *path, u64set *set, uint64_t *count, tsr_error *
   return rc;
 }
 
+int tsr__x_optout_list_count(const char *path, uint64_t *count, tsr_error *err) {
+  u64set set = {0};
+  *count = 0;
+  int rc = load_list(path, &set, count, err);
+  tsr__free(set.t);
+  return rc;
+}
+
 /* --- The run ------------------------------------------------------------------------- */
 static const char *manifest_file_sha(const json_t *m, const char *name) {
   json_t *files = json_object_get(m, "files");

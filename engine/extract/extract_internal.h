@@ -112,6 +112,9 @@ typedef struct tsr__x {
 
 enum { TSR__PF_TYPE1 = 1, TSR__PF_NATIONAL = 2, TSR__PF_COHORT = 4, TSR__PF_IN = 8, TSR__PF_HAS_NON_GP = 16 };
 
+/* extract.c: reads one opt-out list (for the fuzz target): the valid NHS
+ * numbers it holds, or an error naming the line and column */
+int tsr__x_optout_list_count(const char *path, uint64_t *count, tsr_error *err);
 /* extract.c: reads a table's run file (spells, cips, registrations) */
 int tsr__x_load_pq(tsr__x *X, tsr__xtab *t, tsr_error *err);
 
