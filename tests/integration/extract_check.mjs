@@ -161,6 +161,20 @@ for (const [src, file, idc, nhsc, gc, fc, dobc, pcc] of [
     addDob(dob);
   }
 }
+// what generalised postcodes and dates of birth may be
+const derived = { sector: new Set(), district: new Set(), area: new Set(), year: new Set(), ym: new Set() };
+for (const pc of ident.pcs) {
+  const c = pc.replace(/\s/g, '');
+  if (c.length < 5 || c.length > 7) continue;
+  const out = c.slice(0, c.length - 3);
+  derived.district.add(out);
+  derived.sector.add(`${out} ${c[c.length - 3]}`);
+  derived.area.add(out.match(/^[A-Z]+/)?.[0] ?? '');
+}
+for (const d of ident.dobs) {
+  const m = /^(\d{4})-(\d{2})-\d{2}$/.exec(d);
+  if (m) { derived.year.add(m[1]); derived.ym.add(`${m[1]}-${m[2]}`); }
+}
 // patients
 const P = new Map();
 for (const r of recs) {
@@ -217,10 +231,27 @@ for (const f of fs.readdirSync(ext)) {
     const cols = (await rows(`describe select * from '${full}'`)).map((r) => r[0]);
     if (cols[0] !== 'pseudonym') fail(`${f}: the first column is ${cols[0]}, not pseudonym`);
     for (const col of cols) {
+      let nonNull = 0;
       for (const [v] of await rows(`select distinct "${col}"::varchar from '${full}'`)) {
         scanValue(f, v);
+        if (v !== null) nonNull++;
         if (/^dob/.test(col) && v && /^\d{4}-\d{2}-\d{2}$/.test(v)) fail(`${f}: a full date of birth in ${col}`);
+        // generalised values have the documented shapes and come from the inputs
+        if (v === null) continue;
+        const bad = (what) => fail(`${f}: ${col} value ${v} is not ${what}`);
+        if (/postcode_sector$/.test(col) && !derived.sector.has(v)) bad('the sector of an input postcode');
+        if (/postcode_district$/.test(col) && !derived.district.has(v)) bad('the district of an input postcode');
+        if (/postcode_area$/.test(col) && !derived.area.has(v)) bad('the area of an input postcode');
+        if (/^dob_year$/.test(col) && !derived.year.has(v)) bad('the year of an input date of birth');
+        if (/^dob_year_month$/.test(col) && !derived.ym.has(v)) bad('the year and month of an input date of birth');
+        if (/_age_band$/.test(col) && !/^(\d+-\d+|90\+)$/.test(v)) bad('an age band');
+        if (/_age_band$/.test(col) && /^\d+-\d+$/.test(v)) {
+          const [lo, hi] = v.split('-').map(Number);
+          if (lo % 5 || hi !== lo + 4) bad('a 5-year band');
+        }
+        if (/_month$/.test(col) && !/^dob/.test(col) && !/^\d{4}-(0[1-9]|1[0-2])$/.test(v)) bad('a month');
       }
+      if (/_withheld$/.test(col) && nonNull) fail(`${f}: ${col} holds values`);
     }
     // rows in pseudonym order: row order carries nothing from one agreement to another
     const unsorted = await rows(`select count(*) from (select pseudonym, lag(pseudonym) over () as prev from '${full}') where prev > pseudonym`);
