@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,10 +116,21 @@ static int load_list(const char *path, u64set *set, uint64_t *count, tsr_error *
         size_t tl = comma ? (size_t)(comma - tok) : strlen(tok);
         while (tl && (tok[tl - 1] == ' ' || tok[tl - 1] == '"')) tl--;
         while (tl && (*tok == ' ' || *tok == '"')) tok++, tl--;
-        if (tl == 10 && strncmp(tok, "nhs_number", 10) == 0) col = k;
+        if (tl == 10 && strncasecmp(tok, "nhs_number", 10) == 0) col = k;
+        /* a first line holding a number is data, not a header: refuse it rather
+         * than skip an opted-out patient */
+        size_t digits = 0;
+        for (size_t q = 0; q < tl; q++) digits += tok[q] >= '0' && tok[q] <= '9';
+        if (digits >= 10) {
+          rc = tsr_error_set(err, TSR_EPARSE, path, 1, (uint32_t)(tok - line) + 1,
+                             "expected a header line naming the column nhs_number, got a number: the first line "
+                             "of an opt-out list is its header");
+          break;
+        }
         if (!comma) break;
         tok = comma + 1;
       }
+      if (rc) break;
       ncols = k + 1;
       if (col < 0 && ncols == 1) col = 0;
       if (col < 0) {

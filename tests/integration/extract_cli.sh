@@ -149,8 +149,15 @@ sed -i '2s/,3,/,3 ,/' "$g/hes_apc.csv"
   && bad "a changed input was used" || ok
 grep -q "input changed since the run" "$tmp/r4.err" && ok || bad "input change: $(cat "$tmp/r4.err")"
 cp "$tmp/hes.bak" "$g/hes_apc.csv"
+# an opt-out list without its header line would lose its first patient
+head -2 "$g/optouts_ndoo.csv" | tail -1 > "$g/nohead.csv"
+sed 's/"optouts_ndoo.csv"/"nohead.csv"/' "$g/same.json" > "$g/nohead.json"
+grep -q nohead.csv "$g/nohead.json" || sed -i 's/"national": \[\]/"national": ["nohead.csv"]/' "$g/nohead.json"
+"$bin" extract --run "$g/run" --agreement "$g/nohead.json" --out "$tmp/r5" --register "$reg" 2> "$tmp/r5.err" \
+  && bad "an opt-out list without a header was read" || ok
+grep -q "nohead.csv:1:1: expected a header line" "$tmp/r5.err" && ok || bad "no-header list: $(cat "$tmp/r5.err")"
 [ "$before" = "$(sha256sum "$reg")" ] && ok || bad "a refused extract changed the register"
-for d in r1 r3 r4; do [ ! -e "$tmp/$d" ] && ok || bad "refused extract $d left a folder"; done
+for d in r1 r3 r4 r5; do [ ! -e "$tmp/$d" ] && ok || bad "refused extract $d left a folder"; done
 ls -a "$tmp" | grep -q tessera-extract && bad "a staging folder was left behind" || ok
 
 # 6. the register's quarterly report
