@@ -7,7 +7,7 @@
 #include "tessera/extract.h"
 
 void tsr__cli_extract_help(void) {
-  printf("Usage: tessera extract --run DIR --agreement FILE --out EXTRACT --register FILE [options]\n\n"
+  printf("Usage: tessera extract --run DIR --agreement FILE --out EXTRACT [--register FILE] [options]\n\n"
          "Writes a research extract of the linked run in DIR under the data-sharing\n"
          "agreement FILE (docs/agreement.md) and appends the release to the release\n"
          "register FILE (docs/register.md). The run's files, its config and its input\n"
@@ -23,7 +23,8 @@ void tsr__cli_extract_help(void) {
          "  --run DIR          the `tessera link` output folder\n"
          "  --agreement FILE   the data-sharing agreement (JSON)\n"
          "  --out EXTRACT      the extract folder to create\n"
-         "  --register FILE    the release register to append to (created if missing)\n"
+         "  --register FILE    the release register to append to (created if missing;\n"
+         "                     default: release_register.jsonl beside EXTRACT)\n"
          "  --overwrite        replace an existing EXTRACT folder\n"
          "  --truth DIR        generated data's folder: measure how many records of truly\n"
          "                     opted-out patients reach the extract (summary's method note)\n");
@@ -75,7 +76,17 @@ int tsr__cli_extract(int argc, char **argv) {
   if (!o.run_dir) return tsr__cli_usage_error(cmd, "--run DIR is required");
   if (!o.agreement) return tsr__cli_usage_error(cmd, "--agreement FILE is required");
   if (!o.out_dir) return tsr__cli_usage_error(cmd, "--out EXTRACT is required");
-  if (!o.register_path) return tsr__cli_usage_error(cmd, "--register FILE is required: every release is registered");
+  /* every release is registered: by default in the register beside the
+   * extract folder, which extracts made into one folder share */
+  char regbuf[4096];
+  if (!o.register_path) {
+    const char *slash = strrchr(o.out_dir, '/');
+    size_t dl = slash ? (size_t)(slash - o.out_dir) : 0;
+    if (slash && dl == 0) dl = 1; /* "/x" */
+    snprintf(regbuf, sizeof regbuf, "%.*s%srelease_register.jsonl", (int)dl, slash ? o.out_dir : "",
+             slash && dl > 1 ? "/" : "");
+    o.register_path = regbuf;
+  }
   o.threads = c.threads;
   o.argc = argc;
   o.argv = (const char *const *)argv;

@@ -26,7 +26,8 @@ typedef struct tsr_extract_opts {
   const char *run_dir;       /* a finished `tessera link` folder (manifest.json) */
   const char *agreement;     /* agreement JSON */
   const char *out_dir;       /* the extract folder (staged, then renamed into place) */
-  const char *register_path; /* the release register (JSON lines), appended to */
+  const char *register_path; /* the release register (JSON lines), appended to; required here (the
+                                command's default is release_register.jsonl beside out_dir) */
   const char *truth_dir;     /* optional: generated data's folder (truth.csv, truth_patients.csv): measures how
                                 many records of truly opted-out patients reach the extract, against the
                                 record-level approach, for the summary's method note */
