@@ -160,6 +160,13 @@ grep -q "nohead.csv:1:1: expected a header line" "$tmp/r5.err" && ok || bad "no-
 for d in r1 r3 r4 r5; do [ ! -e "$tmp/$d" ] && ok || bad "refused extract $d left a folder"; done
 ls -a "$tmp" | grep -q tessera-extract && bad "a staging folder was left behind" || ok
 
+# the default register: beside the extract folder
+mkdir -p "$tmp/rel"
+"$bin" extract --run "$g/run" --agreement "$g/same.json" --out "$tmp/rel/x" --quiet 2> "$tmp/rel.err" && ok \
+  || bad "extract without --register: $(cat "$tmp/rel.err")"
+"$bin" register verify --register "$tmp/rel/release_register.jsonl" > /dev/null 2>&1 && ok \
+  || bad "no register beside the extract folder"
+
 # 6. the register's quarterly report
 q=$(date -u +%Y)Q$(( ( $(date -u +%-m) + 2 ) / 3 ))
 "$bin" register report --register "$reg" --quarter "$q" --out "$tmp/pub" --quiet 2> "$tmp/pub.err" && ok \
