@@ -783,8 +783,17 @@ static int optouts(tsr__x *X, tsr_error *err) {
   u64set t1 = {0}, nat = {0};
   uint64_t n1 = 0, nn = 0;
   int rc = 0;
-  for (size_t i = 0; i < A->n_type1 && !rc; i++) rc = load_list(A->optout_type1[i], &t1, &n1, err);
-  for (size_t i = 0; i < A->n_national && !rc; i++) rc = load_list(A->optout_national[i], &nat, &nn, err);
+  for (size_t k = 0; k < A->n_type1 + A->n_national && !rc; k++) {
+    int is_t1 = k < A->n_type1;
+    const char *path = is_t1 ? A->optout_type1[k] : A->optout_national[k - A->n_type1];
+    uint64_t before = is_t1 ? n1 : nn;
+    rc = load_list(path, is_t1 ? &t1 : &nat, is_t1 ? &n1 : &nn, err);
+    /* an empty list is allowed (nobody objected) but never silent */
+    if (!rc && (is_t1 ? n1 : nn) == before)
+      TSR_LOG_W("opt-out list %s holds no NHS number: no patient is removed by it", path);
+  }
+  X->t1_listed = n1;
+  X->nat_listed = nn;
   int any_gp = 0;
   for (uint32_t s = 0; s < X->ns; s++) any_gp |= X->src[s].gp;
   if (!rc && A->n_type1 && !any_gp)
@@ -1462,10 +1471,12 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
     json_t *op = json_object();
     json_object_set_new(op, "national_applied", json_boolean(X.apply_national));
     json_object_set_new(op, "national_lists", json_integer((json_int_t)X.A->n_national));
+    json_object_set_new(op, "national_numbers_listed", json_integer((json_int_t)X.nat_listed));
     json_object_set_new(op, "national_patients", json_integer((json_int_t)X.nat_patients));
     json_object_set_new(op, "national_records", json_integer((json_int_t)X.nat_records));
     json_object_set_new(op, "type1_applied", json_boolean(1));
     json_object_set_new(op, "type1_lists", json_integer((json_int_t)X.A->n_type1));
+    json_object_set_new(op, "type1_numbers_listed", json_integer((json_int_t)X.t1_listed));
     json_object_set_new(op, "type1_patients", json_integer((json_int_t)X.t1_patients));
     json_object_set_new(op, "type1_records", json_integer((json_int_t)X.t1_records));
     json_object_set_new(op, "type1_patients_with_only_gp_records", json_integer((json_int_t)X.gp_only_t1));

@@ -105,6 +105,7 @@ typedef struct tsr__x {
   int want_event_dates;
   /* counts */
   uint64_t t1_patients, t1_records, nat_patients, nat_records, cohort_out, gp_only_t1;
+  uint64_t t1_listed, nat_listed; /* NHS numbers read from the lists (duplicates counted) */
   json_t *tables_json;    /* what was written, per table */
   json_t *kanon_json, *aggs_json;
   tsr_error *err;

@@ -156,6 +156,13 @@ grep -q nohead.csv "$g/nohead.json" || sed -i 's/"national": \[\]/"national": ["
 "$bin" extract --run "$g/run" --agreement "$g/nohead.json" --out "$tmp/r5" --register "$reg" 2> "$tmp/r5.err" \
   && bad "an opt-out list without a header was read" || ok
 grep -q "nohead.csv:1:1: expected a header line" "$tmp/r5.err" && ok || bad "no-header list: $(cat "$tmp/r5.err")"
+# an empty list is allowed, and said (also under -q)
+printf 'nhs_number\n' > "$g/empty.csv"
+sed 's/"optouts_ndoo.csv"/"empty.csv"/' "$g/same.json" > "$g/empty.json"
+grep -q empty.csv "$g/empty.json" || sed -i 's/"national": \[\]/"national": ["empty.csv"]/' "$g/empty.json"
+"$bin" extract --run "$g/run" --agreement "$g/empty.json" --out "$tmp/e6" --register "$tmp/e6.jsonl" --quiet \
+  2> "$tmp/e6.err" && ok || bad "an empty opt-out list: $(cat "$tmp/e6.err")"
+grep -q "warning: opt-out list .*empty.csv holds no NHS number" "$tmp/e6.err" && ok || bad "no warning for an empty list"
 [ "$before" = "$(sha256sum "$reg")" ] && ok || bad "a refused extract changed the register"
 for d in r1 r3 r4 r5; do [ ! -e "$tmp/$d" ] && ok || bad "refused extract $d left a folder"; done
 ls -a "$tmp" | grep -q tessera-extract && bad "a staging folder was left behind" || ok
