@@ -1106,7 +1106,6 @@ static int truth_audit(tsr__x *X, audit *au, tsr_error *err) {
   if (!rc && !f) rc = tsr_error_set(err, TSR_EIO, p, 0, 0, "cannot open: %s", strerror(errno));
   /* record ids of each source, in a hash of (source, id) -> row */
   ln = 0;
-  for (uint32_t s = 0; s < X->ns && !rc; s++) (void)s;
   typedef struct ent {
     uint64_t h;
     uint64_t rec;
@@ -1303,7 +1302,6 @@ static void x_free(tsr__x *X) {
     tsr__free(t->f);
     tsr__free(t->cf);
     tsr__free(t->off);
-    tsr__free(t->rows);
     if (t->kind != TSR__TK_SOURCE) tsr__free((void *)t->pid);
     tsr_pq_reader_free(t->rd);
   }

@@ -55,8 +55,7 @@ typedef struct tsr__xtab {
   size_t nf;
   uint64_t nrows;         /* base rows (PATIENTS: npatients + 1, row = patient id) */
   const int64_t *pid;     /* patient id of a base row (not PATIENTS) */
-  uint64_t *off;          /* [npatients + 2] rows of patient p: rows[off[p] .. off[p+1]) */
-  uint64_t *rows;         /* base rows grouped by patient, base order inside (NULL: rows = identity) */
+  uint64_t *off;          /* SPELLS, CIPS, REGS: [npatients + 2] rows of patient p are off[p] .. off[p+1] - 1 */
   int gp_derived;         /* a type 1 opt-out removes its rows */
   int ev;                 /* field holding the row's event date (-1: none; SOURCE: first event date set) */
   int ev2;                /* REGS: the end date (an open end = still registered) */
