@@ -1237,15 +1237,17 @@ static int write_summary(tsr__x *X, const char *dir, const char *release_id, uin
                 "carries a listed NHS number, including patients whose other records have no NHS number.\n");
   if (X->kanon_json) {
     json_t *k = X->kanon_json;
+    char pct[32];
+    share_text(pct, sizeof pct, (uint64_t)json_integer_value(json_object_get(k, "records_below_k")),
+               (uint64_t)json_integer_value(json_object_get(k, "records")));
     snprintf(t, sizeof t,
              "\n## k-anonymity\n\nOn the %s table, quasi-identifiers as released: %lld records in %lld classes; "
-             "smallest class %lld; share of records in classes below k = %lld: %s",
+             "smallest class %lld; records in classes below k = %lld: %s",
              json_string_value(json_object_get(k, "table")),
              (long long)json_integer_value(json_object_get(k, "records")),
              (long long)json_integer_value(json_object_get(k, "classes")),
              (long long)json_integer_value(json_object_get(k, "smallest_class")),
-             (long long)json_integer_value(json_object_get(k, "k")),
-             json_string_value(json_object_get(k, "share_below_k")));
+             (long long)json_integer_value(json_object_get(k, "k")), pct);
     tsr__buf_puts(&b, t);
     size_t ng = json_array_size(json_object_get(k, "generalised"));
     snprintf(t, sizeof t, ". %zu further generalisation step(s) were needed for min_k %lld.\n",
