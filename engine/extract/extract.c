@@ -1034,9 +1034,12 @@ typedef struct audit {
   uint64_t t1_records, t1_kept, t1_kept_rowlevel;
 } audit;
 
+/* 1 with the line in buf, 0 at the end, -1 for a line longer than buf (a
+ * truth file is never cut silently). */
 static int read_line(FILE *f, char *buf, size_t cap) {
   if (!fgets(buf, (int)cap, f)) return 0;
   size_t n = strlen(buf);
+  if (n == cap - 1 && buf[n - 1] != '\n' && !feof(f)) return -1;
   while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
   return 1;
 }
@@ -1052,8 +1055,13 @@ static int truth_audit(tsr__x *X, audit *au, tsr_error *err) {
   size_t cap = 0;
   int rc = 0;
   uint64_t ln = 0;
-  while (!rc && read_line(f, line, sizeof line)) {
+  int got;
+  while (!rc && (got = read_line(f, line, sizeof line)) != 0) {
     ln++;
+    if (got < 0) {
+      rc = tsr_error_set(err, TSR_EPARSE, p, ln, 1, "line longer than %zu bytes", sizeof line - 2);
+      break;
+    }
     char *tok[64];
     int nt = 0;
     for (char *s = line; nt < 64;) {
@@ -1123,8 +1131,12 @@ static int truth_audit(tsr__x *X, audit *au, tsr_error *err) {
       while (ht[k].h) k = (k + 1) & (hcap - 1);
       ht[k] = (ent){h, ((uint64_t)s << 40) | r};
     }
-  while (!rc && read_line(f, line, sizeof line)) {
+  while (!rc && (got = read_line(f, line, sizeof line)) != 0) {
     ln++;
+    if (got < 0) {
+      rc = tsr_error_set(err, TSR_EPARSE, p, ln, 1, "line longer than %zu bytes", sizeof line - 2);
+      break;
+    }
     if (ln == 1) continue;
     char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
     if (!c2) {
@@ -1178,26 +1190,6 @@ static int truth_audit(tsr__x *X, audit *au, tsr_error *err) {
 
 /* --- Output --------------------------------------------------------------------------- */
 static int is_listed(const char *name) { return name[0] != '.'; }
-
-static json_t *file_list(const char *dir, tsr_error *err, int *rc) {
-  tsr__dir_name *names;
-  size_t n;
-  if ((*rc = tsr__dir_names(dir, is_listed, &names, &n, err)) != 0) return NULL;
-  json_t *files = json_array();
-  for (size_t i = 0; i < n && !*rc; i++) {
-    char p[2200], hex[65];
-    uint64_t bytes = 0;
-    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-    if ((*rc = tsr__sha256_file(p, hex, &bytes, err)) != 0) break;
-    json_t *f = json_object();
-    json_object_set_new(f, "name", json_string(names[i]));
-    json_object_set_new(f, "bytes", json_integer((json_int_t)bytes));
-    json_object_set_new(f, "sha256", json_string(hex));
-    json_array_append_new(files, f);
-  }
-  tsr__free(names);
-  return files;
-}
 
 static void share_text(char *out, size_t cap, uint64_t a, uint64_t b) {
   if (b)
@@ -1497,7 +1489,7 @@ int tsr_extract_run(const tsr_extract_opts *o, tsr_extract_summary *sum, tsr_err
     }
     json_object_set_new(man, "stages", stages);
     stages = NULL;
-    json_t *files = file_list(stage, err, &rc);
+    json_t *files = tsr__files_json(stage, is_listed, err, &rc);
     if (!rc) json_object_set_new(man, "files", files);
     /* the register entry: what was released, to whom, and the files' digests */
     if (!rc) {

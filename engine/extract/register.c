@@ -17,6 +17,7 @@
  *   append, verify and report all go through check(), so a register that
  *   does not verify is never extended and never published. */
 #include "extract/register.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -480,19 +481,6 @@ static void cell_text(tsr__buf *b, const json_t *e, int col) {
   }
 }
 
-static void html_esc(tsr__buf *b, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    switch (s[i]) {
-      case '&': tsr__buf_puts(b, "&amp;"); break;
-      case '<': tsr__buf_puts(b, "&lt;"); break;
-      case '>': tsr__buf_puts(b, "&gt;"); break;
-      case '"': tsr__buf_puts(b, "&quot;"); break;
-      case '\'': tsr__buf_puts(b, "&#39;"); break;
-      default: tsr__buf_putc(b, s[i]);
-    }
-  }
-}
-
 static const char HTML_HEAD[] =
     "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
@@ -558,7 +546,8 @@ int tsr__register_report_n(const char *path, const char *quarter, const char *ou
       if (c) tsr__buf_putc(&csv, ',');
       tsr__buf_csv_field(&csv, cell.p ? cell.p : "", cell.len, ',', TSR__CSV_PEOPLE);
       tsr__buf_puts(&rows, c >= 9 ? "<td class=\"n\">" : "<td>");
-      html_esc(&rows, cell.p ? cell.p : "", cell.len);
+      tsr__buf_putc(&cell, '\0');
+      tsr__html_esc(&rows, cell.oom ? "" : cell.p);
       tsr__buf_puts(&rows, "</td>");
     }
     tsr__buf_puts(&rows, "</tr>\n");

@@ -27,6 +27,12 @@ int tsr__inputs_hash_join(tsr__input_hasher *h, const tsr__input_hash **list, si
 /* Joins if needed and frees. NULL allowed. */
 void tsr__inputs_hash_free(tsr__input_hasher *h);
 
+/* The files of dir that keep() accepts, as [{name, bytes, sha256}]
+ * (manifest.c; extracts list theirs the same way). NULL and *rc set on an
+ * error. */
+struct json_t;
+struct json_t *tsr__files_json(const char *dir, int (*keep)(const char *name), tsr_error *err, int *rc);
+
 /* manifest.json with an "inputs" array (inputs NULL: none). */
 int tsr__manifest_write_inputs(const char *dir, const char *config_path, const char *config_sha256,
                                const tsr__input_hash *inputs, size_t ninputs, int argc, const char *const *argv,

@@ -66,6 +66,40 @@ int tsr__sha256_file(const char *path, char hex[65], uint64_t *bytes, tsr_error 
   return 0;
 }
 
+/* [{name, bytes, sha256}] of the named files of dir; NULL and *rc set on an
+ * error. */
+static json_t *files_of(const char *dir, const tsr__dir_name *names, size_t n, tsr_error *err, int *rc) {
+  json_t *files = json_array();
+  for (size_t i = 0; i < n && !*rc; i++) {
+    char p[1400], hex[65];
+    uint64_t bytes = 0;
+    if (tsr__path_join(p, sizeof p, dir, names[i])) {
+      *rc = tsr_error_set(err, TSR_ELIMIT, names[i], 0, 0, "path too long");
+      break;
+    }
+    if ((*rc = tsr__sha256_file(p, hex, &bytes, err)) != 0) break;
+    json_t *f = json_object();
+    json_object_set_new(f, "name", json_string(names[i]));
+    json_object_set_new(f, "bytes", json_integer((json_int_t)bytes));
+    json_object_set_new(f, "sha256", json_string(hex));
+    json_array_append_new(files, f);
+  }
+  if (*rc) {
+    json_decref(files);
+    return NULL;
+  }
+  return files;
+}
+
+json_t *tsr__files_json(const char *dir, int (*keep)(const char *name), tsr_error *err, int *rc) {
+  tsr__dir_name *names;
+  size_t n;
+  if ((*rc = tsr__dir_names(dir, keep, &names, &n, err)) != 0) return NULL;
+  json_t *files = files_of(dir, names, n, err, rc);
+  tsr__free(names);
+  return files;
+}
+
 /* The run's files: temporary names start with '.', and the manifest does not
  * list itself. */
 static int is_listed(const char *name) { return name[0] != '.' && strcmp(name, "manifest.json") != 0; }
@@ -78,9 +112,8 @@ int tsr__manifest_write(const char *dir, const char *config_path, const char *co
 int tsr__manifest_write_inputs(const char *dir, const char *config_path, const char *config_sha256,
                                const tsr__input_hash *inputs, size_t ninputs, int argc, const char *const *argv,
                                tsr_error *err) {
-  tsr__dir_name *names;
-  size_t n;
-  int rc = tsr__dir_names(dir, is_listed, &names, &n, err);
+  int rc = 0;
+  json_t *files = tsr__files_json(dir, is_listed, err, &rc);
   if (rc) return rc;
   json_t *root = json_object();
   json_object_set_new(root, "tessera_version", json_string(tsr_version()));
@@ -103,24 +136,8 @@ int tsr__manifest_write_inputs(const char *dir, const char *config_path, const c
     }
     json_object_set_new(root, "inputs", in);
   }
-  json_t *files = json_array();
-  for (size_t i = 0; i < n && !rc; i++) {
-    char p[1400], hex[65];
-    uint64_t bytes = 0;
-    if (tsr__path_join(p, sizeof p, dir, names[i])) {
-      rc = tsr_error_set(err, TSR_ELIMIT, names[i], 0, 0, "path too long");
-      break;
-    }
-    if ((rc = tsr__sha256_file(p, hex, &bytes, err)) != 0) break;
-    json_t *f = json_object();
-    json_object_set_new(f, "name", json_string(names[i]));
-    json_object_set_new(f, "bytes", json_integer((json_int_t)bytes));
-    json_object_set_new(f, "sha256", json_string(hex));
-    json_array_append_new(files, f);
-  }
   json_object_set_new(root, "files", files);
-  tsr__free(names);
-  if (!rc) rc = tsr__write_json(dir, "manifest.json", root, JSON_INDENT(2) | JSON_PRESERVE_ORDER, err);
+  rc = tsr__write_json(dir, "manifest.json", root, JSON_INDENT(2) | JSON_PRESERVE_ORDER, err);
   json_decref(root);
   return rc;
 }

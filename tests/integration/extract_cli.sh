@@ -69,8 +69,16 @@ cat > "$g/hesonly.json" <<'EOF'
  "tables": {"patients": {"fields": {"sex": "keep"}}, "gp": {"fields": {"practice": "keep"}},
             "hes": {"fields": {"admidate": "month"}}}}
 EOF
-"$bin" extract --run "$g/run" --agreement "$g/hesonly.json" --out "$tmp/h1" --register "$reg" --quiet 2> "$tmp/h1.err" \
-  && ok || bad "extract hesonly: $(cat "$tmp/h1.err")"
+"$bin" extract --run "$g/run" --agreement "$g/hesonly.json" --out "$tmp/h1" --register "$reg" --truth "$g" --quiet \
+  2> "$tmp/h1.err" && ok || bad "extract hesonly: $(cat "$tmp/h1.err")"
+# the truth audit: records of truly opted-out patients seen, and linking first
+# keeps no more of them than dropping listed rows one by one
+audit=$(sed -n '/"truth_audit"/,/}/p' "$tmp/h1/extract_manifest.json" | tr -d ' \n')
+nr=$(echo "$audit" | sed -n 's/.*"national_records":\([0-9]*\).*/\1/p')
+kl=$(echo "$audit" | sed -n 's/.*"national_kept_linked":\([0-9]*\).*/\1/p')
+kr=$(echo "$audit" | sed -n 's/.*"national_kept_row_level":\([0-9]*\).*/\1/p')
+[ "${nr:-0}" -gt 0 ] && [ "${kl:-x}" -le "${kr:-0}" ] && [ "${kr:-0}" -gt 0 ] && ok || bad "truth audit: $audit"
+grep -q "Measured against the generator's truth" "$tmp/h1/summary.md" && ok || bad "no truth note in summary.md"
 if out=$(check check "$g" "$g/run" "$tmp/h1" "$g/hesonly.json" 2>&1); then ok; else bad "hesonly: $out"; fi
 # the stable key's rule (the NHS number held most often) is exercised only
 # when a released patient holds two valid numbers and the smallest is not the
